@@ -1,0 +1,545 @@
+"""Road-naming notices from Chinese municipal gazettes, read into a road registry.
+
+The format is the one of Jinan's 济政字〔2021〕62号 "关于祈福街等市区内道路命名的通知": a
+preamble that declares how many roads are named, district headings such as
+``一、市中区（9条）`` and one entry per road::
+
+    （一）祈福街。长447米、宽18米，位于市中区陡沟街道辖区内，东起观音祠路，西至规划十号支路。
+
+:func:`parse_road_notice` finds the notice inside a whole gazette (or takes the notice
+alone), copes with what PDF text extraction does to it (spaces inside words, entries
+split over lines, list markers, full-width digits and punctuation, ``一`` printed for a
+dash in ``35一45米``) and returns one row per road. Nothing about any particular notice
+is hard-coded. Whatever looks wrong is reported in ``df.attrs["anomalies"]`` rather than
+silently fixed. :func:`road_junctions` lists the junctions the notice declares.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cimtwin.errors import InputTypeError, SchemaError, ValidationError
+
+__all__ = ["parse_road_notice", "road_junctions", "chinese_numeral_to_int", "NOTICE_COLUMNS"]
+
+#: Columns of :func:`parse_road_notice`'s result, in order.
+NOTICE_COLUMNS = [
+    "seq",
+    "name",
+    "district",
+    "subdistrict",
+    "length_m",
+    "width_min_m",
+    "width_max_m",
+    "orientation",
+    "from_road",
+    "to_road",
+    "turn_road",
+    "turn_direction",
+    "turn_to_road",
+    "raw",
+]
+
+_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_NUMERAL = "[〇零一二两三四五六七八九十百千]+|\\d+"
+_DIRECTION = {"东": "E", "西": "W", "南": "S", "北": "N"}
+
+# Characters that tell sibling roads apart on purpose (莲岳北街/莲岳南街, 横一路/横三路):
+# a one-character difference in one of these is not reported as a likely typo.
+_SIBLING_CHARS = set("东西南北中上下前后内外大小新老") | set(_CN_DIGITS) | set(_CN_UNITS) | set("0123456789")
+
+
+def chinese_numeral_to_int(text: str) -> int:
+    """Read a Chinese or Arabic numeral: 一 … 五十九, 一百零三, 一〇三, 59 or ５９.
+
+    Examples
+    --------
+    >>> [chinese_numeral_to_int(s) for s in ("九", "十", "二十一", "五十九", "一百零三", "５９")]
+    [9, 10, 21, 59, 103, 59]
+    """
+    s = _normalize_chars(str(text)).strip()
+    if s.isdigit():
+        return int(s)
+    if not s or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in s):
+        raise ValidationError(f"{text!r} is not a Chinese or Arabic numeral (expected e.g. 五十九 or 59).")
+    if not any(ch in _CN_UNITS for ch in s):  # digit by digit: 一〇三
+        return int("".join(str(_CN_DIGITS[ch]) for ch in s))
+    total, digit = 0, 0
+    for ch in s:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:  # a unit; a bare 十 means 一十
+            total += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+    return total + digit
+
+
+# --- text clean-up -----------------------------------------------------------------
+
+_CHAR_MAP = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}  # full-width ASCII -> ASCII
+_CHAR_MAP.update(
+    {
+        ord("\u3000"): " ",
+        ord("“"): '"',
+        ord("”"): '"',
+        ord("‘"): "'",
+        ord("’"): "'",
+        ord("〜"): "~",
+        ord("—"): "-",
+        ord("–"): "-",
+        ord("‐"): "-",
+        ord("−"): "-",
+        ord("﹙"): "(",
+        ord("﹚"): ")",
+        ord("﹐"): ",",
+        ord("﹔"): ";",
+    }
+)
+_LIST_MARKER = re.compile(r"^[ \t\u3000]*(?:[-*+>•·][ \t\u3000]+)+", re.MULTILINE)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _normalize_chars(text: str) -> str:
+    return text.translate(_CHAR_MAP)
+
+
+def _clean(text: str) -> str:
+    """Full-width to ASCII, drop list/quote markers at line starts, then all whitespace.
+
+    Chinese needs no spaces, so every space and line break left by PDF extraction goes;
+    this also re-joins entries and words split over lines.
+    """
+    text = _normalize_chars(text)
+    text = _LIST_MARKER.sub("", text)
+    return _WHITESPACE.sub("", text)
+
+
+# --- patterns (applied to cleaned text) -------------------------------------------------
+
+_ENTRY = re.compile(rf"\((?P<ord>{_NUMERAL})\)(?P<name>[^()。,;:、]{{1,40}}?)[。.,:]?长(?=约?\d)")
+_HEADING = re.compile(rf"(?P<ord>[〇零一二两三四五六七八九十百千]+)、(?P<district>[^、。,;()]{{1,30}}?)\((?P<count>{_NUMERAL})条\)")
+_TITLE = re.compile(r"关于[^。()]{0,60}?命名的通知")
+_DOC_NO = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[(]\d{4}[〕\])]\d+号")
+_DECLARED = re.compile(rf"等(?P<n>{_NUMERAL})条")
+_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_LENGTH = re.compile(rf"^约?(?P<value>{_NUMBER})(?P<unit>米|m|公里|千米|km)")
+# "一" between two numbers is a dash mangled by PDF extraction (35一45米).
+_WIDTH = re.compile(rf"宽约?(?P<w1>{_NUMBER})(?:米|m)?(?:(?:-|~|一|至|到)(?P<w2>{_NUMBER}))?(?:米|m)")
+_LOCATION = re.compile(r"位于(?P<loc>[^,;。]+?)(?:辖区内|辖区|境内)")
+_ENDPOINTS = re.compile(
+    r"(?P<from_dir>[东西南北])起(?P<from_road>[^,;。]{1,40}?)[,;]?"
+    r"(?P<to_dir>[东西南北])至(?P<to_road>[^,;。]{1,40}?)"
+    r"(?:[,;]?(?:再|后|然后)?折向(?P<turn_dir>[东西南北])(?:至(?P<turn_to_road>[^,;。]{1,40}?))?)?"
+    r"(?:的\"?[Ll]\"?[型形](?:道路|路)?)?"
+    r"(?:。|$)"
+)
+_DISTRICT_PREFIX = re.compile(r"^(?P<district>.{1,12}?(?:新区|区|县|市))(?P<rest>.+)$")
+_SUBDISTRICT_SEP = re.compile(r"[、,;/]")
+
+
+def _anomaly(kind: str, message: str, *, seq: Any = None, name: Any = None) -> dict[str, Any]:
+    return {"kind": kind, "seq": seq, "name": name, "message": message}
+
+
+def _to_float(value: str | None) -> float:
+    return float(value) if value else np.nan
+
+
+def _parse_entry(seq: int, name: str, body: str, heading_district: str | None, anomalies: list) -> tuple[dict, int]:
+    """Parse the text after ``长`` of one entry; return the row and how much text it used."""
+    row: dict[str, Any] = {c: None for c in NOTICE_COLUMNS}
+    row.update(seq=seq, name=name, length_m=np.nan, width_min_m=np.nan, width_max_m=np.nan)
+
+    ends = _ENDPOINTS.search(body)
+    used = ends.end() if ends else (body.find("。") + 1 or len(body))
+    clause = body[:used]
+    missing = []
+
+    length = _LENGTH.search(clause)
+    if length:
+        value = float(length["value"])
+        row["length_m"] = value * 1000.0 if length["unit"] in ("公里", "千米", "km") else value
+    else:
+        missing.append("length (长…米)")
+
+    width = _WIDTH.search(clause)
+    if width:
+        w1 = float(width["w1"])
+        w2 = _to_float(width["w2"]) if width["w2"] else w1
+        row["width_min_m"], row["width_max_m"] = w1, w2
+        if w1 > w2:
+            anomalies.append(_anomaly("width_order", f"width range {w1:g}-{w2:g} m runs backwards.", seq=seq, name=name))
+            row["width_min_m"], row["width_max_m"] = w2, w1
+    else:
+        missing.append("width (宽…米)")
+
+    location = _LOCATION.search(clause)
+    district, subdistricts = heading_district, None
+    if location:
+        loc = location["loc"]
+        if heading_district and loc.startswith(heading_district):
+            rest = loc[len(heading_district):]
+        else:
+            prefix = _DISTRICT_PREFIX.match(loc)
+            loc_district, rest = (prefix["district"], prefix["rest"]) if prefix else (None, loc)
+            if heading_district is None:
+                district = loc_district
+            elif loc_district is not None:
+                anomalies.append(
+                    _anomaly(
+                        "district_mismatch",
+                        f"entry is under the heading {heading_district} but says it lies in {loc}.",
+                        seq=seq,
+                        name=name,
+                    )
+                )
+        parts = [p for p in _SUBDISTRICT_SEP.split(rest) if p]
+        subdistricts = ";".join(parts) if parts else None
+    else:
+        missing.append("location (位于…辖区内)")
+    row["district"], row["subdistrict"] = district, subdistricts
+
+    if ends:
+        row["from_road"], row["to_road"] = ends["from_road"], ends["to_road"]
+        axes = {_DIRECTION[ends["from_dir"]], _DIRECTION[ends["to_dir"]]}
+        if axes == {"E", "W"}:
+            row["orientation"] = "EW"
+        elif axes == {"N", "S"}:
+            row["orientation"] = "NS"
+        else:
+            anomalies.append(
+                _anomaly(
+                    "mixed_directions",
+                    f"runs {ends['from_dir']}起…{ends['to_dir']}至, not along one axis; orientation left empty.",
+                    seq=seq,
+                    name=name,
+                )
+            )
+        if ends["turn_dir"]:
+            # "南至A折向西至B": the road turns at A (the corner) and ends at B.
+            row["turn_road"] = ends["to_road"]
+            row["turn_direction"] = _DIRECTION[ends["turn_dir"]]
+            row["turn_to_road"] = ends["turn_to_road"]
+            if not ends["turn_to_road"]:
+                missing.append("the road the turn leads to (折向…至…)")
+    else:
+        missing.append("endpoints (东起…西至 or 北起…南至)")
+
+    if missing:
+        anomalies.append(
+            _anomaly("unparsed", "could not read " + ", ".join(missing) + f" from: 长{clause[:80]}", seq=seq, name=name)
+        )
+    return row, used
+
+
+def _one_char_apart(a: str, b: str) -> bool:
+    if len(a) != len(b) or a == b:
+        return False
+    diffs = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(diffs) == 1 and not (diffs[0][0] in _SIBLING_CHARS and diffs[0][1] in _SIBLING_CHARS)
+
+
+def _check_names(df: pd.DataFrame, anomalies: list) -> None:
+    names = set(df["name"])
+    endpoint_uses: Counter[str] = Counter()
+    for col in ("from_road", "to_road", "turn_to_road"):
+        endpoint_uses.update(v for v in df[col] if isinstance(v, str))
+    # The roads an entry starts or ends at, with and without the 规划 ("planned") prefix.
+    variants: dict[str, str] = {}
+    for ep in endpoint_uses:
+        variants[ep] = ep
+        if ep.startswith("规划") and len(ep) > 2:
+            variants.setdefault(ep[2:], ep)
+
+    for row in df.itertuples(index=False):
+        if row.name in endpoint_uses:
+            continue
+        for variant, endpoint in variants.items():
+            if endpoint in names or variant in names or not _one_char_apart(row.name, variant):
+                continue
+            users = df.loc[
+                (df["from_road"] == endpoint) | (df["to_road"] == endpoint) | (df["turn_to_road"] == endpoint), "seq"
+            ].tolist()
+            anomalies.append(
+                _anomaly(
+                    "name_near_endpoint",
+                    f"road name {row.name} is one character away from {endpoint}, which entries "
+                    f"{users} use as an endpoint while no entry uses {row.name}; one of the two is "
+                    "probably a typo (both kept as printed).",
+                    seq=row.seq,
+                    name=row.name,
+                )
+            )
+
+    for name, count in Counter(df["name"]).items():
+        if count > 1:
+            seqs = df.loc[df["name"] == name, "seq"].tolist()
+            anomalies.append(_anomaly("duplicate_name", f"{name} is named by entries {seqs}.", name=name))
+
+    by_name = df.drop_duplicates("name").set_index("name")
+    for row in df.itertuples(index=False):
+        for col in ("from_road", "to_road"):
+            other = getattr(row, col)
+            if not isinstance(other, str):
+                continue
+            if other == row.name:
+                anomalies.append(_anomaly("self_reference", f"{col} is the road itself.", seq=row.seq, name=row.name))
+            elif (
+                other in by_name.index
+                and row.orientation
+                and by_name.at[other, "orientation"] == row.orientation
+                and not isinstance(by_name.at[other, "turn_direction"], str)
+            ):
+                anomalies.append(
+                    _anomaly(
+                        "collinear_endpoint",
+                        f"{row.orientation} road whose {col} {other} is also {row.orientation} in this "
+                        "notice: the two can only meet end to end, one continuing the other; check "
+                        "that this is meant.",
+                        seq=row.seq,
+                        name=row.name,
+                    )
+                )
+            if re.fullmatch(r"(?:规划)?路|(?:南北|东西)向.*规划路", other):
+                anomalies.append(
+                    _anomaly(
+                        "unnamed_endpoint",
+                        f"{col} {other} is an unnamed planned road; it cannot be matched by name.",
+                        seq=row.seq,
+                        name=row.name,
+                    )
+                )
+
+
+def _check_sequence(df: pd.DataFrame, anomalies: list) -> None:
+    seqs = df["seq"].tolist()
+    expected = list(range(1, len(seqs) + 1))
+    if seqs != expected:
+        dupes = sorted(s for s, c in Counter(seqs).items() if c > 1)
+        missing = sorted(set(range(1, max(seqs) + 1)) - set(seqs))
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if dupes:
+            parts.append(f"repeated {dupes}")
+        if not parts:
+            parts.append("out of order")
+        anomalies.append(_anomaly("seq_order", "entry numbers are not 1…n in order: " + "; ".join(parts) + "."))
+
+
+def _select_block(entries: list[re.Match]) -> list[re.Match]:
+    """Keep the longest run of entries numbered 1, 2, 3 … apart from gaps and repeats."""
+    if not entries:
+        return entries
+    blocks: list[list[re.Match]] = [[entries[0]]]
+    for prev, cur in zip(entries, entries[1:]):
+        # A new block starts where numbering restarts at 1 after a long stretch of text.
+        restart = chinese_numeral_to_int(cur["ord"]) == 1 and cur.start() - prev.end() > 400
+        if restart:
+            blocks.append([cur])
+        else:
+            blocks[-1].append(cur)
+    return max(blocks, key=len)
+
+
+def parse_road_notice(text: str) -> pd.DataFrame:
+    """Read a road-naming notice (济政字〔2021〕62号 format) into one row per road.
+
+    Parameters
+    ----------
+    text : str
+        The notice alone or a whole gazette issue containing it, as extracted from PDF.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`NOTICE_COLUMNS`: ``seq`` (int64, the entry number), ``name`` (as
+        printed), ``district`` (from the heading, e.g. 市中区, 济南高新区), ``subdistrict``
+        (``;``-separated when a road lies in several), ``length_m``, ``width_min_m``,
+        ``width_max_m`` (float64; one printed width gives min = max), ``orientation``
+        ("EW" for 东起…西至, "NS" for 北起…南至), ``from_road`` / ``to_road`` (the 起 and 至
+        roads as printed, 规划 kept), for an L-shaped road ``turn_road`` (the corner,
+        equal to ``to_road``), ``turn_direction`` ("E", "W", "S", "N") and
+        ``turn_to_road`` (where the turned leg ends), and ``raw`` (the entry's text with
+        extraction spaces removed). Names keep their printed characters; only full-width
+        digits and punctuation become ASCII.
+
+        ``df.attrs["anomalies"]`` is a list of dicts (``kind``, ``seq``, ``name``,
+        ``message``) for whatever looks wrong: heading counts or the declared total that
+        disagree with the rows (``heading_count``, ``declared_total``), a road name one
+        character away from an endpoint other entries use (``name_near_endpoint``),
+        entries numbered out of order, fields that could not be read, endpoints that are
+        unnamed planned roads, roads meeting end to end, and more. ``df.attrs["notice"]`` holds the title,
+        document number, declared total and signing date where found.
+
+    Raises
+    ------
+    InputTypeError
+        ``text`` is not a string.
+    ValidationError
+        No entry of the form ``（一）名称。长…米`` was found.
+
+    Examples
+    --------
+    >>> notice = '''一、示例区（1条）
+    ... （一）甲乙路。长 1,200 米、宽 15一25 米，位于示例区某某街道辖区内，北起规划
+    ... 丙路，南至丁路。'''
+    >>> df = parse_road_notice(notice)
+    >>> df.loc[0, ["name", "length_m", "width_min_m", "width_max_m", "orientation", "from_road"]].tolist()
+    ['甲乙路', 1200.0, 15.0, 25.0, 'NS', '规划丙路']
+    """
+    if not isinstance(text, str):
+        raise InputTypeError(f"`text` must be the notice as a str; got {type(text).__name__}. Read the file first.")
+    clean = _clean(text)
+    # Thousands separators inside numbers (1,200米) would read as clause breaks.
+    clean = re.sub(r"(?<=\d),(?=\d{3}(?:\D|$))", "", clean)
+    entries = _select_block(list(_ENTRY.finditer(clean)))
+    if not entries:
+        raise ValidationError(
+            "no road entry like '（一）祈福街。长447米、宽18米，位于…辖区内，东起…，西至…。' was found; "
+            "pass the text of a road-naming notice (or the gazette containing it)."
+        )
+    first, last = entries[0].start(), entries[-1].end()
+    headings = [h for h in _HEADING.finditer(clean, max(0, first - 300), last) if h.end() <= last]
+    headings = [h for h in headings if not any(e.start() < h.start() < e.end() for e in entries)]
+
+    anomalies: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    markers = sorted([(e.start(), "entry", e) for e in entries] + [(h.start(), "heading", h) for h in headings])
+    heading_of_row: list[int | None] = []
+    current_heading: int | None = None
+    notice_end = last
+    for i, (pos, kind, match) in enumerate(markers):
+        if kind == "heading":
+            current_heading = len([m for m in markers[: i + 1] if m[1] == "heading"]) - 1
+            continue
+        next_pos = markers[i + 1][0] if i + 1 < len(markers) else len(clean)
+        body = clean[match.end():next_pos]
+        seq = chinese_numeral_to_int(match["ord"])
+        name = match["name"]
+        district = headings[current_heading]["district"] if current_heading is not None else None
+        row, used = _parse_entry(seq, name, body, district, anomalies)
+        row["raw"] = clean[match.start():match.end() + used]
+        rows.append(row)
+        heading_of_row.append(current_heading)
+        notice_end = match.end() + used
+        trailing = body[used:]
+        if trailing and i + 1 < len(markers):
+            anomalies.append(
+                _anomaly("trailing_text", f"text after the entry before the next one: {trailing[:60]!r}.", seq=seq, name=name)
+            )
+
+    df = pd.DataFrame(rows, columns=NOTICE_COLUMNS)
+    df["seq"] = df["seq"].astype("int64")
+    for col in ("length_m", "width_min_m", "width_max_m"):
+        df[col] = df[col].astype("float64")
+    for col in NOTICE_COLUMNS:
+        if col not in ("seq", "length_m", "width_min_m", "width_max_m"):
+            df[col] = df[col].astype(object)
+
+    if headings:
+        if heading_of_row and heading_of_row[0] is None:
+            anomalies.append(_anomaly("no_heading", "entries before the first district heading; district taken from their location."))
+        for h_index, heading in enumerate(headings):
+            declared = chinese_numeral_to_int(heading["count"])
+            found = sum(1 for k in heading_of_row if k == h_index)
+            if declared != found:
+                anomalies.append(
+                    _anomaly(
+                        "heading_count",
+                        f"heading {heading.group(0)} declares {declared} roads but {found} entries follow it.",
+                        name=heading["district"],
+                    )
+                )
+
+    notice: dict[str, Any] = {"title": None, "doc_no": None, "declared_total": None, "date": None}
+    preamble_start = max(0, first - 2000)
+    titles = list(_TITLE.finditer(clean, preamble_start, first))
+    if titles:
+        notice["title"] = titles[-1].group(0)
+        preamble_start = titles[-1].start()
+        doc = _DOC_NO.search(clean, titles[-1].end(), first)
+        notice["doc_no"] = doc.group(0) if doc else None
+    declared = list(_DECLARED.finditer(clean, preamble_start, first))
+    if declared:
+        notice["declared_total"] = chinese_numeral_to_int(declared[-1]["n"])
+        if notice["declared_total"] != len(df):
+            anomalies.append(
+                _anomaly(
+                    "declared_total",
+                    f"the preamble names {notice['declared_total']} roads but {len(df)} entries were found.",
+                )
+            )
+    date = _DATE.search(clean, notice_end, notice_end + 80)
+    if date:
+        notice["date"] = f"{int(date[1]):04d}-{int(date[2]):02d}-{int(date[3]):02d}"
+
+    _check_sequence(df, anomalies)
+    _check_names(df, anomalies)
+    df.attrs["anomalies"] = anomalies
+    df.attrs["notice"] = notice
+    return df
+
+
+def road_junctions(df: pd.DataFrame) -> pd.DataFrame:
+    """The junctions a road-naming notice declares: which road starts, turns or ends at which.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The result of :func:`parse_road_notice` (needs ``seq``, ``name``, ``from_road``,
+        ``to_road``; ``turn_road`` and ``turn_to_road`` are used when present).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per declared junction with columns ``seq``, ``road``, ``other_road``,
+        ``relation`` and ``other_in_notice`` (whether ``other_road`` is itself named by
+        the notice). ``relation`` is where on ``road`` the junction lies: "from" (its
+        起 end), "to" (its 至 end), and for an L-shaped road "turn" (the corner, which the
+        notice prints as the 至 road, so no "to" row is given) and "turn_to" (the end of
+        the turned leg).
+
+    Examples
+    --------
+    >>> df = parse_road_notice("（一）甲路。长300米、宽15米，位于某区某街道辖区内，北起乙路，"
+    ...                        "南至丙路折向西至丁路的“L”型道路。")
+    >>> road_junctions(df)[["road", "other_road", "relation"]].values.tolist()
+    [['甲路', '乙路', 'from'], ['甲路', '丙路', 'turn'], ['甲路', '丁路', 'turn_to']]
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputTypeError(f"`df` must be the DataFrame from parse_road_notice; got {type(df).__name__}.")
+    required = ["seq", "name", "from_road", "to_road"]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"road_junctions needs columns {missing}, which the table lacks (it has {list(df.columns)}); "
+            "pass the result of parse_road_notice."
+        )
+    names = set(df["name"])
+    out = []
+    for row in df.to_dict("records"):
+        is_l_shaped = isinstance(row.get("turn_to_road"), str) or isinstance(row.get("turn_direction"), str)
+        pairs = [("from", row["from_road"]), ("turn" if is_l_shaped else "to", row["to_road"])]
+        if is_l_shaped:
+            pairs.append(("turn_to", row.get("turn_to_road")))
+        for relation, other in pairs:
+            if isinstance(other, str) and other:
+                out.append(
+                    {
+                        "seq": row["seq"],
+                        "road": row["name"],
+                        "other_road": other,
+                        "relation": relation,
+                        "other_in_notice": other in names,
+                    }
+                )
+    return pd.DataFrame(out, columns=["seq", "road", "other_road", "relation", "other_in_notice"])
