@@ -21,9 +21,9 @@ def one_of(value: Any, allowed: Sequence[Any], *, arg: str) -> Any:
     return value
 
 
-def close_matches(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
+def close_matches(name: str, candidates: Iterable[str], *, n: int = 3, cutoff: float = 0.5) -> str:
     """A ' Did you mean ...?' suffix, or '' when nothing is close."""
-    matches = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)
+    matches = difflib.get_close_matches(name, list(candidates), n=n, cutoff=cutoff)
     if not matches:
         return ""
     return " Did you mean " + " or ".join(repr(m) for m in matches) + "?"

@@ -184,6 +184,7 @@ class GridSpec:
     def to_dataarray(self, values: np.ndarray, *, name: str | None = None, attrs: dict | None = None,
                      nodata: Any = None):
         """Wrap a (rows, cols) array as a DataArray on this grid (coords, CRS, attrs)."""
+        import rioxarray  # noqa: F401  (registers the .rio accessor on every raster we return)
         import xarray as xr
 
         values = np.asarray(values)

@@ -67,10 +67,10 @@ def _restore(series: pd.Series, rec: dict[str, Any]) -> pd.Series:
         return pd.Series(pd.Categorical(values, categories=cats, ordered=rec["ordered"]),
                          index=series.index, name=series.name)
     if kind == "datetime_tz":
-        s = pd.to_datetime(series, utc=True)
+        s = pd.to_datetime(series, utc=True, format="ISO8601")
         return s.dt.tz_convert(rec["tz"]).astype(f"datetime64[{rec['unit']}, {rec['tz']}]")
     if kind == "datetime":
-        return pd.to_datetime(series).astype(f"datetime64[{rec['unit']}]")
+        return pd.to_datetime(series, format="ISO8601").astype(f"datetime64[{rec['unit']}]")
     if str(series.dtype) != kind:
         return series.astype(kind)
     return series
@@ -247,7 +247,7 @@ def read_container(path: str | os.PathLike) -> dict[str, Any]:
         raise ContainerError(f"{path.name!r}: the manifest names {gpkg.name}, which is missing.")
     layers = {}
     for rec in manifest["layers"]:
-        df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"])
+        df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], datetime_as_string=True)
         if df.geometry.name != rec["geometry"]:
             df = df.rename_geometry(rec["geometry"])
         df = df.set_crs(rec["crs"], allow_override=True) if rec["crs"] else df
@@ -255,7 +255,7 @@ def read_container(path: str | os.PathLike) -> dict[str, Any]:
         layers[rec["name"]] = gpd.GeoDataFrame(df, geometry=rec["geometry"], crs=df.crs)
     tables = {}
     for rec in manifest["tables"]:
-        df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], read_geometry=False)
+        df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], read_geometry=False, datetime_as_string=True)
         tables[rec["name"]] = _restore_frame(pd.DataFrame(df), rec)
     rasters = {rec["name"]: _read_raster(path / rec["file"], rec) for rec in manifest["rasters"]}
     return {"layers": layers, "rasters": rasters, "tables": tables, "metadata": manifest["metadata"]}

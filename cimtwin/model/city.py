@@ -83,6 +83,9 @@ class CityModel:
         for name in layers:
             if not isinstance(name, str) or not name:
                 raise InputTypeError(f"Layer names must be non-empty strings; got {name!r}.")
+        for name, gdf in layers.items():
+            if getattr(gdf, "crs", "absent") is None:  # before choosing a CRS from the extent
+                validate_layer(name, gdf)
         crs = model_crs(crs, _lonlat_bounds(layers, rasters) if crs is None else None)
         checked = {}
         resolved_kinds = {}
@@ -243,6 +246,35 @@ class CityModel:
         metadata = copy.deepcopy(self._metadata)
         metadata.update(items)
         return self._replace(metadata=metadata)
+
+    def validate(self):
+        """Check every layer and raster again (e.g. after reading a model edited elsewhere).
+
+        Returns a :class:`~cimtwin.model.validation.ValidationReport`; nothing is raised.
+        """
+        from cimtwin.errors import CimtwinError
+        from cimtwin.grid.spec import GridSpec
+        from cimtwin.model.validation import ValidationReport
+
+        report = ValidationReport()
+        for name, gdf in self._layers.items():
+            try:
+                validate_layer(name, gdf, crs=self._crs, kind=self._kinds.get(name), fill_defaults=False)
+                report.notes.append(f"layer {name!r}: {len(gdf)} features OK")
+            except CimtwinError as exc:
+                report.errors.append(exc)
+        grid = None
+        for name, da in self._rasters.items():
+            try:
+                _, spec = validate_raster(name, da)
+                if grid is None:
+                    grid = spec
+                else:
+                    grid.require_aligned(spec, what=f"raster {name!r}")
+                report.notes.append(f"raster {name!r}: {spec.shape[0]}×{spec.shape[1]} cells OK")
+            except CimtwinError as exc:
+                report.errors.append(exc)
+        return report
 
     # -- storage ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -56,7 +56,7 @@ def layer_kind(name: str, kind: str | None = None) -> str | None:
     for known in LAYER_SCHEMAS:
         if name.startswith(known + "_"):
             return known
-    hint = close_matches(name, LAYER_SCHEMAS)
+    hint = close_matches(name, LAYER_SCHEMAS, cutoff=0.8)  # only near-typos, not free names
     if hint:
         raise SchemaError(
             f"Layer name {name!r} is not a known layer kind.{hint} Rename it, or pass "

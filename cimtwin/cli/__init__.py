@@ -1,0 +1,1 @@
+"""Command-line interface (thin: parse arguments, call the library, print)."""
