@@ -97,7 +97,9 @@ def _prepare_frame(df: pd.DataFrame, geometry: str | None) -> tuple[pd.DataFrame
         if c == geometry:
             continue
         rec = record["dtypes"][c]
-        if rec["dtype"] == "category":
+        if rec["dtype"] == "datetime_tz":
+            out[c] = out[c].dt.tz_convert("UTC")  # GeoPackage stores datetimes in UTC
+        elif rec["dtype"] == "category":
             out[c] = out[c].astype(object).where(out[c].notna(), None)
         elif rec["dtype"] in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
                               "boolean", "Float32", "Float64"):
