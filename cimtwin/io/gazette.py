@@ -335,6 +335,16 @@ def _check_sequence(df: pd.DataFrame, anomalies: list) -> None:
         anomalies.append(_anomaly("seq_order", "entry numbers are not 1…n in order: " + "; ".join(parts) + "."))
 
 
+def _rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    numeric = {"seq": "int64", "length_m": "float64", "width_min_m": "float64", "width_max_m": "float64"}
+    columns = {}
+    for col in NOTICE_COLUMNS:
+        values = [row[col] for row in rows]
+        # Text columns are plain objects with None for "not printed", whatever pandas' default.
+        columns[col] = pd.Series(values, dtype=numeric.get(col, object))
+    return pd.DataFrame(columns)
+
+
 def _select_block(entries: list[re.Match]) -> list[re.Match]:
     """Keep the longest run of entries numbered 1, 2, 3 … apart from gaps and repeats."""
     if not entries:
@@ -437,13 +447,7 @@ def parse_road_notice(text: str) -> pd.DataFrame:
                 _anomaly("trailing_text", f"text after the entry before the next one: {trailing[:60]!r}.", seq=seq, name=name)
             )
 
-    df = pd.DataFrame(rows, columns=NOTICE_COLUMNS)
-    df["seq"] = df["seq"].astype("int64")
-    for col in ("length_m", "width_min_m", "width_max_m"):
-        df[col] = df[col].astype("float64")
-    for col in NOTICE_COLUMNS:
-        if col not in ("seq", "length_m", "width_min_m", "width_max_m"):
-            df[col] = df[col].astype(object)
+    df = _rows_to_frame(rows)
 
     if headings:
         if heading_of_row and heading_of_row[0] is None:
