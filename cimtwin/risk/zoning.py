@@ -1,0 +1,326 @@
+"""Composite risk zoning: normalized factors, weights (AHP helper), 5 classes, polygons, summaries.
+
+Weights that do not sum to 1 are **normalized** (divided by their sum) with a
+:class:`~cimtwin.errors.CimtwinWarning`; the weights used are in the result's
+``attrs["weights"]``. Negative, non-finite or all-zero weights are an error.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cimtwin._validate import close_matches, one_of
+from cimtwin.errors import CimtwinWarning, GridAlignmentError, ValidationError
+
+__all__ = [
+    "normalize_factor",
+    "ahp_weights",
+    "RANDOM_INDEX_SAATY",
+    "weighted_overlay",
+    "classify_zones",
+    "zone_polygons",
+    "summarize_zones",
+]
+
+# Saaty's random consistency index RI by matrix order n (1..10).
+RANDOM_INDEX_SAATY = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49)
+
+
+def normalize_factor(da, *, invert: bool = False, lower: float | None = None, upper: float | None = None):
+    """Min–max scale a factor raster to [0, 1] (1 = most hazardous).
+
+    ``lower``/``upper`` fix the range (values outside are clipped), e.g. intensity VI–IX;
+    otherwise the factor's own finite min and max are used. ``invert`` flips it (for
+    factors where larger is safer, such as HAND). A constant factor becomes 0. NaN stays NaN.
+    """
+    v = np.asarray(getattr(da, "values", da), dtype="float64")
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        raise ValidationError(f"Factor {getattr(da, 'name', '')!r} has no finite value to normalize.")
+    lo = float(finite.min()) if lower is None else float(lower)
+    hi = float(finite.max()) if upper is None else float(upper)
+    if hi < lo:
+        raise ValidationError(f"`upper` ({hi}) must be ≥ `lower` ({lo}).")
+    span = hi - lo
+    out = np.zeros_like(v) if span == 0 else np.clip((v - lo) / span, 0.0, 1.0)
+    if invert:
+        out = 1.0 - out
+    out = np.where(np.isfinite(v), out, np.nan).astype("float32")
+    if hasattr(da, "dims"):
+        res = da.copy(data=out)
+        res.attrs.update({"units": "1", "normalized_from": [lo, hi], "inverted": bool(invert)})
+        return res
+    return out
+
+
+def ahp_weights(matrix) -> tuple[np.ndarray, float]:
+    """Weights and consistency ratio (CR) of an AHP pairwise-comparison matrix.
+
+    Weights are the normalized principal eigenvector; ``CR = CI / RI`` with
+    ``CI = (λmax − n)/(n − 1)`` and Saaty's RI. CR < 0.1 is the usual acceptance rule
+    (for n ≤ 2 the CR is 0).
+
+    Examples
+    --------
+    >>> w, cr = ahp_weights([[1, 3], [1/3, 1]])
+    >>> [round(x, 2) for x in w], cr
+    ([0.75, 0.25], 0.0)
+    """
+    a = np.asarray(matrix, dtype="float64")
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 1:
+        raise ValidationError(f"The AHP matrix must be square; got shape {a.shape}.")
+    n = a.shape[0]
+    if not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ValidationError("AHP judgements must be finite and > 0.")
+    if not np.allclose(a * a.T, 1.0, rtol=1e-3):
+        raise ValidationError("The AHP matrix must be reciprocal: a[j, i] = 1 / a[i, j].")
+    if n > len(RANDOM_INDEX_SAATY):
+        raise ValidationError(f"AHP supports up to {len(RANDOM_INDEX_SAATY)} criteria; got {n}.")
+    vals, vecs = np.linalg.eig(a)
+    k = int(np.argmax(vals.real))
+    w = np.abs(vecs[:, k].real)
+    w = w / w.sum()
+    lam = float(vals[k].real)
+    ri = RANDOM_INDEX_SAATY[n - 1]
+    cr = 0.0 if n <= 2 or ri == 0 else max(0.0, (lam - n) / (n - 1)) / ri
+    return w, float(cr)
+
+
+def weighted_overlay(factors: Mapping[str, Any], weights: Mapping[str, float] | Sequence[float]):
+    """Weighted linear combination of normalized factor rasters.
+
+    Parameters
+    ----------
+    factors
+        ``{name: DataArray}`` on one grid, each in [0, 1] (see :func:`normalize_factor`).
+    weights
+        ``{name: weight}`` (or a sequence in the order of ``factors``). Weights that do not
+        sum to 1 are divided by their sum, with a warning.
+
+    Returns
+    -------
+    xarray.DataArray
+        The score in [0, 1]; NaN where any factor is NaN. ``attrs["weights"]`` holds
+        the weights used and ``attrs["weights_normalized"]`` whether they were rescaled.
+    """
+    if not factors:
+        raise ValidationError("`factors` is empty; give at least one factor raster.")
+    names = list(factors)
+    if not isinstance(weights, Mapping):
+        weights = list(weights)
+        if len(weights) != len(names):
+            raise ValidationError(f"{len(weights)} weights for {len(names)} factors {names}.")
+        weights = dict(zip(names, weights))
+    missing = [n for n in names if n not in weights]
+    extra = [n for n in weights if n not in factors]
+    if missing or extra:
+        hint = close_matches(extra[0], names) if extra else ""
+        raise ValidationError(f"Weights and factors differ: no weight for {missing}, no factor for {extra}.{hint}")
+    w = np.array([float(weights[n]) for n in names])
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValidationError(f"Weights must be finite, ≥ 0 and not all 0; got {dict(zip(names, w))}.")
+    normalized = not math.isclose(w.sum(), 1.0, rel_tol=0, abs_tol=1e-6)
+    if normalized:
+        warnings.warn(f"Weights sum to {w.sum():.6g}, not 1; they were divided by their sum.",
+                      CimtwinWarning, stacklevel=2)
+        w = w / w.sum()
+    first = factors[names[0]]
+    shape = np.shape(getattr(first, "values", first))
+    score = np.zeros(shape, dtype="float64")
+    for name, wi in zip(names, w):
+        v = np.asarray(getattr(factors[name], "values", factors[name]), dtype="float64")
+        if v.shape != shape:
+            raise GridAlignmentError(f"Factor {name!r} has shape {v.shape}, the first factor {shape}.")
+        finite = v[np.isfinite(v)]
+        if finite.size and (finite.min() < -1e-6 or finite.max() > 1 + 1e-6):
+            raise ValidationError(f"Factor {name!r} is not normalized to [0, 1] (range {finite.min()}..{finite.max()}); "
+                                  "use `normalize_factor` first.")
+        score += wi * v
+    score = score.astype("float32")
+    attrs = {"units": "1", "weights": {n: float(x) for n, x in zip(names, w)}, "weights_normalized": normalized}
+    if hasattr(first, "dims"):
+        out = first.copy(data=score)
+        out.name = "risk_score"
+        out.attrs = {**{k: v for k, v in first.attrs.items() if k in ("crs", "res_m")}, **attrs}
+        return out
+    return score
+
+
+def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: Sequence[float] | None = None,
+                   sample_size: int = 20000, seed: int = 0):
+    """Classes 1..k (k = highest) of a score raster; 0 where the score is NaN.
+
+    Parameters
+    ----------
+    method
+        ``"natural_breaks"`` (Fisher–Jenks via mapclassify on a fixed-seed sample of at
+        most ``sample_size`` cells), ``"quantiles"`` or ``"fixed"`` (``bins``: k − 1
+        increasing upper bounds of classes 1..k−1).
+
+    Returns
+    -------
+    DataArray or ndarray
+        uint8 classes; ``attrs["bins"]`` holds the upper bounds used.
+    """
+    import mapclassify
+
+    one_of(method, ("natural_breaks", "quantiles", "fixed"), arg="method")
+    if not (2 <= int(k) <= 20):
+        raise ValidationError(f"`k` must be in [2, 20]; got {k!r}.")
+    v = np.asarray(getattr(score, "values", score), dtype="float64")
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        raise ValidationError("The score has no finite value to classify.")
+    if method == "fixed":
+        if bins is None or len(bins) != k - 1 or np.any(np.diff(bins) <= 0):
+            raise ValidationError(f"`method='fixed'` needs `bins`: {k - 1} increasing upper bounds; got {bins!r}.")
+        upper = np.asarray(bins, dtype="float64")
+    else:
+        if finite.size > sample_size:
+            finite = np.random.default_rng(seed).choice(finite, sample_size, replace=False)
+        n_unique = np.unique(finite).size
+        if n_unique < k:
+            warnings.warn(f"The score has only {n_unique} distinct values; fewer than {k} classes are used.",
+                          CimtwinWarning, stacklevel=2)
+        if n_unique < 2:
+            upper = np.full(k - 1, np.inf)
+        else:
+            kk = min(int(k), n_unique)
+            if method == "quantiles":
+                cls = mapclassify.Quantiles(finite, k=kk)
+            else:
+                cls = mapclassify.FisherJenks(finite, k=kk)
+            upper = np.asarray(cls.bins[:-1], dtype="float64")
+            upper = np.concatenate([upper, np.full(k - 1 - upper.size, np.inf)])
+    classes = np.searchsorted(upper, np.where(np.isfinite(v), v, 0.0), side="left") + 1
+    classes = np.where(np.isfinite(v), np.minimum(classes, k), 0).astype("uint8")
+    if hasattr(score, "dims"):
+        out = score.copy(data=classes)
+        out.name = "risk_class"
+        out.attrs = {k_: v_ for k_, v_ in score.attrs.items() if k_ in ("crs", "res_m")}
+        out.attrs.update({"units": "class", "method": method, "bins": upper.tolist(), "nodata": 0})
+        return out
+    return classes
+
+
+def zone_polygons(classes, *, factors: Mapping[str, Any] | None = None, spec=None):
+    """Polygons of connected cells of one class (rasterio.features.shapes, 4-connected).
+
+    Each polygon carries ``class`` (int 1..k) and the mean of every factor over its cells.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import rasterio.features
+    import scipy.ndimage
+    import shapely.geometry
+
+    from cimtwin.grid.spec import GridSpec
+
+    spec = spec or GridSpec.from_dataarray(classes)
+    c = np.asarray(getattr(classes, "values", classes)).astype("int32")
+    # label the connected regions of each class so factor means are per polygon
+    labels = np.zeros(c.shape, dtype="int32")
+    offset = 0
+    four = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    for k in np.unique(c[c > 0]):
+        lab, n = scipy.ndimage.label(c == k, structure=four)
+        labels[lab > 0] = lab[lab > 0] + offset
+        offset += n
+    geoms, ids = [], []
+    for geom, value in rasterio.features.shapes(labels, mask=labels > 0, connectivity=4, transform=spec.transform):
+        geoms.append(shapely.geometry.shape(geom))
+        ids.append(int(value))
+    ids = np.asarray(ids, dtype="int64")
+    flat = labels.ravel()
+    counts = np.bincount(flat, minlength=offset + 1)
+    cls_of = np.zeros(offset + 1, dtype="int64")
+    cls_of[flat] = c.ravel()
+    data: dict[str, Any] = {"zone_id": ids, "class": cls_of[ids].astype("int64"), "cells": counts[ids]}
+    for name, da in (factors or {}).items():
+        v = np.asarray(getattr(da, "values", da), dtype="float64").ravel()
+        ok = np.isfinite(v)
+        s = np.bincount(flat[ok], weights=v[ok], minlength=offset + 1)
+        n = np.bincount(flat[ok], minlength=offset + 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data[name] = (s / n)[ids]
+    gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=geoms, crs=spec.crs)
+    # a region may come back as several rings-polygons only when it has holes; keep one row per region
+    gdf = gdf.dissolve(by="zone_id", as_index=False, aggfunc="first") if gdf["zone_id"].duplicated().any() else gdf
+    return gdf.sort_values(["class", "zone_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def summarize_zones(zones, *, units, population=None, buildings=None, roads=None, classes=None,
+                    unit_name: str = "district", k: int = 5):
+    """Area, population, buildings and road length per administrative unit and class.
+
+    Parameters
+    ----------
+    zones
+        Zone polygons with ``class`` (from :func:`zone_polygons`).
+    units
+        Districts or sub-districts with a ``name`` column.
+    population
+        Population raster (persons per cell) aligned with ``classes``.
+    buildings
+        Buildings (centroid decides unit and class).
+    roads
+        Road centre lines (length split exactly by unit and class polygons).
+    classes
+        The class raster (needed for population).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit and class 1..k: ``<unit_name>, class, area_km2, population,
+        buildings, road_km``.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from cimtwin.grid.spec import GridSpec
+
+    if "name" not in units.columns:
+        raise ValidationError(f"The {unit_name} layer needs a `name` column.")
+    u = units[["name", "geometry"]].rename(columns={"name": unit_name}).reset_index(drop=True)
+    z = zones[["class", "geometry"]].dissolve(by="class", as_index=False)
+    pieces = gpd.overlay(u, z, how="intersection", keep_geom_type=True)
+    pieces = pieces.dissolve(by=[unit_name, "class"], as_index=False)
+    index = pd.MultiIndex.from_product([u[unit_name].unique(), range(1, k + 1)], names=[unit_name, "class"])
+    out = pd.DataFrame(index=index)
+    out["area_km2"] = pieces.set_index([unit_name, "class"]).geometry.area.div(1e6).reindex(index).fillna(0.0)
+    out["population"] = 0.0
+    if population is not None and classes is not None:
+        from cimtwin.grid import rasterize
+
+        spec = GridSpec.from_dataarray(classes)
+        uid = np.asarray(getattr(rasterize(spec, u.assign(_uid=np.arange(1, len(u) + 1)), values="_uid",
+                                           fill=0, dtype="int32"), "values"))
+        pop = np.nan_to_num(np.asarray(getattr(population, "values", population), dtype="float64"))
+        cl = np.asarray(classes.values).astype("int64")
+        key = uid.astype("int64") * (k + 1) + cl
+        sums = np.bincount(key.ravel(), weights=pop.ravel(), minlength=(len(u) + 1) * (k + 1))
+        for i, name in enumerate(u[unit_name], start=1):
+            for c in range(1, k + 1):
+                out.loc[(name, c), "population"] += sums[i * (k + 1) + c]
+    out["buildings"] = 0
+    if buildings is not None and len(buildings):
+        pts = gpd.GeoDataFrame(geometry=buildings.geometry.centroid, crs=buildings.crs)
+        hit = gpd.sjoin(pts, pieces[[unit_name, "class", "geometry"]], how="inner", predicate="within")
+        counts = hit.groupby([unit_name, "class"]).size()
+        out["buildings"] = counts.reindex(index).fillna(0).astype("int64")
+    out["road_km"] = 0.0
+    if roads is not None and len(roads):
+        import shapely
+
+        tree = shapely.STRtree(pieces.geometry.values)
+        ri, pi = tree.query(roads.geometry.values, predicate="intersects")
+        lengths = shapely.length(shapely.intersection(roads.geometry.values[ri], pieces.geometry.values[pi]))
+        df = pd.DataFrame({unit_name: pieces[unit_name].to_numpy()[pi], "class": pieces["class"].to_numpy()[pi],
+                           "km": lengths / 1000.0})
+        out["road_km"] = df.groupby([unit_name, "class"])["km"].sum().reindex(index).fillna(0.0)
+    return out.reset_index()
