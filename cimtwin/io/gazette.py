@@ -403,8 +403,11 @@ def parse_road_notice(text: str) -> pd.DataFrame:
     ... （一）甲乙路。长 1,200 米、宽 15一25 米，位于示例区某某街道辖区内，北起规划
     ... 丙路，南至丁路。'''
     >>> df = parse_road_notice(notice)
-    >>> df.loc[0, ["name", "length_m", "width_min_m", "width_max_m", "orientation", "from_road"]].tolist()
-    ['甲乙路', 1200.0, 15.0, 25.0, 'NS', '规划丙路']
+    >>> row = df.iloc[0]
+    >>> row["name"], float(row["length_m"]), float(row["width_min_m"]), float(row["width_max_m"])
+    ('甲乙路', 1200.0, 15.0, 25.0)
+    >>> row["orientation"], row["from_road"], row["to_road"]
+    ('NS', '规划丙路', '丁路')
     """
     if not isinstance(text, str):
         raise InputTypeError(f"`text` must be the notice as a str; got {type(text).__name__}. Read the file first.")

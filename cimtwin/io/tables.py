@@ -1,0 +1,198 @@
+"""Point tables (CSV or Excel with longitude/latitude columns) read into GeoDataFrames.
+
+Planners' point lists often come from Chinese web maps, whose coordinates are GCJ-02
+(Amap, Tencent) or BD-09 (Baidu) rather than WGS84; ``source_crs`` converts them on read
+(the difference is about half a kilometre at Jinan).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cimtwin._validate import close_matches, format_ids
+from cimtwin.errors import InputTypeError, LayerNotFoundError, OptionalDependencyError, SchemaError, ValidationError
+from cimtwin.io.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84
+
+__all__ = ["read_points_table", "SOURCE_CRS"]
+
+#: Coordinate systems ``read_points_table`` converts from.
+SOURCE_CRS = ("wgs84", "gcj02", "bd09")
+
+_CSV_SUFFIXES = {".csv": ",", ".txt": None, ".tsv": "\t"}
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+# Column names people use for coordinates, offered when `lon`/`lat` are not found.
+_LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "LON", "LNG", "Longitude", "X")
+_LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "LAT", "Latitude", "Y")
+
+
+def _normalize_source_crs(source_crs: Any) -> str:
+    key = str(source_crs).lower().replace("-", "").replace("_", "").replace(" ", "")
+    aliases = {"wgs84": "wgs84", "epsg:4326": "wgs84", "gcj02": "gcj02", "gcj": "gcj02", "bd09": "bd09", "bd09ll": "bd09"}
+    if key not in aliases:
+        raise ValidationError(
+            f"`source_crs` must be one of {list(SOURCE_CRS)}; got {source_crs!r}. Use 'gcj02' for Amap or "
+            "Tencent coordinates, 'bd09' for Baidu, 'wgs84' for GPS."
+        )
+    return aliases[key]
+
+
+def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
+    # Chinese spreadsheets are exported as UTF-8 (often with a BOM) or GBK.
+    last_error: Exception | None = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, sep=sep, encoding=encoding, engine="python" if sep is None else "c")
+        except UnicodeDecodeError as exc:
+            last_error = exc
+    raise ValidationError(f"{path.name}: cannot decode the file as UTF-8 or GBK ({last_error}); save it as UTF-8.")
+
+
+def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
+        raise OptionalDependencyError("reading Excel files needs openpyxl: `pip install openpyxl`.") from exc
+    with pd.ExcelFile(path, engine="openpyxl") as book:
+        sheets = list(book.sheet_names)
+        if sheet is None:
+            sheet = sheets[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(sheets):
+                raise LayerNotFoundError(f"{path.name} has {len(sheets)} sheets {sheets}; sheet index {sheet} does not exist.")
+            sheet = sheets[sheet]
+        elif sheet not in sheets:
+            raise LayerNotFoundError(
+                f"{path.name} has no sheet {sheet!r}; its sheets are {sheets}.{close_matches(str(sheet), sheets)}"
+            )
+        return pd.read_excel(book, sheet_name=sheet)
+
+
+def _read_any(source: Any, sheet: str | int | None) -> tuple[pd.DataFrame, str, int]:
+    """The table, a label for messages and the offset from index position to the row users see."""
+    if isinstance(source, pd.DataFrame):
+        if sheet is not None:
+            raise ValidationError("`sheet` only applies to Excel files; a DataFrame was given.")
+        return source.copy(), "the table", 0
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputTypeError(
+            f"`path_or_df` must be a path to a CSV/Excel file or a pandas DataFrame; got {type(source).__name__}."
+        )
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in _CSV_SUFFIXES and suffix not in _EXCEL_SUFFIXES:
+        hint = " Open it in Excel and save as .xlsx." if suffix == ".xls" else ""
+        raise ValidationError(
+            f"{path.name}: unsupported file type {suffix!r}; use .csv, .tsv, .txt, .xlsx or .xlsm.{hint}"
+        )
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file.")
+    if suffix in _CSV_SUFFIXES:
+        if sheet is not None:
+            raise ValidationError(f"{path.name}: `sheet` only applies to Excel files, not {suffix}.")
+        frame = _read_csv(path, _CSV_SUFFIXES[suffix])
+    else:
+        frame = _read_excel(path, sheet)
+    # Row 1 of the file is the header, so data row i (from 0) is row i + 2.
+    return frame, path.name, 2
+
+
+def _coordinate_column(frame: pd.DataFrame, column: str, arg: str, usual: tuple[str, ...], where: str) -> None:
+    if column in frame.columns:
+        return
+    present = [str(c) for c in frame.columns]
+    candidates = [c for c in usual if c in present]
+    hint = f" It has {candidates}: pass `{arg}={candidates[0]!r}`." if candidates else close_matches(column, present)
+    raise SchemaError(f"{where} has no `{arg}` column {column!r}; its columns are {present}.{hint}")
+
+
+def read_points_table(
+    path_or_df: str | os.PathLike | pd.DataFrame,
+    *,
+    lon: str = "lon",
+    lat: str = "lat",
+    source_crs: str = "wgs84",
+    sheet: str | int | None = None,
+):
+    """Read points with longitude/latitude columns into a WGS84 GeoDataFrame.
+
+    Parameters
+    ----------
+    path_or_df : path or pandas.DataFrame
+        A CSV (``.csv``, ``.tsv``, ``.txt``; UTF-8 or GBK) or Excel (``.xlsx``,
+        ``.xlsm``) file with a header row, or a DataFrame.
+    lon, lat : str
+        Names of the longitude and latitude columns (degrees).
+    source_crs : {"wgs84", "gcj02", "bd09"}
+        The coordinate system of those columns. GCJ-02 (Amap, Tencent) and BD-09 (Baidu)
+        are converted to WGS84 with :mod:`cimtwin.io.chinese_coords` (to under 1 cm).
+    sheet : str or int, optional
+        Excel sheet name or 0-based position; the first sheet by default.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every column as read (``lon``/``lat`` keep their values in ``source_crs``) plus a
+        point ``geometry`` in EPSG:4326. ``attrs["source_crs"]`` records the conversion.
+
+    Raises
+    ------
+    SchemaError
+        The ``lon`` or ``lat`` column is missing (the message lists the columns).
+    ValidationError
+        Rows whose coordinates are empty, not numbers or outside [-180, 180] / [-90, 90]
+        (the message gives their row numbers as a spreadsheet shows them), an unknown
+        ``source_crs``, an unsupported file type.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"name": ["泉城广场"], "lng": [117.0253], "lat": [36.6640]})
+    >>> gdf = read_points_table(table, lon="lng", source_crs="gcj02")
+    >>> gdf.crs.to_epsg(), round(float(gdf.geometry.x.iloc[0]), 4)
+    (4326, 117.0194)
+    """
+    import geopandas as gpd
+
+    crs_key = _normalize_source_crs(source_crs)
+    frame, where, row_offset = _read_any(path_or_df, sheet)
+    _coordinate_column(frame, lon, "lon", _LON_NAMES, where)
+    _coordinate_column(frame, lat, "lat", _LAT_NAMES, where)
+
+    lon_values = pd.to_numeric(frame[lon], errors="coerce").to_numpy(dtype=np.float64)
+    lat_values = pd.to_numeric(frame[lat], errors="coerce").to_numpy(dtype=np.float64)
+    row_label = "rows" if row_offset else "index labels"
+    labels = (np.arange(len(frame)) + row_offset) if row_offset else frame.index.to_numpy()
+
+    missing = ~np.isfinite(lon_values) | ~np.isfinite(lat_values)
+    if missing.any():
+        shown = [
+            f"{label} ({frame[lon].iloc[i]!r}, {frame[lat].iloc[i]!r})"
+            for i, label in zip(np.flatnonzero(missing)[:5], labels[missing][:5])
+        ]
+        raise ValidationError(
+            f"{where}: {int(missing.sum())} {row_label} {format_ids(labels[missing])} have an empty or "
+            f"non-numeric `{lon}`/`{lat}`, e.g. {', '.join(shown)}. Fix or drop them; coordinates must be "
+            "decimal degrees."
+        )
+    outside = (np.abs(lon_values) > 180) | (np.abs(lat_values) > 90)
+    if outside.any():
+        swapped = (np.abs(lat_values) > 90).any() and (np.abs(lon_values) <= 90).all()
+        hint = f" `{lon}` and `{lat}` look swapped: pass lon={lat!r}, lat={lon!r}." if swapped else ""
+        raise ValidationError(
+            f"{where}: {int(outside.sum())} {row_label} {format_ids(labels[outside])} lie outside "
+            f"longitude [-180, 180] / latitude [-90, 90].{hint}"
+        )
+
+    if crs_key == "gcj02":
+        lon_values, lat_values = gcj02_to_wgs84(lon_values, lat_values)
+    elif crs_key == "bd09":
+        lon_values, lat_values = bd09_to_wgs84(lon_values, lat_values)
+
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon_values, lat_values), crs="EPSG:4326")
+    gdf.attrs["source_crs"] = crs_key
+    return gdf

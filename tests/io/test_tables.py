@@ -1,0 +1,113 @@
+"""read_points_table: CSV/Excel/DataFrame points, Chinese web-map coordinates, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cimtwin.errors import InputTypeError, LayerNotFoundError, SchemaError, ValidationError
+from cimtwin.io.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_gcj02
+from cimtwin.io.tables import read_points_table
+
+# Synthetic points around Jinan.
+POINTS = pd.DataFrame(
+    {
+        "name": ["泉城广场", "趵突泉", "大明湖"],
+        "lon": [117.0253, 117.0161, 117.0238],
+        "lat": [36.6640, 36.6617, 36.6744],
+        "height_m": [6.0, 8.5, 12.0],
+    }
+)
+
+
+def test_dataframe_wgs84_keeps_columns():
+    gdf = read_points_table(POINTS)
+    assert gdf.crs.to_epsg() == 4326
+    assert list(gdf.columns) == ["name", "lon", "lat", "height_m", "geometry"]
+    np.testing.assert_array_equal(gdf.geometry.x, POINTS["lon"])
+    np.testing.assert_array_equal(gdf.geometry.y, POINTS["lat"])
+    assert gdf["name"].tolist() == POINTS["name"].tolist()
+    assert gdf.attrs["source_crs"] == "wgs84"
+    assert POINTS.columns.tolist() == ["name", "lon", "lat", "height_m"]  # input untouched
+
+
+@pytest.mark.parametrize(("source_crs", "inverse"), [("gcj02", gcj02_to_wgs84), ("BD-09", bd09_to_wgs84)])
+def test_web_map_coordinates_converted(source_crs, inverse):
+    gdf = read_points_table(POINTS, source_crs=source_crs)
+    exp_lon, exp_lat = inverse(POINTS["lon"].to_numpy(), POINTS["lat"].to_numpy())
+    np.testing.assert_allclose(gdf.geometry.x, exp_lon, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gdf.geometry.y, exp_lat, rtol=0, atol=1e-12)
+    assert gdf["lon"].tolist() == POINTS["lon"].tolist()  # columns keep the printed values
+    # the conversion moves points by hundreds of metres westward at Jinan
+    assert (gdf.geometry.x < POINTS["lon"]).all()
+
+
+def test_gcj02_round_trip_from_wgs84():
+    wgs_lon, wgs_lat = POINTS["lon"].to_numpy(), POINTS["lat"].to_numpy()
+    gcj_lon, gcj_lat = wgs84_to_gcj02(wgs_lon, wgs_lat)
+    gdf = read_points_table(pd.DataFrame({"x": gcj_lon, "y": gcj_lat}), lon="x", lat="y", source_crs="gcj02")
+    np.testing.assert_allclose(gdf.geometry.x, wgs_lon, atol=1e-9)
+    np.testing.assert_allclose(gdf.geometry.y, wgs_lat, atol=1e-9)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+def test_csv_with_chinese_text(tmp_path, encoding):
+    path = tmp_path / "points.csv"
+    POINTS.rename(columns={"lon": "经度", "lat": "纬度"}).to_csv(path, index=False, encoding=encoding)
+    gdf = read_points_table(path, lon="经度", lat="纬度")
+    assert gdf["name"].tolist() == ["泉城广场", "趵突泉", "大明湖"]
+    np.testing.assert_array_equal(gdf.geometry.y, POINTS["lat"])
+
+
+def test_excel_sheets(tmp_path):
+    path = tmp_path / "points.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        POINTS.iloc[:1].to_excel(writer, sheet_name="first", index=False)
+        POINTS.to_excel(writer, sheet_name="摄像头", index=False)
+    assert len(read_points_table(path)) == 1
+    assert len(read_points_table(path, sheet="摄像头")) == 3
+    assert len(read_points_table(path, sheet=1)) == 3
+    with pytest.raises(LayerNotFoundError, match="摄像头"):
+        read_points_table(path, sheet="摄像")
+    with pytest.raises(LayerNotFoundError, match="index 5"):
+        read_points_table(path, sheet=5)
+
+
+def test_missing_column_is_named(tmp_path):
+    table = POINTS.rename(columns={"lon": "lng"})
+    with pytest.raises(SchemaError, match=r"no `lon` column 'lon'.*lon='lng'"):
+        read_points_table(table)
+    with pytest.raises(SchemaError, match="'纬度'"):
+        read_points_table(POINTS, lat="纬度")
+
+
+def test_bad_rows_listed_by_file_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("name,lon,lat\na,117.0,36.6\nb,,36.7\nc,117.1,north\nd,117.2,36.8\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"2 rows \[3, 4\].*'north'"):
+        read_points_table(path)
+
+
+def test_out_of_range_and_swapped():
+    swapped = POINTS.rename(columns={"lon": "lat", "lat": "lon"})
+    with pytest.raises(ValidationError, match="look swapped"):
+        read_points_table(swapped)
+    far = POINTS.assign(lon=[117.0, 181.0, 117.0])
+    with pytest.raises(ValidationError, match=r"index labels \[1\]"):
+        read_points_table(far)
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValidationError, match="source_crs"):
+        read_points_table(POINTS, source_crs="utm50")
+    with pytest.raises(InputTypeError):
+        read_points_table([(117.0, 36.6)])
+    with pytest.raises(ValidationError, match=".xlsx"):
+        read_points_table(tmp_path / "old.xls")
+    with pytest.raises(FileNotFoundError):
+        read_points_table(tmp_path / "nothing.csv")
+    path = tmp_path / "p.csv"
+    POINTS.to_csv(path, index=False)
+    with pytest.raises(ValidationError, match="sheet"):
+        read_points_table(path, sheet="a")
