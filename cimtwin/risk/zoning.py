@@ -68,7 +68,7 @@ def ahp_weights(matrix) -> tuple[np.ndarray, float]:
     Examples
     --------
     >>> w, cr = ahp_weights([[1, 3], [1/3, 1]])
-    >>> [round(x, 2) for x in w], cr
+    >>> [round(float(x), 2) for x in w], cr
     ([0.75, 0.25], 0.0)
     """
     a = np.asarray(matrix, dtype="float64")
