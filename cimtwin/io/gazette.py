@@ -123,7 +123,9 @@ def _clean(text: str) -> str:
 # --- patterns (applied to cleaned text) -------------------------------------------------
 
 _ENTRY = re.compile(rf"\((?P<ord>{_NUMERAL})\)(?P<name>[^()。,;:、]{{1,40}}?)[。.,:]?长(?=约?\d)")
-_HEADING = re.compile(rf"(?P<ord>[〇零一二两三四五六七八九十百千]+)、(?P<district>[^、。,;()]{{1,30}}?)\((?P<count>{_NUMERAL})条\)")
+_HEADING = re.compile(
+    rf"(?P<ord>[〇零一二两三四五六七八九十百千]+)、(?P<district>[^、。,;()]{{1,30}}?)\((?P<count>{_NUMERAL})条\)"
+)
 _TITLE = re.compile(r"关于[^。()]{0,60}?命名的通知")
 _DOC_NO = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[(]\d{4}[〕\])]\d+号")
 _DECLARED = re.compile(rf"等(?P<n>{_NUMERAL})条")
@@ -345,10 +347,10 @@ def _rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _select_block(entries: list[re.Match]) -> list[re.Match]:
-    """Keep the longest run of entries numbered 1, 2, 3 … apart from gaps and repeats."""
+def _split_blocks(entries: list[re.Match]) -> list[list[re.Match]]:
+    """Group entries into notices: numbering restarting at 1 after other text starts a new one."""
     if not entries:
-        return entries
+        return []
     blocks: list[list[re.Match]] = [[entries[0]]]
     for prev, cur in zip(entries, entries[1:]):
         # A new block starts where numbering restarts at 1 after a long stretch of text.
@@ -357,7 +359,7 @@ def _select_block(entries: list[re.Match]) -> list[re.Match]:
             blocks.append([cur])
         else:
             blocks[-1].append(cur)
-    return max(blocks, key=len)
+    return blocks
 
 
 def parse_road_notice(text: str) -> pd.DataFrame:
@@ -414,7 +416,8 @@ def parse_road_notice(text: str) -> pd.DataFrame:
     clean = _clean(text)
     # Thousands separators inside numbers (1,200米) would read as clause breaks.
     clean = re.sub(r"(?<=\d),(?=\d{3}(?:\D|$))", "", clean)
-    entries = _select_block(list(_ENTRY.finditer(clean)))
+    blocks = _split_blocks(list(_ENTRY.finditer(clean)))
+    entries = max(blocks, key=len) if blocks else []
     if not entries:
         raise ValidationError(
             "no road entry like '（一）祈福街。长447米、宽18米，位于…辖区内，东起…，西至…。' was found; "
@@ -425,6 +428,15 @@ def parse_road_notice(text: str) -> pd.DataFrame:
     headings = [h for h in headings if not any(e.start() < h.start() < e.end() for e in entries)]
 
     anomalies: list[dict[str, Any]] = []
+    for block in blocks:
+        if block is not entries:
+            anomalies.append(
+                _anomaly(
+                    "other_notice",
+                    f"{len(block)} more entries ({block[0]['name']} …) form another numbered list in the "
+                    "text; only the longest list was read. Pass that notice on its own to read it.",
+                )
+            )
     rows: list[dict[str, Any]] = []
     markers = sorted([(e.start(), "entry", e) for e in entries] + [(h.start(), "heading", h) for h in headings])
     heading_of_row: list[int | None] = []
@@ -435,7 +447,9 @@ def parse_road_notice(text: str) -> pd.DataFrame:
             current_heading = len([m for m in markers[: i + 1] if m[1] == "heading"]) - 1
             continue
         next_pos = markers[i + 1][0] if i + 1 < len(markers) else len(clean)
-        body = clean[match.end():next_pos]
+        # An entry is ~100 characters; the cap keeps the last entry of a notice inside a
+        # whole gazette from reaching into the documents after it.
+        body = clean[match.end():min(next_pos, match.end() + 400)]
         seq = chinese_numeral_to_int(match["ord"])
         name = match["name"]
         district = headings[current_heading]["district"] if current_heading is not None else None
@@ -447,14 +461,21 @@ def parse_road_notice(text: str) -> pd.DataFrame:
         trailing = body[used:]
         if trailing and i + 1 < len(markers):
             anomalies.append(
-                _anomaly("trailing_text", f"text after the entry before the next one: {trailing[:60]!r}.", seq=seq, name=name)
+                _anomaly(
+                    "trailing_text",
+                    f"text after the entry before the next one: {trailing[:60]!r}.",
+                    seq=seq,
+                    name=name,
+                )
             )
 
     df = _rows_to_frame(rows)
 
     if headings:
         if heading_of_row and heading_of_row[0] is None:
-            anomalies.append(_anomaly("no_heading", "entries before the first district heading; district taken from their location."))
+            anomalies.append(
+                _anomaly("no_heading", "entries before the first district heading; district taken from their location.")
+            )
         for h_index, heading in enumerate(headings):
             declared = chinese_numeral_to_int(heading["count"])
             found = sum(1 for k in heading_of_row if k == h_index)

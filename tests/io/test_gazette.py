@@ -272,3 +272,12 @@ def test_bad_input():
         road_junctions(pd.DataFrame({"seq": [1], "name": ["a"]}))
     with pytest.raises(InputTypeError):
         road_junctions([1, 2])
+
+
+def test_second_notice_in_the_text_is_reported():
+    gazette = (DATA / "notice_synthetic_gazette.txt").read_text(encoding="utf-8")
+    other = (DATA / "notice_synthetic_odd.txt").read_text(encoding="utf-8")
+    df = parse_road_notice(gazette + "\n" + "其他公文正文。" * 80 + "\n" + other)
+    assert df["name"].tolist() == ["青松路", "白云街", "石桥路", "红枫路", "风栖路", "金桂巷"]
+    other_notice = [a for a in df.attrs["anomalies"] if a["kind"] == "other_notice"]
+    assert len(other_notice) == 1 and "4 more entries" in other_notice[0]["message"]
