@@ -1,0 +1,285 @@
+"""Camera fields of view: FOV from optics, DORI range, blind zone, exact sector footprints.
+
+Geometry (pinhole camera):
+
+- horizontal FOV ``2 atan(w_s / 2f)`` from the sensor width ``w_s`` and focal length ``f`` (mm);
+- pixel density at distance d: ``PPM = N_h / (2 d tan(HFOV/2))``, so the farthest distance of
+  a DORI level is ``N_h / (2 tan(HFOV/2) PPM_level)`` (EN 62676-4 levels in :data:`DORI_PPM`);
+- a camera at height H tilted ``tilt_deg`` below the horizon with vertical FOV ``vfov_deg``
+  sees the ground from ``H tan(90° - tilt - vfov/2)`` (the blind zone under it) to
+  ``H tan(90° - tilt + vfov/2)`` (infinite when the upper edge is above the horizon);
+- the footprint is the sector with apex at the camera, centred on ``azimuth_deg`` (0 = north,
+  clockwise), ``hfov_deg`` wide, between the near (blind-zone) and far radii.
+
+Without a DEM or buildings the footprints are exact polygons: the arc is drawn with one vertex
+per ``arc_step_deg`` (0.5° by default: area error < 1e-5 of the sector).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cimtwin._validate import format_ids, one_of, require_positive
+from cimtwin.errors import SchemaError, ValidationError
+
+__all__ = [
+    "DORI_PPM",
+    "hfov_from_optics",
+    "dori_range_m",
+    "ground_footprint_m",
+    "sector_polygons",
+    "camera_parameters",
+    "camera_footprints",
+    "CameraGeometry",
+]
+
+# EN/IEC 62676-4:2015 pixel densities (px/m); "monitor" is DIN EN 62676-4's Überwachen level.
+DORI_PPM = {
+    "monitor": 12.5,
+    "detection": 25.0,
+    "observation": 62.5,
+    "recognition": 125.0,
+    "identification": 250.0,
+}
+
+
+def hfov_from_optics(focal_length_mm, sensor_width_mm):
+    """Full horizontal field of view in degrees, ``2 atan(w_s / 2f)``.
+
+    Examples
+    --------
+    >>> round(float(hfov_from_optics(4.0, 5.568)), 2)
+    69.68
+    """
+    f = np.asarray(focal_length_mm, dtype="float64")
+    w = np.asarray(sensor_width_mm, dtype="float64")
+    if np.any(f <= 0) or np.any(w <= 0):
+        raise ValidationError("`focal_length_mm` and `sensor_width_mm` must be > 0.")
+    return np.degrees(2.0 * np.arctan(w / (2.0 * f)))
+
+
+def dori_range_m(hfov_deg, *, dori: str = "detection", pixels_h=1920):
+    """Farthest distance (m) at which a camera reaches a DORI pixel density.
+
+    Examples
+    --------
+    A 2 MP camera (1920 px) with a 4 mm lens on a 5.568 mm wide sensor:
+
+    >>> hfov = hfov_from_optics(4.0, 5.568)
+    >>> [round(float(dori_range_m(hfov, dori=k)), 1) for k in ("detection", "observation", "recognition")]
+    [55.2, 22.1, 11.0]
+    """
+    one_of(dori, tuple(DORI_PPM), arg="dori")
+    h = np.asarray(hfov_deg, dtype="float64")
+    if np.any((h <= 0) | (h >= 180)):
+        raise ValidationError("DORI range needs 0 < `hfov_deg` < 180 (a pinhole lens).")
+    width_per_m = 2.0 * np.tan(np.radians(h) / 2.0)  # scene width per metre of distance
+    return np.asarray(pixels_h, dtype="float64") / (width_per_m * DORI_PPM[dori])
+
+
+def ground_footprint_m(height_m, tilt_deg, vfov_deg):
+    """Near and far ground distances (m) seen by a tilted camera; far is inf above the horizon.
+
+    ``tilt_deg`` is measured downward from the horizontal; NaN tilt or vfov gives (0, inf).
+
+    Examples
+    --------
+    >>> near, far = ground_footprint_m(6.0, 45.0, 30.0)
+    >>> round(float(near), 2), round(float(far), 2)
+    (3.46, 10.39)
+    """
+    h = np.asarray(height_m, dtype="float64")
+    tilt = np.asarray(tilt_deg, dtype="float64")
+    vfov = np.asarray(vfov_deg, dtype="float64")
+    known = np.isfinite(tilt) & np.isfinite(vfov)
+    lower = np.radians(90.0 - tilt - vfov / 2.0)  # from nadir
+    upper = np.radians(90.0 - tilt + vfov / 2.0)
+    near = np.where(known & (lower > 0), h * np.tan(np.clip(lower, 0, math.pi / 2 - 1e-12)), 0.0)
+    far = np.where(known & (upper < math.pi / 2), h * np.tan(np.clip(upper, 0, math.pi / 2 - 1e-12)), np.inf)
+    return near, far
+
+
+def sector_polygons(x, y, *, radius_m, azimuth_deg=None, hfov_deg=None, inner_m=None, arc_step_deg: float = 0.5):
+    """Sector (or annular-sector) polygons; NaN azimuth or ``hfov_deg >= 360`` gives a disk.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Apex coordinates (projected metres).
+    radius_m : array_like
+        Outer radius of each sector.
+    azimuth_deg, hfov_deg : array_like or None
+        Centre direction (0 = north, clockwise) and full opening angle.
+    inner_m : array_like or None
+        Inner radius (blind zone); 0 or None for a sector with its apex at the camera.
+    arc_step_deg : float
+        Largest angle between two arc vertices.
+
+    Returns
+    -------
+    numpy array of shapely Polygons.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> p = sector_polygons([0.0], [0.0], radius_m=[10.0], azimuth_deg=[90.0], hfov_deg=[90.0])[0]
+    >>> round(p.area / (math.pi * 100 / 4), 4)
+    1.0
+    """
+    import shapely
+
+    x = np.atleast_1d(np.asarray(x, dtype="float64"))
+    y = np.atleast_1d(np.asarray(y, dtype="float64"))
+    n = x.shape[0]
+    r = np.broadcast_to(np.asarray(radius_m, dtype="float64"), (n,))
+    az = np.full(n, np.nan) if azimuth_deg is None else np.broadcast_to(np.asarray(azimuth_deg, "float64"), (n,))
+    fov = np.full(n, 360.0) if hfov_deg is None else np.broadcast_to(np.asarray(hfov_deg, "float64"), (n,))
+    inner = np.zeros(n) if inner_m is None else np.broadcast_to(np.asarray(inner_m, "float64"), (n,))
+    require_positive(arc_step_deg, arg="arc_step_deg")
+    if np.any(~np.isfinite(r) | (r <= 0)):
+        raise ValidationError("Sector radii must be finite and > 0.")
+    full = np.isnan(az) | (fov >= 360.0)
+    span = np.where(full, 360.0, fov)
+    # Chords cut area off the arc; scale the radius so the polygon has the circle's area
+    # (the arc's area error then vanishes to first order).
+    nseg = np.maximum(np.ceil(span / arc_step_deg).astype("int64"), 4)
+    dtheta = np.radians(span) / nseg
+    k = np.sqrt(dtheta / np.sin(dtheta))
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        start = (az[i] - span[i] / 2.0) if not full[i] else 0.0
+        t = np.radians(start + np.linspace(0.0, span[i], nseg[i] + 1))
+        ro = r[i] * k[i]
+        outer = np.column_stack([x[i] + ro * np.sin(t), y[i] + ro * np.cos(t)])
+        if full[i]:
+            shell = outer[:-1]
+            hole = None
+            if inner[i] > 0:
+                ri = inner[i] * k[i]
+                hole = np.column_stack([x[i] + ri * np.sin(t[:-1]), y[i] + ri * np.cos(t[:-1])])[::-1]
+            out[i] = shapely.Polygon(shell, None if hole is None else [hole])
+            continue
+        if inner[i] > 0:
+            ri = inner[i] * k[i]
+            inner_arc = np.column_stack([x[i] + ri * np.sin(t), y[i] + ri * np.cos(t)])[::-1]
+            ring = np.vstack([outer, inner_arc])
+        else:
+            ring = np.vstack([[x[i], y[i]], outer])
+        out[i] = shapely.Polygon(ring)
+    return out
+
+
+@dataclass(frozen=True)
+class CameraGeometry:
+    """Resolved per-camera geometry (arrays aligned with the camera layer's rows)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    height_m: np.ndarray
+    azimuth_deg: np.ndarray   # NaN for omnidirectional
+    hfov_deg: np.ndarray      # 360 for omnidirectional
+    near_m: np.ndarray        # blind-zone radius
+    range_m: np.ndarray       # far radius actually used
+    notes: tuple[str, ...]
+
+
+def camera_parameters(cameras, *, dori: str | None = None, pixels_h: float = 1920.0, assume_omni: bool = False,
+                      layer: str = "cameras") -> CameraGeometry:
+    """Resolve each camera's FOV, blind zone and range from its columns.
+
+    ``hfov_deg`` comes from the column, else from ``focal_length_mm`` and ``sensor_width_mm``.
+    The range is ``range_m`` capped by the DORI distance when ``dori`` is given (pixel count
+    from a ``pixels_h`` column, else the ``pixels_h`` argument) and by the far edge of the
+    tilted view. Cameras with neither azimuth nor a 360° FOV raise SchemaError naming them,
+    unless ``assume_omni=True`` (they then see all round).
+    """
+    notes: list[str] = []
+    n = len(cameras)
+    cols = cameras.columns
+    ids = cameras.index.to_numpy()
+
+    def col(name, default=np.nan):
+        return cameras[name].to_numpy(dtype="float64") if name in cols else np.full(n, default, dtype="float64")
+
+    az = col("azimuth_deg")
+    hfov = col("hfov_deg")
+    if "focal_length_mm" in cols and "sensor_width_mm" in cols:
+        f, w = col("focal_length_mm"), col("sensor_width_mm")
+        ok = np.isnan(hfov) & np.isfinite(f) & np.isfinite(w) & (f > 0) & (w > 0)
+        if ok.any():
+            hfov[ok] = hfov_from_optics(f[ok], w[ok])
+            notes.append(f"hfov_deg of {int(ok.sum())} camera(s) computed from focal_length_mm and sensor_width_mm.")
+    omni = np.isfinite(hfov) & (hfov >= 360.0)
+    missing = ~omni & (np.isnan(az) | np.isnan(hfov))
+    if missing.any():
+        if not assume_omni:
+            raise SchemaError(
+                f"Layer {layer!r}: cameras {format_ids(ids[missing])} have no azimuth_deg or no hfov_deg "
+                "(and no focal_length_mm + sensor_width_mm), so their field of view is unknown. Fill the "
+                "columns, set hfov_deg = 360 for dome cameras, or pass `assume_omni=True` to treat them as "
+                "seeing all round."
+            )
+        notes.append(f"{int(missing.sum())} camera(s) without azimuth/FOV treated as omnidirectional "
+                     "(assume_omni=True).")
+    full = omni | missing
+    az = np.where(full, np.nan, az)
+    hfov = np.where(full, 360.0, hfov)
+    rng = col("range_m")
+    bad = ~np.isfinite(rng) | (rng <= 0)
+    if bad.any():
+        raise SchemaError(f"Layer {layer!r}: cameras {format_ids(ids[bad])} have no positive range_m.")
+    if dori is not None:
+        one_of(dori, tuple(DORI_PPM), arg="dori")
+        px = col("pixels_h", float(pixels_h))
+        px = np.where(np.isfinite(px), px, float(pixels_h))
+        lens = ~full & (hfov < 180.0)
+        d = np.full(n, np.inf)
+        d[lens] = dori_range_m(hfov[lens], dori=dori, pixels_h=px[lens])
+        rng = np.minimum(rng, d)
+        if "pixels_h" not in cols:
+            notes.append(f"DORI level {dori!r} ({DORI_PPM[dori]} px/m) with {pixels_h:.0f} horizontal pixels "
+                         "for every camera (no pixels_h column).")
+    height = col("height_m", 0.0)
+    near, far = ground_footprint_m(height, col("tilt_deg"), col("vfov_deg"))
+    rng = np.minimum(rng, far)
+    empty = near >= rng
+    if empty.any():
+        notes.append(f"cameras {format_ids(ids[empty])} see no ground within their range (blind zone ≥ range).")
+    x = cameras.geometry.x.to_numpy(dtype="float64")
+    y = cameras.geometry.y.to_numpy(dtype="float64")
+    return CameraGeometry(x, y, height, az, hfov, near, rng, tuple(notes))
+
+
+def camera_footprints(cameras, *, dori: str | None = None, pixels_h: float = 1920.0, assume_omni: bool = False,
+                      arc_step_deg: float = 0.5, layer: str = "cameras"):
+    """Per-camera footprints as exact sector polygons (no occlusion), one row per camera.
+
+    Returns a GeoDataFrame (index of the camera layer) with ``near_m``, ``range_m``,
+    ``hfov_deg``, ``azimuth_deg`` and the sector geometry; cameras whose blind zone reaches
+    their range get an empty geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> cams = gpd.GeoDataFrame({"height_m": [6.0], "azimuth_deg": [0.0], "hfov_deg": [90.0],
+    ...     "range_m": [50.0]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4527")
+    >>> fp = camera_footprints(cams)
+    >>> round(float(fp.area.iloc[0]), 1)   # a quarter disk of radius 50 m
+    1963.5
+    """
+    import geopandas as gpd
+    import shapely
+
+    g = camera_parameters(cameras, dori=dori, pixels_h=pixels_h, assume_omni=assume_omni, layer=layer)
+    ok = g.range_m > g.near_m
+    geoms = np.full(len(cameras), shapely.Polygon(), dtype=object)
+    if ok.any():
+        geoms[ok] = sector_polygons(g.x[ok], g.y[ok], radius_m=g.range_m[ok], azimuth_deg=g.azimuth_deg[ok],
+                                    hfov_deg=g.hfov_deg[ok], inner_m=g.near_m[ok], arc_step_deg=arc_step_deg)
+    out = gpd.GeoDataFrame({"azimuth_deg": g.azimuth_deg, "hfov_deg": g.hfov_deg, "near_m": g.near_m,
+                            "range_m": g.range_m}, geometry=geoms, index=cameras.index, crs=cameras.crs)
+    out.attrs["notes"] = list(g.notes)
+    return out

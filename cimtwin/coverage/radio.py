@@ -1,0 +1,300 @@
+"""Radio coverage of 5G NR and NB-IoT sites: TR 38.901 path loss, antenna pattern, link budget.
+
+Every number is a named default with its source in :data:`RADIO_DEFAULTS`; the functions take
+each of them as a keyword so a planner can change it.
+
+Formulas
+--------
+- Path loss: 3GPP TR 38.901 Table 7.4.1-1, UMa and UMi street canyon, LOS and NLOS (NLOS is
+  ``max(PL_LOS, PL'_NLOS)``), with the breakpoint distance ``d'_BP = 4 h'_BS h'_UT f_c / c`` and
+  effective heights ``h' = h - 1 m`` (``h_UT`` < 13 m, so ``h_E = 1 m`` in UMa too).
+- Antenna: TR 38.901 Table 7.3-1 horizontal element pattern relative to boresight,
+  ``A(φ) = -min(12 (φ / φ_3dB)², A_m)`` with ``φ_3dB`` = the site's ``beamwidth_deg`` (65°) and
+  front-to-back ratio ``A_m`` = 30 dB; ``eirp_dbm`` is taken at boresight.
+- RSRP per resource element: ``EIRP - 10 log10(12 N_RB) - PL - A(φ) - penetration``, with N_RB
+  from the channel bandwidth at 30 kHz subcarrier spacing (TS 38.101-1 Table 5.3.2-1; 273 RB
+  at 100 MHz).
+- NB-IoT: coupling loss ``PL + A(φ) + penetration`` against the maximum coupling loss of
+  164 dB (3GPP TR 45.820 target).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cimtwin._validate import one_of, require_positive
+from cimtwin.errors import ValidationError
+
+__all__ = [
+    "RADIO_DEFAULTS",
+    "PENETRATION_DB",
+    "path_loss_38901",
+    "los_probability_38901",
+    "element_attenuation_db",
+    "resource_blocks",
+    "rsrp_per_re_dbm",
+    "best_server",
+    "BestServer",
+]
+
+_C = 299_792_458.0
+
+# Named defaults with the source of each.
+RADIO_DEFAULTS = {
+    "ue_height_m": (1.5, "TR 38.901 Table 7.4.1-1 (h_UT = 1.5 m, pedestrian UE)"),
+    "rsrp_threshold_dbm": (-105.0, "Chinese operators' 5G coverage rate (SS-RSRP >= -105 dBm), secondary sources"),
+    "mcl_db": (164.0, "3GPP TR 45.820 NB-IoT maximum coupling loss target (144 dB GPRS + 20 dB)"),
+    "front_to_back_db": (30.0, "TR 38.901 Table 7.3-1 (A_max = 30 dB)"),
+    "beamwidth_deg": (65.0, "TR 38.901 Table 7.3-1 (phi_3dB = 65 deg)"),
+    "subcarrier_khz": (30.0, "NR FR1 30 kHz subcarrier spacing"),
+}
+
+# Penetration / deep-coverage margins by where the receiver is. No standard value exists for
+# underground points; these are training-material figures [secondary], meant to be overridden.
+PENETRATION_DB = {
+    "outdoor": 0.0,
+    "indoor": 20.0,       # one concrete wall
+    "underground": 30.0,  # reinforced-concrete vault / manhole cover
+}
+
+# TS 38.101-1 Table 5.3.2-1, maximum transmission bandwidth N_RB at 30 kHz SCS.
+_NRB_30KHZ = {5: 11, 10: 24, 15: 38, 20: 51, 25: 65, 30: 78, 40: 106, 50: 133, 60: 162,
+              70: 189, 80: 217, 90: 245, 100: 273}
+# ... and at 15 kHz (used for LTE-like and NB-IoT anchor carriers).
+_NRB_15KHZ = {5: 25, 10: 52, 15: 79, 20: 106, 25: 133, 30: 160, 40: 216, 50: 270}
+
+
+def resource_blocks(bandwidth_mhz, *, subcarrier_khz: float = 30.0) -> np.ndarray:
+    """Number of resource blocks N_RB for a channel bandwidth (TS 38.101-1 Table 5.3.2-1).
+
+    Bandwidths between table entries use the next smaller entry; a bandwidth below the
+    smallest NR channel (e.g. NB-IoT's 0.2 MHz) is one resource block.
+
+    Examples
+    --------
+    >>> int(resource_blocks(100.0))
+    273
+    >>> int(resource_blocks(0.2))   # NB-IoT: one 180 kHz block
+    1
+    """
+    one_of(float(subcarrier_khz), (15.0, 30.0), arg="subcarrier_khz")
+    table = _NRB_30KHZ if subcarrier_khz == 30.0 else _NRB_15KHZ
+    keys = np.array(sorted(table), dtype="float64")
+    vals = np.array([table[int(k)] for k in keys], dtype="int64")
+    bw = np.atleast_1d(np.asarray(bandwidth_mhz, dtype="float64"))
+    if np.any(~np.isfinite(bw)) or np.any(bw <= 0):
+        raise ValidationError(f"`bandwidth_mhz` must be positive; got {bw[(~np.isfinite(bw)) | (bw <= 0)][:5]}.")
+    idx = np.searchsorted(keys, bw + 1e-9, side="right") - 1
+    out = np.where(idx >= 0, vals[np.clip(idx, 0, None)], 1)
+    return out if np.ndim(bandwidth_mhz) else out.reshape(())
+
+
+def _breakpoint_m(h_bs_m, h_ut_m, frequency_ghz):
+    return 4.0 * (h_bs_m - 1.0) * (h_ut_m - 1.0) * frequency_ghz * 1e9 / _C
+
+
+def path_loss_38901(d2d_m, *, frequency_ghz, h_bs_m, h_ut_m: float = 1.5, scenario: str = "uma",
+                    los=False) -> np.ndarray:
+    """TR 38.901 UMa / UMi street-canyon path loss in dB (no shadow fading).
+
+    Parameters
+    ----------
+    d2d_m : array_like
+        Horizontal distance from the site, metres; clipped below at 10 m (the model's range).
+    frequency_ghz : float or array_like
+        Carrier frequency in GHz.
+    h_bs_m, h_ut_m : float or array_like
+        Antenna heights of the site and the user terminal, metres.
+    scenario : {"uma", "umi"}
+    los : bool or array_like of bool
+        Line of sight; False (NLOS) is the conservative default.
+
+    Examples
+    --------
+    >>> round(float(path_loss_38901(300.0, frequency_ghz=3.5, h_bs_m=25.0)), 2)   # UMa NLOS
+    121.28
+    >>> round(float(path_loss_38901(100.0, frequency_ghz=3.5, h_bs_m=10.0, scenario="umi", los=True)), 2)
+    85.31
+    """
+    one_of(scenario, ("uma", "umi"), arg="scenario")
+    d2d = np.maximum(np.asarray(d2d_m, dtype="float64"), 10.0)
+    fc = np.asarray(frequency_ghz, dtype="float64")
+    hbs = np.asarray(h_bs_m, dtype="float64")
+    hut = np.asarray(h_ut_m, dtype="float64")
+    if np.any(fc <= 0):
+        raise ValidationError("`frequency_ghz` must be > 0.")
+    if np.any(hbs <= 1.0) or np.any(hut <= 1.0):
+        raise ValidationError("`h_bs_m` and `h_ut_m` must be > 1 m (TR 38.901 effective height h - 1 m).")
+    d3d = np.sqrt(d2d**2 + (hbs - hut) ** 2)
+    dbp = _breakpoint_m(hbs, hut, fc)
+    lf = 20.0 * np.log10(fc)
+    if scenario == "uma":
+        pl1 = 28.0 + 22.0 * np.log10(d3d) + lf
+        pl2 = 28.0 + 40.0 * np.log10(d3d) + lf - 9.0 * np.log10(dbp**2 + (hbs - hut) ** 2)
+        nlos = 13.54 + 39.08 * np.log10(d3d) + lf - 0.6 * (hut - 1.5)
+    else:
+        pl1 = 32.4 + 21.0 * np.log10(d3d) + lf
+        pl2 = 32.4 + 40.0 * np.log10(d3d) + lf - 9.5 * np.log10(dbp**2 + (hbs - hut) ** 2)
+        nlos = 22.4 + 35.3 * np.log10(d3d) + 21.3 * np.log10(fc) - 0.3 * (hut - 1.5)
+    pl_los = np.where(d2d <= dbp, pl1, pl2)
+    pl_nlos = np.maximum(pl_los, nlos)
+    return np.where(np.asarray(los, dtype=bool), pl_los, pl_nlos)
+
+
+def los_probability_38901(d2d_m, *, h_ut_m: float = 1.5, scenario: str = "uma") -> np.ndarray:
+    """TR 38.901 Table 7.4.2-1 LOS probability (UMa, UMi street canyon).
+
+    Examples
+    --------
+    >>> float(los_probability_38901(10.0))
+    1.0
+    """
+    one_of(scenario, ("uma", "umi"), arg="scenario")
+    d = np.maximum(np.asarray(d2d_m, dtype="float64"), 1e-9)
+    scale = 63.0 if scenario == "uma" else 36.0
+    p = 18.0 / d + np.exp(-d / scale) * (1.0 - 18.0 / d)
+    if scenario == "uma" and h_ut_m > 13.0:
+        c = ((min(h_ut_m, 23.0) - 13.0) / 10.0) ** 1.5
+        p = p * (1.0 + c * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
+    return np.where(d <= 18.0, 1.0, np.minimum(p, 1.0))
+
+
+def element_attenuation_db(offset_deg, *, beamwidth_deg: float = 65.0, front_to_back_db: float = 30.0):
+    """Horizontal attenuation of a sector antenna (dB, ≥ 0) at ``offset_deg`` from boresight.
+
+    ``min(12 (φ/φ_3dB)², A_m)`` (TR 38.901 Table 7.3-1, horizontal cut). NaN offsets (an
+    omnidirectional site) give 0 dB.
+
+    Examples
+    --------
+    >>> float(element_attenuation_db(32.5))   # half the 3 dB beamwidth
+    3.0
+    >>> float(element_attenuation_db(180.0))
+    30.0
+    """
+    phi = np.asarray(offset_deg, dtype="float64")
+    phi = np.abs((phi + 180.0) % 360.0 - 180.0)
+    att = np.minimum(12.0 * (phi / np.asarray(beamwidth_deg, dtype="float64")) ** 2, front_to_back_db)
+    return np.where(np.isnan(phi), 0.0, att)
+
+
+def rsrp_per_re_dbm(*, eirp_dbm, bandwidth_mhz, path_loss_db, attenuation_db=0.0, penetration_db=0.0,
+                    subcarrier_khz: float = 30.0):
+    """RSRP per resource element: ``EIRP - 10 log10(12 N_RB) - PL - A - penetration`` (dBm).
+
+    Examples
+    --------
+    A 3.5 GHz UMa site (EIRP 60 dBm over 100 MHz, 25 m) seen at 300 m, NLOS, on boresight:
+
+    >>> pl = path_loss_38901(300.0, frequency_ghz=3.5, h_bs_m=25.0)
+    >>> round(float(rsrp_per_re_dbm(eirp_dbm=60.0, bandwidth_mhz=100.0, path_loss_db=pl)), 2)
+    -96.43
+    """
+    n_rb = resource_blocks(bandwidth_mhz, subcarrier_khz=subcarrier_khz)
+    per_re = np.asarray(eirp_dbm, dtype="float64") - 10.0 * np.log10(12.0 * n_rb)
+    return per_re - np.asarray(path_loss_db) - np.asarray(attenuation_db) - np.asarray(penetration_db)
+
+
+@dataclass(frozen=True)
+class BestServer:
+    """Best-server field on a grid: the strongest site's RSRP (or lowest coupling loss) per cell."""
+
+    value: np.ndarray      # float32 (rows, cols): RSRP dBm (rsrp) or coupling loss dB (mcl); NaN out of reach
+    server: np.ndarray     # int32 (rows, cols): index of the best site, -1 where none reaches
+    quantity: str          # "rsrp_dbm" or "coupling_loss_db"
+
+
+def _sites_arrays(sites, *, frequency_default=None):
+    x = sites.geometry.x.to_numpy(dtype="float64")
+    y = sites.geometry.y.to_numpy(dtype="float64")
+    col = sites.columns
+
+    def get(name, default):
+        if name in col:
+            v = sites[name].to_numpy(dtype="float64")
+            return np.where(np.isnan(v), default, v) if default is not None else v
+        if default is None:
+            raise ValidationError(f"The site layer lacks column {name!r}.")
+        return np.full(len(sites), float(default))
+
+    return {
+        "x": x, "y": y,
+        "height_m": get("height_m", None),
+        "frequency_mhz": get("frequency_mhz", frequency_default),
+        "eirp_dbm": get("eirp_dbm", None),
+        "bandwidth_mhz": get("bandwidth_mhz", None),
+        "azimuth_deg": sites["azimuth_deg"].to_numpy(dtype="float64") if "azimuth_deg" in col
+        else np.full(len(sites), np.nan),
+        "beamwidth_deg": get("beamwidth_deg", 65.0),
+    }
+
+
+def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = None, ue_height_m: float = 1.5,
+                penetration_db: float = 0.0, max_distance_m: float | None = None, los_mask=None,
+                front_to_back_db: float = 30.0, subcarrier_khz: float = 30.0) -> BestServer:
+    """Best-server RSRP (``quantity="rsrp"``) or coupling loss (``"mcl"``) on the cells of ``spec``.
+
+    Each site is evaluated in a window of ``max_distance_m`` (default: 5 km for UMa sites,
+    2 km for UMi) around it; cells beyond every site's window are NaN (out of reach).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Points with ``height_m``, ``frequency_mhz``, ``eirp_dbm``, ``bandwidth_mhz`` and
+        optionally ``azimuth_deg`` (NaN = omni) and ``beamwidth_deg``.
+    spec : GridSpec
+        Projected grid (cell centres are the receiver positions).
+    scenario : {"uma", "umi"} or None
+        None: UMi for sites lower than 15 m, UMa otherwise.
+    los_mask : callable or None
+        ``los_mask(i_site, rows, cols) -> bool array`` for the window; None = NLOS everywhere.
+    """
+    one_of(quantity, ("rsrp", "mcl"), arg="quantity")
+    if scenario is not None:
+        one_of(scenario, ("uma", "umi"), arg="scenario")
+    require_positive(ue_height_m, arg="ue_height_m")
+    s = _sites_arrays(sites)
+    rows, cols = spec.shape
+    res = spec.res_m
+    big = np.inf if quantity == "mcl" else -np.inf
+    value = np.full((rows, cols), big, dtype="float32")
+    server = np.full((rows, cols), -1, dtype="int32")
+    gx, gy = spec.x, spec.y
+    for i in range(len(sites)):
+        h = s["height_m"][i]
+        scen = scenario or ("umi" if h < 15.0 else "uma")
+        reach = max_distance_m if max_distance_m is not None else (5000.0 if scen == "uma" else 2000.0)
+        r0, c0 = spec.rowcol(s["x"][i], s["y"][i])
+        n = int(math.ceil(reach / res))
+        ra, rb = max(0, int(r0) - n), min(rows, int(r0) + n + 1)
+        ca, cb = max(0, int(c0) - n), min(cols, int(c0) + n + 1)
+        if ra >= rb or ca >= cb:
+            continue
+        dx = gx[ca:cb][None, :] - s["x"][i]
+        dy = gy[ra:rb][:, None] - s["y"][i]
+        d2d = np.hypot(dx, dy)
+        inside = d2d <= reach
+        los = False if los_mask is None else los_mask(i, slice(ra, rb), slice(ca, cb))
+        pl = path_loss_38901(d2d, frequency_ghz=s["frequency_mhz"][i] / 1000.0, h_bs_m=h, h_ut_m=ue_height_m,
+                             scenario=scen, los=los)
+        az = s["azimuth_deg"][i]
+        if np.isnan(az):
+            att = 0.0
+        else:
+            bearing = np.degrees(np.arctan2(dx, dy))  # 0 = north, clockwise
+            att = element_attenuation_db(bearing - az, beamwidth_deg=s["beamwidth_deg"][i],
+                                         front_to_back_db=front_to_back_db)
+        if quantity == "rsrp":
+            v = rsrp_per_re_dbm(eirp_dbm=s["eirp_dbm"][i], bandwidth_mhz=s["bandwidth_mhz"][i], path_loss_db=pl,
+                                attenuation_db=att, penetration_db=penetration_db, subcarrier_khz=subcarrier_khz)
+            better = inside & (v > value[ra:rb, ca:cb])
+        else:
+            v = pl + att + penetration_db
+            better = inside & (v < value[ra:rb, ca:cb])
+        value[ra:rb, ca:cb] = np.where(better, v, value[ra:rb, ca:cb])
+        server[ra:rb, ca:cb] = np.where(better, i, server[ra:rb, ca:cb])
+    value[server < 0] = np.nan
+    return BestServer(value, server, "rsrp_dbm" if quantity == "rsrp" else "coupling_loss_db")
