@@ -133,8 +133,6 @@ def rainfall_from_gauges(model, *, start=None, end=None, power: float = 2.0, spe
     --------
     >>> rain = rainfall_from_gauges(model, power=2)   # doctest: +SKIP
     """
-    from cimtwin.grid import idw
-
     spec = spec or model.grid
     if spec is None:
         raise ValidationError("The model has no raster grid; rainfall needs one (add a `dem`).")
@@ -145,6 +143,8 @@ def rainfall_from_gauges(model, *, start=None, end=None, power: float = 2.0, spe
     pts = gauge_totals(model.layer("rain_gauges"), model.table("gauge_observations"), start=start, end=end)
     if len(pts) == 0:
         raise ValidationError("No rain gauge has observations in the window; nothing to interpolate.")
+    from cimtwin.grid import idw
+
     rain = idw(spec, pts, values="rain_mm", power=power)
     rain = rain if hasattr(rain, "dims") else spec.to_dataarray(np.asarray(rain, dtype="float32"))
     rain.name = "rain_mm"

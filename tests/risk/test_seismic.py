@@ -18,7 +18,6 @@ from cimtwin.risk.seismic import (
     zoning_intensity,
 )
 
-from risk_synthetic import CRS, gdf, make_spec
 
 G = 9.80665
 
@@ -121,13 +120,16 @@ class TestSiteAndIntensity:
 
 class TestGrids:
     def fault(self, spec, magnitude=6.0, strike=90.0):
+        from shapely import LineString
+
         xmin, ymin, xmax, ymax = spec.bounds
         y = (ymin + ymax) / 2
-        return gdf({"name": ["F"], "activity": ["Holocene"], "magnitude": [magnitude], "strike_deg": [strike]},
-                   [shapely.LineString([(xmin + 2000, y), (xmin + 4000, y)])])
+        return gpd.GeoDataFrame({"name": ["F"], "activity": ["Holocene"], "magnitude": [magnitude],
+                                 "strike_deg": [strike]},
+                                geometry=[LineString([(xmin + 2000, y), (xmin + 4000, y)])], crs=spec.crs)
 
-    def test_intensity_never_rises_with_distance_from_the_fault(self):
-        spec = make_spec(rows=41, cols=61, res=200.0)
+    def test_intensity_never_rises_with_distance_from_the_fault(self, synth):
+        spec = synth.make_spec(rows=41, cols=61, res=200.0)
         pga = fault_pga(self.fault(spec), spec).values
         zi = zoning_intensity(pga)
         mid = spec.shape[0] // 2
@@ -139,8 +141,8 @@ class TestGrids:
         # along the fault the rupture model is flat
         assert np.allclose(pga[mid, 11:20], pga[mid, 11])
 
-    def test_epicentre_source_and_user_attenuation(self):
-        spec = make_spec(rows=5, cols=5, res=1000.0)
+    def test_epicentre_source_and_user_attenuation(self, synth):
+        spec = synth.make_spec(rows=5, cols=5, res=1000.0)
         calls = []
 
         def flat(d, t, m):
@@ -151,7 +153,8 @@ class TestGrids:
         assert np.allclose(pga.values, 0.123) and calls == [6.8]
         assert pga.attrs["units"] == "g"
 
-    def test_empty_fault_layer(self, spec):
+    def test_empty_fault_layer(self, spec, synth):
+        gdf = synth.gdf
         empty = gdf({"name": [], "activity": [], "magnitude": [], "strike_deg": []}, [])
         with pytest.raises(ValidationError, match="empty"):
             fault_pga(empty, spec)
@@ -165,7 +168,8 @@ class TestGrids:
         assert np.allclose(hz.fa.values, 1.0)
         assert set(np.unique(hz.zoning_intensity.values)) <= {5, 6, 7, 8, 9, 10}
 
-    def test_buildings_below_fortification(self, spec):
+    def test_buildings_below_fortification(self, spec, synth):
+        gdf = synth.gdf
         zi = spec.to_dataarray(np.full(spec.shape, 7, dtype="int16"))
         xmin, ymin, _, _ = spec.bounds
         boxes = [shapely.box(xmin + 10 * i, ymin + 10, xmin + 10 * i + 5, ymin + 15) for i in range(4)]
