@@ -202,7 +202,7 @@ def camera_parameters(cameras, *, dori: str | None = None, pixels_h: float = 192
     ids = cameras.index.to_numpy()
 
     def col(name, default=np.nan):
-        return cameras[name].to_numpy(dtype="float64") if name in cols else np.full(n, default, dtype="float64")
+        return np.array(cameras[name].to_numpy(dtype="float64"), copy=True) if name in cols else np.full(n, default, dtype="float64")
 
     az = col("azimuth_deg")
     hfov = col("hfov_deg")

@@ -1,0 +1,80 @@
+"""Camera geometry: optics, DORI distances, blind zone, exact sectors."""
+
+import math
+
+import numpy as np
+import pytest
+import shapely
+
+from _coverage_synth import P, gdf
+from cimtwin.coverage import (camera_footprints, camera_parameters, dori_range_m, ground_footprint_m,
+                              hfov_from_optics, sector_polygons)
+from cimtwin.errors import SchemaError, ValidationError
+
+
+def test_worked_dori_example():
+    hfov = hfov_from_optics(4.0, 5.568)
+    assert hfov == pytest.approx(69.68, abs=0.01)
+    got = [float(dori_range_m(hfov, dori=k)) for k in ("detection", "observation", "recognition", "identification")]
+    assert got == pytest.approx([55.2, 22.1, 11.0, 5.5], abs=0.05)
+
+
+def test_blind_zone():
+    near, far = ground_footprint_m(6.0, 45.0, 30.0)
+    assert near == pytest.approx(6 * math.tan(math.radians(30)))
+    assert far == pytest.approx(6 * math.tan(math.radians(60)))
+    near, far = ground_footprint_m(6.0, 10.0, 30.0)  # upper edge above the horizon
+    assert np.isinf(far)
+    assert ground_footprint_m(6.0, np.nan, 30.0) == (0.0, np.inf)
+
+
+@pytest.mark.parametrize("hfov", [30.0, 90.0, 200.0, 360.0])
+def test_sector_area_is_exact(hfov):
+    p = sector_polygons([0.0], [0.0], radius_m=[40.0], azimuth_deg=[33.0], hfov_deg=[hfov])[0]
+    assert p.is_valid
+    assert p.area == pytest.approx(math.pi * 40**2 * hfov / 360.0, rel=1e-9)
+
+
+def test_sector_direction_north_is_zero_clockwise():
+    east = sector_polygons([0.0], [0.0], radius_m=[10.0], azimuth_deg=[90.0], hfov_deg=[60.0])[0]
+    assert east.contains(shapely.Point(8, 0)) and not east.contains(shapely.Point(-8, 0))
+    north = sector_polygons([0.0], [0.0], radius_m=[10.0], azimuth_deg=[0.0], hfov_deg=[60.0])[0]
+    assert north.contains(shapely.Point(0, 8))
+
+
+def test_annular_sector_area():
+    p = sector_polygons([0.0], [0.0], radius_m=[50.0], azimuth_deg=[0.0], hfov_deg=[90.0], inner_m=[10.0])[0]
+    assert p.area == pytest.approx(math.pi * (50**2 - 10**2) / 4, rel=1e-9)
+
+
+def test_footprints_use_tilt_and_dori():
+    cams = gdf({"height_m": [6.0], "azimuth_deg": [0.0], "hfov_deg": [69.68], "range_m": [200.0],
+                "tilt_deg": [45.0], "vfov_deg": [30.0]}, [P(0, 0)])
+    fp = camera_footprints(cams)
+    assert fp["near_m"].iloc[0] == pytest.approx(3.464, abs=1e-3)
+    assert fp["range_m"].iloc[0] == pytest.approx(10.392, abs=1e-3)
+    cams2 = cams.drop(columns=["tilt_deg", "vfov_deg"])
+    fp2 = camera_footprints(cams2, dori="detection")
+    assert fp2["range_m"].iloc[0] == pytest.approx(55.2, abs=0.1)
+    assert any("1920" in n for n in fp2.attrs["notes"])
+
+
+def test_hfov_from_focal_length_columns():
+    cams = gdf({"height_m": [6.0], "azimuth_deg": [0.0], "hfov_deg": [np.nan], "range_m": [50.0],
+                "focal_length_mm": [4.0], "sensor_width_mm": [5.568]}, [P(0, 0)])
+    g = camera_parameters(cams)
+    assert g.hfov_deg[0] == pytest.approx(69.68, abs=0.01)
+
+
+def test_missing_fov_names_cameras_unless_assume_omni():
+    cams = gdf({"height_m": [6.0, 6.0], "azimuth_deg": [np.nan, 10.0], "hfov_deg": [90.0, np.nan],
+                "range_m": [50.0, 50.0]}, [P(0, 0), P(10, 0)], index=["cam-7", "cam-9"])
+    with pytest.raises(SchemaError, match=r"cam-7, cam-9.*assume_omni"):
+        camera_parameters(cams)
+    g = camera_parameters(cams, assume_omni=True)
+    assert g.hfov_deg.tolist() == [360.0, 360.0]
+
+
+def test_bad_dori_level():
+    with pytest.raises(ValidationError, match="dori"):
+        dori_range_m(60.0, dori="recognise")

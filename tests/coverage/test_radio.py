@@ -1,0 +1,88 @@
+"""TR 38.901 path loss against the worked values of the research notes, and one link budget."""
+
+import numpy as np
+import pytest
+
+from cimtwin.coverage import (best_server, element_attenuation_db, los_probability_38901, path_loss_38901,
+                              resource_blocks, rsrp_per_re_dbm)
+from cimtwin.errors import ValidationError
+
+UMA = [(100, 83.14, 103.04), (300, 93.41, 121.28), (500, 98.27, 129.92), (1000, 109.41, 141.67)]
+UMI = [(50, 79.09, 94.18), (100, 85.31, 104.64), (200, 91.61, 115.23), (500, 107.11, 129.26)]
+
+
+@pytest.mark.parametrize("d, los, nlos", UMA)
+def test_uma_values(d, los, nlos):
+    assert path_loss_38901(d, frequency_ghz=3.5, h_bs_m=25.0, los=True) == pytest.approx(los, abs=0.01)
+    assert path_loss_38901(d, frequency_ghz=3.5, h_bs_m=25.0) == pytest.approx(nlos, abs=0.01)
+
+
+@pytest.mark.parametrize("d, los, nlos", UMI)
+def test_umi_values(d, los, nlos):
+    kw = dict(frequency_ghz=3.5, h_bs_m=10.0, scenario="umi")
+    assert path_loss_38901(d, los=True, **kw) == pytest.approx(los, abs=0.01)
+    assert path_loss_38901(d, **kw) == pytest.approx(nlos, abs=0.01)
+
+
+def test_breakpoint_distances():
+    from cimtwin.coverage.radio import _breakpoint_m
+
+    assert _breakpoint_m(25.0, 1.5, 3.5) == pytest.approx(560.0, rel=1e-3)
+    assert _breakpoint_m(10.0, 1.5, 3.5) == pytest.approx(210.0, rel=1e-3)
+
+
+def test_nlos_never_below_los():
+    d = np.linspace(10, 5000, 500)
+    assert np.all(path_loss_38901(d, frequency_ghz=2.6, h_bs_m=30.0) >= path_loss_38901(d, frequency_ghz=2.6,
+                                                                                       h_bs_m=30.0, los=True))
+
+
+def test_worked_link_budget_at_300_m():
+    # 3.5 GHz UMa site, EIRP 60 dBm over 100 MHz (273 RB at 30 kHz), UE at 1.5 m, NLOS, boresight:
+    # per-RE power 60 - 10 log10(12 * 273) = 24.847 dBm; PL(300 m) = 121.28 dB -> RSRP = -96.43 dBm.
+    per_re = 60.0 - 10 * np.log10(12 * 273)
+    assert per_re == pytest.approx(24.847, abs=1e-3)
+    pl = path_loss_38901(300.0, frequency_ghz=3.5, h_bs_m=25.0)
+    rsrp = rsrp_per_re_dbm(eirp_dbm=60.0, bandwidth_mhz=100.0, path_loss_db=pl)
+    assert rsrp == pytest.approx(-96.43, abs=0.01)
+    # 30 degrees off a 65-degree sector boresight costs 12 (30/65)^2 = 2.556 dB
+    att = element_attenuation_db(30.0)
+    assert att == pytest.approx(2.556, abs=1e-3)
+    assert rsrp_per_re_dbm(eirp_dbm=60.0, bandwidth_mhz=100.0, path_loss_db=pl, attenuation_db=att) == \
+        pytest.approx(-98.99, abs=0.01)
+
+
+def test_resource_blocks_and_pattern():
+    assert resource_blocks(np.array([100.0, 20.0, 0.2])).tolist() == [273, 51, 1]
+    assert element_attenuation_db([0.0, 180.0, -180.0, np.nan]).tolist() == [0.0, 30.0, 30.0, 0.0]
+    assert los_probability_38901(10.0) == 1.0
+    assert 0 < los_probability_38901(200.0, scenario="umi") < 1
+
+
+def test_bad_inputs():
+    with pytest.raises(ValidationError, match="scenario"):
+        path_loss_38901(100.0, frequency_ghz=3.5, h_bs_m=25.0, scenario="rma")
+    with pytest.raises(ValidationError):
+        resource_blocks(-5.0)
+
+
+def test_best_server_picks_the_stronger_site():
+    import geopandas as gpd
+    import shapely
+
+    from cimtwin.grid.spec import GridSpec
+
+    crs = "EPSG:4527"
+    sites = gpd.GeoDataFrame({"height_m": [25.0, 25.0], "frequency_mhz": [3500.0, 3500.0],
+                              "eirp_dbm": [60.0, 50.0], "bandwidth_mhz": [100.0, 100.0]},
+                             geometry=[shapely.Point(39_500_100, 4_060_050), shapely.Point(39_500_900, 4_060_050)],
+                             crs=crs)
+    spec = GridSpec.from_bounds((39_500_000, 4_060_000, 39_501_000, 4_060_100), res_m=10, crs=crs)
+    bs = best_server(sites, spec)
+    assert bs.server[5, 5] == 0 and bs.server[5, 95] == 1
+    # brute force at one cell
+    x, y = spec.xy(5, 50)
+    expect = max(rsrp_per_re_dbm(eirp_dbm=e, bandwidth_mhz=100.0, path_loss_db=path_loss_38901(
+        np.hypot(x - sx, y - 4_060_050), frequency_ghz=3.5, h_bs_m=25.0)) for e, sx in ((60, 39_500_100),
+                                                                                          (50, 39_500_900)))
+    assert bs.value[5, 50] == pytest.approx(expect, abs=1e-3)
