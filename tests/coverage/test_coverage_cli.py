@@ -1,0 +1,30 @@
+"""``cimtwin coverage PATH --out DIR`` on a saved synthetic model."""
+
+import pandas as pd
+
+from cimtwin.cli import coverage as cli_coverage
+
+
+def test_cli_writes_tables_and_gaps(city, tmp_path, capsys):
+    import argparse
+
+    import geopandas as gpd
+
+    model_dir = tmp_path / "model"
+    city.save(model_dir)
+    parser = argparse.ArgumentParser()
+    cli_coverage.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["coverage", str(model_dir), "--out", str(tmp_path / "out")])
+    assert cli_coverage.run(args) == 0
+    text = capsys.readouterr().out
+    assert "T3 全市重要部位的视频感知设备覆盖率" in text and "%" in text and "definition viewshed" in text
+    assert "T4 重点公共区域监控联网率: 0.0%" in text
+    table = pd.read_csv(tmp_path / "out" / "coverage_ratios.csv")
+    assert {"target_id", "zone", "covered", "total", "unit", "ratio", "definition"} <= set(table.columns)
+    xl = pd.read_excel(tmp_path / "out" / "coverage_ratios.xlsx", sheet_name=None)
+    assert "覆盖率" in xl and "覆盖率" in xl["覆盖率"].columns
+    import pyogrio
+
+    layers = pyogrio.list_layers(tmp_path / "out" / "coverage_gaps.gpkg")
+    assert len(layers) >= 1
+    assert len(gpd.read_file(tmp_path / "out" / "coverage_gaps.gpkg", layer=layers[0][0])) >= 1
