@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cimtwin._validate import close_matches, format_ids, one_of, require_positive
+from cimtwin._validate import close_matches, one_of, require_positive
 from cimtwin.errors import CRSError, InputTypeError, SchemaError, ValidationError
 
 __all__ = ["coverage_ratio", "CoverageResult", "DEFINITIONS", "DEFAULT_GAUGE_RADIUS_M", "default_definition"]
@@ -776,14 +776,22 @@ def _network(*, model, sensors, targets, family, zones, same_layer, notes, param
     if weight is not None:
         raise ValidationError("Definition 'network' counts target features; it takes no `weight`.")
     params["max_distance_m"] = max_distance_m
-    from cimtwin.routing import RoadNetwork  # lazily: routing is only needed here
+    from cimtwin.routing import RoadNetwork, snap_points  # lazily: routing is only needed here
 
-    net = RoadNetwork.from_roads(model.require_layer("roads", purpose="the 'network' coverage definition"))
+    net = RoadNetwork.from_roads(model.require_layer("roads", purpose="the 'network' coverage definition"),
+                                 warn_components=False)
     pts = targets.geometry.to_numpy() if family == "point" else shapely.point_on_surface(targets.geometry.to_numpy())
     if family != "point":
         notes.append("network distance measured from each target's representative point.")
+    notes.append("network distance along roads in both directions, plus nothing for the snap offsets.")
     if len(sensors):
-        dist = np.asarray(net.nearest_facility(sensors, pts)["distance_m"], dtype="float64")
+        node_dist, _ = net.nearest_facility(sensors.geometry, cutoff=max_distance_m)
+        snap = snap_points(net, pts)
+        u = net.node_index(snap["u"].to_numpy())
+        v = net.node_index(snap["v"].to_numpy())
+        f = snap["fraction"].to_numpy()
+        edge_len = np.asarray(net.edge_attr("length"), dtype="float64")[snap["edge"].to_numpy().astype(int)]
+        dist = np.minimum(node_dist[u] + f * edge_len, node_dist[v] + (1.0 - f) * edge_len)
     else:
         dist = np.full(len(pts), np.inf)
     hit = np.nan_to_num(dist, nan=np.inf) <= max_distance_m
@@ -799,6 +807,3 @@ def _network(*, model, sensors, targets, family, zones, same_layer, notes, param
         gaps = _gdf(pieces[~hit[keep]], geoms[~hit[keep]], targets.crs)
     return table, covered, gaps, None, None
 
-
-def _ids(gdf, mask):
-    return format_ids(gdf.index.to_numpy()[mask])

@@ -169,3 +169,28 @@ def test_grid_method_agrees_with_vector(city):
     v = coverage_ratio(city, sensors="rain_gauges", targets="subdistricts", radius_m=300.0, method="vector")
     g = coverage_ratio(city, sensors="rain_gauges", targets="subdistricts", radius_m=300.0, method="grid", res_m=5.0)
     assert g["ratio"].iloc[0] == pytest.approx(v["ratio"].iloc[0], rel=0.01)
+
+
+def test_network_definition():
+    roads = gdf({"name": ["a", "b"], "road_class": ["arterial", "arterial"], "width_m": [20.0, 20.0]},
+                [shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(1000, 0), (1000, 1000)])])
+    sensors = gdf({}, [P(0, 0)])
+    targets = gdf({}, [P(900, 0), P(1000, 300), P(1000, 900)])
+    m = cimtwin.CityModel.from_layers({"roads": roads, "smart_poles": sensors, "targets_pts": targets},
+                                      kinds={"targets_pts": None})
+    r = coverage_ratio(m, sensors="smart_poles", targets="targets_pts", definition="network", max_distance_m=1500.0)
+    # network distances 900, 1300, 1900 m
+    assert r[["covered", "total"]].iloc[0].tolist() == [2.0, 3.0] and r["definition"].iloc[0] == "network"
+
+
+def test_viewshed_occluded_by_a_building():
+    """A wall of buildings between a camera and half its sector hides that half (grid core viewshed)."""
+    cams = gdf({"height_m": [3.0], "azimuth_deg": [90.0], "hfov_deg": [90.0], "range_m": [80.0]}, [P(0, 50)])
+    wall = gdf({"height_m": [20.0], "use": ["office"], "fortification_intensity": [7]},
+               [shapely.box(20, 50, 30, 120)])
+    area = gdf({"name": ["k"], "category": ["重要部位"]}, [shapely.box(0, 0, 100, 100)])
+    m = cimtwin.CityModel.from_layers({"cameras": cams, "buildings": wall, "key_areas": area})
+    free = coverage_ratio(m.without_layer("buildings"), sensors="cameras", targets="key_areas")
+    hidden = coverage_ratio(m, sensors="cameras", targets="key_areas", res_m=1.0)
+    assert hidden.params["occlusion"] == "buildings" and hidden.grid.name == "camera_count"
+    assert 0 < hidden["covered"].iloc[0] < 0.75 * free["covered"].iloc[0]
