@@ -1,0 +1,263 @@
+"""Waterlogging and flood screening on the DEM: depressions, flow, HAND, ponding, flooded roads.
+
+Chain (:func:`flood_hazard`): storm rainfall (:mod:`~cimtwin.risk.rainfall`) → SCS runoff
+(:mod:`~cimtwin.risk.runoff`) → depression depth and volumes (Priority-Flood, Barnes et al.
+2014) → D8 flow accumulation → HAND (Rennó et al. 2008) → ponding depth by routing the
+runoff volume into depressions with Fill-Spill-Merge (Barnes et al. 2020); volume is
+conserved: runoff in = ponded + outflow. Roads whose ponding exceeds 15 cm (GB 51222-2017,
+one lane ≤ 15 cm) are flagged and can be handed to routing as closures
+(:func:`road_closures`).
+
+DEM holes (NaN or the raster's nodata) are treated as **outlets**: water reaching a hole
+leaves the model (it is counted as outflow), like water leaving the grid edge. Cells in
+holes get NaN in every output. A DEM that is all holes is an error.
+
+The kernels are the grid core's (:mod:`cimtwin.grid`); this module validates, chains and
+wraps them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cimtwin._validate import require_positive
+from cimtwin.errors import CimtwinWarning, NodataError, ValidationError
+
+__all__ = [
+    "PONDING_LIMIT_M",
+    "PONDING_LIMIT_SOURCE",
+    "FloodHazard",
+    "flood_hazard",
+    "depressions",
+    "flooded_roads",
+    "flood_polygons",
+    "road_closures",
+]
+
+PONDING_LIMIT_M = 0.15
+PONDING_LIMIT_SOURCE = "GB 51222-2017 §3.2.3: ponding in one lane of a road ≤ 15 cm"
+
+
+@dataclass
+class FloodHazard:
+    """Result of :func:`flood_hazard`: DataArrays on the model grid and the volume budget."""
+
+    rain_mm: Any
+    curve_number: Any
+    runoff_mm: Any
+    depression_depth_m: Any
+    flow_accumulation: Any
+    hand_m: Any
+    ponding_m: Any
+    volumes_m3: dict
+    notes: dict = field(default_factory=dict)
+
+    def rasters(self) -> dict[str, Any]:
+        """The rasters by name (for writing GeoTIFFs)."""
+        return {"rain_mm": self.rain_mm, "curve_number": self.curve_number, "runoff_mm": self.runoff_mm,
+                "depression_depth_m": self.depression_depth_m, "flow_accumulation": self.flow_accumulation,
+                "hand_m": self.hand_m, "ponding_m": self.ponding_m}
+
+
+def _dem_with_holes(model):
+    dem = model.raster("dem")
+    values = np.asarray(dem.values, dtype="float32")
+    nodata = dem.attrs.get("_FillValue", dem.attrs.get("nodata"))
+    holes = ~np.isfinite(values)
+    if nodata is not None and np.isfinite(nodata):
+        holes |= values == np.float32(nodata)
+    if holes.all():
+        raise NodataError("Raster 'dem' holds only nodata; flood screening needs elevations.")
+    if holes.any():
+        values = np.where(holes, np.float32(np.nan), values)
+        dem = dem.copy(data=values)
+        dem.attrs.pop("_FillValue", None)
+    return dem, holes
+
+
+def flood_hazard(model, *, rain=None, storm=None, rain_source: str = "auto", cn_table=None,
+                 default_cn: float | None = None, stream_threshold_cells: int = 1000,
+                 ponding_limit_m: float = PONDING_LIMIT_M) -> FloodHazard:
+    """Run the flood chain on ``model`` (needs ``dem`` and ``land_use``; rain from gauges or a storm).
+
+    Parameters
+    ----------
+    rain
+        Rainfall depth raster (mm) to use instead of :func:`~cimtwin.risk.rainfall.rainfall_grid`.
+    storm, rain_source
+        Passed to :func:`~cimtwin.risk.rainfall.rainfall_grid`.
+    cn_table
+        Curve-number table (land class → CN for soil groups A–D); TR-55 by default.
+    default_cn
+        CN for cells outside every land-use polygon; None leaves them without runoff
+        (counted in ``notes["cells_without_land_use"]``, with a warning).
+    stream_threshold_cells
+        Flow accumulation (cells) at which a channel starts, for HAND.
+    ponding_limit_m
+        The road ponding limit flagged downstream (GB 51222: 0.15 m).
+
+    Returns
+    -------
+    FloodHazard
+        ``volumes_m3`` holds ``runoff``, ``ponded`` and ``outflow`` (runoff = ponded + outflow).
+
+    Examples
+    --------
+    >>> fh = flood_hazard(model)                      # doctest: +SKIP
+    >>> fh.volumes_m3["ponded"] <= fh.volumes_m3["runoff"]   # doctest: +SKIP
+    True
+    """
+    from cimtwin.grid import hydrology as hydro
+    from cimtwin.risk.rainfall import rainfall_grid
+    from cimtwin.risk.runoff import CN_TABLE_TR55, curve_number_grid, scs_runoff_mm
+
+    require_positive(stream_threshold_cells, arg="stream_threshold_cells")
+    require_positive(ponding_limit_m, arg="ponding_limit_m")
+    if not model.has_raster("dem"):
+        raise ValidationError("Flood screening needs a 'dem' raster in the model.")
+    dem, holes = _dem_with_holes(model)
+    spec = model.grid
+    res_m = spec.res_m
+    notes: dict[str, Any] = {"dem_holes_cells": int(holes.sum()),
+                             "dem_holes_policy": "holes are outlets; outputs are NaN there"}
+    if rain is None:
+        rain = rainfall_grid(model, source=rain_source, storm=storm)
+    land_use = model.require_layer("land_use", purpose="the SCS runoff") if model.has_layer("land_use") else None
+    if land_use is None:
+        raise ValidationError("Flood screening needs a 'land_use' layer (land_class, soil_group) for curve numbers.")
+    cn = curve_number_grid(land_use, spec, cn_table=cn_table or CN_TABLE_TR55, default_cn=default_cn)
+    n_missing = int(np.isnan(cn.values).sum())
+    notes["cells_without_land_use"] = n_missing
+    if n_missing:
+        warnings.warn(f"{n_missing} cells lie outside every land-use polygon and produce no runoff; "
+                      "pass `default_cn=` to give them one.", CimtwinWarning, stacklevel=2)
+    runoff = scs_runoff_mm(rain, cn)
+    runoff_in = np.where(holes | ~np.isfinite(runoff.values), 0.0, runoff.values).astype("float32")
+
+    # fill once; accumulation and HAND reuse the filled surface (conditioned=True)
+    filled = hydro.fill_depressions(dem)
+    depth = filled.values - dem.values  # = hydro.depression_depth(dem), without a second fill
+    acc = hydro.flow_accumulation(filled, conditioned=True)
+    hand_m = hydro.hand(filled, stream_threshold_cells=int(stream_threshold_cells), conditioned=True)
+    del filled
+    pond = hydro.ponding_depth(dem, runoff_in, res_m=res_m)
+    ponding_m = _as_da(spec, pond.depth_m, "ponding_m", "m", holes)
+    volumes = {"runoff": float(pond.runoff_volume_m3), "ponded": float(pond.ponded_volume_m3),
+               "outflow": float(pond.outflow_volume_m3)}
+    notes["ponding_limit_m"] = ponding_limit_m
+    notes["ponding_limit_source"] = PONDING_LIMIT_SOURCE
+    return FloodHazard(
+        rain_mm=rain, curve_number=cn, runoff_mm=_as_da(spec, runoff.values, "runoff_mm", "mm", holes),
+        depression_depth_m=_as_da(spec, depth, "depression_depth_m", "m", holes),
+        flow_accumulation=_as_da(spec, acc, "flow_accumulation", "cells", None),
+        hand_m=_as_da(spec, hand_m, "hand_m", "m", holes), ponding_m=ponding_m, volumes_m3=volumes, notes=notes)
+
+
+def _as_da(spec, values, name, units, holes):
+    v = np.asarray(getattr(values, "values", values))
+    if holes is not None and holes.any():
+        v = np.where(holes, np.nan, v.astype("float32"))
+    return spec.to_dataarray(v, name=name, attrs={"units": units})
+
+
+def depressions(depth_m, *, min_depth_m: float = 0.01, spec=None):
+    """Depression polygons (connected cells deeper than ``min_depth_m``) with their volumes.
+
+    Columns: ``depression_id``, ``area_m2``, ``max_depth_m``, ``volume_m3`` (sum of depth ×
+    cell area), sorted by volume.
+    """
+    import geopandas as gpd
+    import rasterio.features
+    import scipy.ndimage
+    import shapely.geometry
+
+    from cimtwin.grid.spec import GridSpec
+
+    spec = spec or GridSpec.from_dataarray(depth_m)
+    d = np.nan_to_num(np.asarray(getattr(depth_m, "values", depth_m), dtype="float64"))
+    labels, n = scipy.ndimage.label(d > min_depth_m, structure=np.ones((3, 3)))
+    cell_m2 = spec.res_m ** 2
+    idx = np.arange(1, n + 1)
+    vol = scipy.ndimage.sum_labels(d, labels, idx) * cell_m2 if n else np.zeros(0)
+    mx = scipy.ndimage.maximum(d, labels, idx) if n else np.zeros(0)
+    cnt = scipy.ndimage.sum_labels(np.ones_like(d), labels, idx) if n else np.zeros(0)
+    geoms: dict[int, list] = {}
+    for geom, value in rasterio.features.shapes(labels.astype("int32"), mask=labels > 0, connectivity=8,
+                                                transform=spec.transform):
+        geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    polys = [shapely.union_all(geoms[i]) if i in geoms else shapely.Polygon() for i in idx]
+    out = gpd.GeoDataFrame({"depression_id": idx, "area_m2": np.asarray(cnt) * cell_m2,
+                            "max_depth_m": np.asarray(mx), "volume_m3": np.asarray(vol)},
+                           geometry=polys, crs=spec.crs)
+    return out.sort_values("volume_m3", ascending=False).reset_index(drop=True)
+
+
+def flood_polygons(ponding_m, *, limit_m: float = PONDING_LIMIT_M, spec=None):
+    """Polygons of cells ponded deeper than ``limit_m`` (one row per connected patch)."""
+    import geopandas as gpd
+    import rasterio.features
+    import shapely.geometry
+
+    from cimtwin.grid.spec import GridSpec
+
+    spec = spec or GridSpec.from_dataarray(ponding_m)
+    p = np.nan_to_num(np.asarray(getattr(ponding_m, "values", ponding_m), dtype="float64"))
+    mask = p > limit_m
+    geoms = [shapely.geometry.shape(g) for g, _ in
+             rasterio.features.shapes(mask.astype("uint8"), mask=mask, connectivity=8, transform=spec.transform)]
+    return gpd.GeoDataFrame({"limit_m": np.full(len(geoms), limit_m)}, geometry=geoms, crs=spec.crs)
+
+
+def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M, spacing_m: float | None = None):
+    """Roads with their deepest ponding and the length ponded beyond ``limit_m``.
+
+    Each road is sampled every ``spacing_m`` (half a cell by default). Returns the roads
+    with ``max_ponding_m``, ``flooded_m`` (length of samples above the limit) and
+    ``flooded`` (max above the limit).
+    """
+    import shapely
+
+    from cimtwin.grid.spec import GridSpec
+
+    spec = GridSpec.from_dataarray(ponding_m)
+    step = require_positive(spacing_m if spacing_m is not None else spec.res_m / 2, arg="spacing_m")
+    p = np.nan_to_num(np.asarray(ponding_m.values, dtype="float64"))
+    geoms = roads.geometry.values
+    lengths = shapely.length(geoms)
+    n = np.maximum(1, np.ceil(lengths / step).astype("int64"))
+    owner = np.repeat(np.arange(len(roads)), n)
+    starts = np.repeat(np.cumsum(n) - n, n)
+    frac = (np.arange(owner.size) - starts + 0.5) / np.repeat(n, n)
+    pts = shapely.line_interpolate_point(geoms[owner], frac, normalized=True)
+    r, c = spec.rowcol(shapely.get_x(pts), shapely.get_y(pts))
+    inside = spec.contains_rowcol(r, c)
+    depth = np.zeros(owner.size)
+    depth[inside] = p[r[inside], c[inside]]
+    maxd = np.zeros(len(roads))
+    np.maximum.at(maxd, owner, depth)
+    seg = np.repeat(lengths / n, n)
+    flooded_m = np.bincount(owner, weights=seg * (depth > limit_m), minlength=len(roads))
+    out = roads.assign(max_ponding_m=maxd, flooded_m=flooded_m, flooded=maxd > limit_m)
+    out.attrs["limit_m"] = limit_m
+    out.attrs["limit_source"] = PONDING_LIMIT_SOURCE
+    return out
+
+
+def road_closures(model, ponding_m, *, limit_m: float = PONDING_LIMIT_M, destinations: str = "shelters"):
+    """Close the roads ponded beyond ``limit_m`` in the routing network and report the access lost.
+
+    Returns ``(closed_roads, report)``: the flooded roads (GeoDataFrame) and routing's
+    closure report (lost nodes, population cut off from ``destinations``, added travel time).
+    """
+    from cimtwin.routing import RoadNetwork  # routing sits below risk; imported lazily
+
+    roads = model.require_layer("roads", purpose="flooded-road closures")
+    flagged = flooded_roads(roads, ponding_m, limit_m=limit_m)
+    areas = flood_polygons(ponding_m, limit_m=limit_m)
+    net = RoadNetwork.from_roads(roads)
+    report = net.close(polygons=areas, model=model, destinations=destinations)
+    return flagged[flagged["flooded"]], report

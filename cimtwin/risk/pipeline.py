@@ -1,0 +1,224 @@
+"""The whole risk zoning of a model: flood + seismic factors → weighted zones → summaries and files.
+
+:func:`risk_zoning` runs :func:`~cimtwin.risk.flood.flood_hazard` and
+:func:`~cimtwin.risk.seismic.seismic_hazard`, normalizes their factors, combines them with
+weights (:func:`~cimtwin.risk.zoning.weighted_overlay`), classifies 5 zones (5 = highest),
+draws zone polygons, sums area, population, buildings and road length by district (and
+sub-district), flags flooded roads and, when routing is available, closes them and reports
+the access lost. :meth:`RiskResult.write` saves everything a planner maps.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cimtwin.errors import CimtwinError, CimtwinWarning
+
+__all__ = ["DEFAULT_WEIGHTS", "FACTOR_RANGES", "RiskResult", "risk_zoning"]
+
+# Default weights of the composite: a presentation choice for screening, not from a standard.
+DEFAULT_WEIGHTS = {"ponding": 0.30, "low_terrain": 0.10, "seismic": 0.30, "population": 0.30}
+# Fixed normalization ranges so classes mean the same thing across cities and scenarios.
+FACTOR_RANGES = {
+    "ponding": (0.0, 0.5, "ponding depth, m; 0.5 m and deeper scores 1 (depth classes of the domain notes)"),
+    "low_terrain": (0.0, 10.0, "HAND, m, inverted: on a channel scores 1, 10 m above it or more scores 0"),
+    "seismic": (0.04, 0.40, "site PGA, g: below VI (0.04 g) scores 0, 0.40 g (IX) and above scores 1"),
+}
+
+
+@dataclass
+class RiskResult:
+    """Everything :func:`risk_zoning` computed; :meth:`write` saves it."""
+
+    score: Any
+    classes: Any
+    zones: Any
+    summaries: dict
+    factors: dict
+    flood: Any = None
+    seismic: Any = None
+    flooded_roads: Any = None
+    closure_report: Any = None
+    buildings_below_fortification: Any = None
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def summary_by_district(self):
+        return self.summaries.get("district")
+
+    def write(self, out_dir) -> list[Path]:
+        """Write zones (GeoPackage), summaries (CSV), rasters (GeoTIFF), roads and notes to ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        path = out / "risk_zones.gpkg"
+        self.zones.to_file(path, layer="risk_zones", driver="GPKG")
+        written.append(path)
+        for unit, table in self.summaries.items():
+            path = out / f"summary_by_{unit}.csv"
+            table.to_csv(path, index=False, encoding="utf-8")
+            written.append(path)
+        rasters = {"risk_score": self.score, "risk_class": self.classes}
+        if self.flood is not None:
+            rasters.update({f"flood_{k}": v for k, v in self.flood.rasters().items()})
+        if self.seismic is not None:
+            rasters.update({"seismic_pga_g": self.seismic.pga_g, "seismic_pga_ii_g": self.seismic.pga_ii_g,
+                            "seismic_zoning_intensity": self.seismic.zoning_intensity,
+                            "seismic_instrumental_intensity": self.seismic.instrumental_intensity})
+        for name, da in rasters.items():
+            path = out / f"{name}.tif"
+            _write_geotiff(path, da)
+            written.append(path)
+        if self.flooded_roads is not None:
+            path = out / "flooded_roads.gpkg"
+            self.flooded_roads.to_file(path, layer="flooded_roads", driver="GPKG")
+            written.append(path)
+        if self.buildings_below_fortification is not None and len(self.buildings_below_fortification):
+            path = out / "buildings_below_fortification.gpkg"
+            self.buildings_below_fortification.to_file(path, layer="buildings", driver="GPKG")
+            written.append(path)
+        path = out / "risk_report.json"
+        path.write_text(json.dumps(_jsonable({"notes": self.notes, "access_lost": self.closure_report}),
+                                   ensure_ascii=False, indent=2), encoding="utf-8")
+        written.append(path)
+        return written
+
+
+def _write_geotiff(path: Path, da) -> None:
+    import rasterio
+
+    from cimtwin.grid.spec import GridSpec
+
+    spec = GridSpec.from_dataarray(da)
+    values = np.asarray(da.values)
+    if values.dtype == bool:
+        values = values.astype("uint8")
+    nodata = np.nan if np.issubdtype(values.dtype, np.floating) else None
+    with rasterio.open(path, "w", driver="GTiff", height=values.shape[0], width=values.shape[1], count=1,
+                       dtype=values.dtype, crs=spec.crs.to_wkt() if spec.crs else None,
+                       transform=spec.transform, nodata=nodata, compress="deflate") as dst:
+        dst.write(values, 1)
+        dst.update_tags(units=str(da.attrs.get("units", "")), source=str(da.attrs.get("source", "")))
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        try:
+            return _jsonable(obj.to_dict(orient="records"))
+        except TypeError:
+            return _jsonable(obj.to_dict())
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if hasattr(obj, "__dict__"):
+        return _jsonable({k: v for k, v in vars(obj).items() if not k.startswith("_")})
+    return str(obj)
+
+
+def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str = "natural_breaks",
+                bins=None, storm=None, rain_source: str = "auto", stream_threshold_cells: int = 1000,
+                close_roads: bool = True) -> RiskResult:
+    """Composite risk zones of ``model`` (5 classes, 5 = highest) with summaries and closures.
+
+    Factors (each normalized to [0, 1], see :data:`FACTOR_RANGES`): ``ponding`` (flood
+    ponding depth), ``low_terrain`` (inverted HAND), ``seismic`` (site PGA) and
+    ``population`` (residents per cell, min–max). Factors whose inputs are missing (no
+    faults, no population raster) are dropped with a warning and the remaining weights
+    renormalized.
+
+    Examples
+    --------
+    >>> result = risk_zoning(cimtwin.load_sample("jinan"))     # doctest: +SKIP
+    >>> result.write("out/")                                     # doctest: +SKIP
+    """
+    from cimtwin.risk.flood import flood_hazard, flooded_roads
+    from cimtwin.risk.seismic import buildings_below_fortification, seismic_hazard
+    from cimtwin.risk.zoning import classify_zones, normalize_factor, summarize_zones, weighted_overlay
+
+    notes: dict[str, Any] = {}
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    flood = flood_hazard(model, storm=storm, rain_source=rain_source, stream_threshold_cells=stream_threshold_cells)
+    notes["flood"] = {"volumes_m3": flood.volumes_m3, **flood.notes}
+    factors: dict[str, Any] = {}
+    lo, hi, _ = FACTOR_RANGES["ponding"]
+    factors["ponding"] = normalize_factor(flood.ponding_m, lower=lo, upper=hi)
+    lo, hi, _ = FACTOR_RANGES["low_terrain"]
+    hand_filled = flood.hand_m.fillna(hi)  # no channel downstream within the grid: treat as high ground
+    factors["low_terrain"] = normalize_factor(hand_filled, lower=lo, upper=hi, invert=True)
+    seismic = None
+    if model.has_layer("faults") and len(model.layer("faults")):
+        seismic = seismic_hazard(model)
+        lo, hi, _ = FACTOR_RANGES["seismic"]
+        factors["seismic"] = normalize_factor(seismic.pga_g, lower=lo, upper=hi)
+        notes["seismic"] = seismic.notes
+    if model.has_raster("population"):
+        factors["population"] = normalize_factor(model.raster("population").fillna(0.0))
+    dropped = [n for n in weights if n not in factors]
+    if dropped:
+        warnings.warn(f"Factors {dropped} have no input in this model and are left out of the zoning.",
+                      CimtwinWarning, stacklevel=2)
+        weights = {n: w for n, w in weights.items() if n in factors}
+    factors = {n: factors[n] for n in weights}
+    # holes in the DEM stay NaN in the score and class 0 in the zones
+    with warnings.catch_warnings():
+        if dropped:
+            warnings.simplefilter("ignore", CimtwinWarning)
+        score = weighted_overlay(factors, weights)
+    notes["weights"] = score.attrs["weights"]
+    notes["factor_ranges"] = {k: v for k, v in FACTOR_RANGES.items() if k in factors}
+    classes = classify_zones(score, method=method, bins=bins)
+    notes["class_bins"] = classes.attrs["bins"]
+    from cimtwin.risk.zoning import zone_polygons
+
+    raw = {"ponding_m": flood.ponding_m, "hand_m": flood.hand_m, "risk_score": score}
+    if seismic is not None:
+        raw.update({"pga_g": seismic.pga_g, "zoning_intensity": seismic.zoning_intensity.astype("float32")})
+    if model.has_raster("population"):
+        raw["population"] = model.raster("population")
+    zones = zone_polygons(classes, factors=raw)
+    summaries = {}
+    kw = dict(population=model.raster("population") if model.has_raster("population") else None,
+              buildings=model.layer("buildings") if model.has_layer("buildings") else None,
+              roads=model.layer("roads") if model.has_layer("roads") else None, classes=classes)
+    for layer, unit in (("districts", "district"), ("subdistricts", "subdistrict")):
+        if model.has_layer(layer) and len(model.layer(layer)):
+            summaries[unit] = summarize_zones(zones, units=model.layer(layer), unit_name=unit, **kw)
+    roads = closure = None
+    if model.has_layer("roads") and len(model.layer("roads")):
+        roads = flooded_roads(model.layer("roads"), flood.ponding_m)
+        notes["flooded_roads"] = int(roads["flooded"].sum())
+        if close_roads and roads["flooded"].any():
+            closure = _close_flooded(model, flood.ponding_m, notes)
+    weak = None
+    if seismic is not None and model.has_layer("buildings") and len(model.layer("buildings")):
+        weak = buildings_below_fortification(model.layer("buildings"), seismic.zoning_intensity)
+        notes["buildings_below_fortification"] = len(weak)
+    return RiskResult(score=score, classes=classes, zones=zones, summaries=summaries, factors=factors,
+                      flood=flood, seismic=seismic, flooded_roads=roads, closure_report=closure,
+                      buildings_below_fortification=weak, notes=notes)
+
+
+def _close_flooded(model, ponding_m, notes):
+    from cimtwin.risk.flood import road_closures
+
+    try:
+        _, report = road_closures(model, ponding_m)
+    except ImportError as exc:  # routing not installed in this build
+        notes["closures"] = f"routing unavailable: {exc}"
+        return None
+    except CimtwinError as exc:
+        notes["closures"] = f"closures not computed: {exc}"
+        warnings.warn(f"Flooded-road closures were not computed: {exc}", CimtwinWarning, stacklevel=3)
+        return None
+    return report
