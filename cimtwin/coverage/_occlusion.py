@@ -26,8 +26,11 @@ def _surface(model, spec, occluders):
 
         dspec = GridSpec.from_dataarray(dem)
         values = np.asarray(dem.values, dtype="float32")
-        if dspec.is_aligned(spec):
-            surface = values.copy()
+        r0, c0 = dspec.rowcol(*spec.xy(0, 0))
+        if (math.isclose(dspec.res_m, spec.res_m) and 0 <= r0 and 0 <= c0 and r0 + spec.shape[0] <= dspec.shape[0]
+                and c0 + spec.shape[1] <= dspec.shape[1]
+                and np.allclose(dspec.xy(r0, c0), spec.xy(0, 0), atol=1e-6 * spec.res_m)):
+            surface = values[r0:r0 + spec.shape[0], c0:c0 + spec.shape[1]].copy()
         else:
             from scipy.ndimage import map_coordinates
 
@@ -63,6 +66,19 @@ def _window_spec(model, targets, pad_m, res_m, occluders, notes):
             if cells > _MAX_DEFAULT_CELLS:
                 res_m = math.ceil(math.sqrt(cells / _MAX_DEFAULT_CELLS) * res_m)
         notes.append(f"viewshed raster at {res_m:g} m (default: 2 m for targets under 1 km², else the DEM's).")
+    if "dem" in occluders and math.isclose(res_m, model.grid.res_m):
+        # on the DEM's own cells: a window of the DEM grid, no resampling
+        grid = model.grid
+        r0, c0 = grid.rowcol(bounds[0], bounds[3])
+        r1, c1 = grid.rowcol(bounds[2], bounds[1])
+        r0, c0 = max(0, int(r0)), max(0, int(c0))
+        r1, c1 = min(grid.shape[0] - 1, int(r1)), min(grid.shape[1] - 1, int(c1))
+        t = grid.transform
+        from affine import Affine
+
+        spec = GridSpec(Affine(t.a, 0.0, t.c + c0 * t.a, 0.0, t.e, t.f + r0 * t.e), (r1 - r0 + 1, c1 - c0 + 1),
+                        model.crs)
+        return spec, res_m
     return GridSpec.from_bounds(bounds, res_m=res_m, crs=model.crs), res_m
 
 

@@ -194,3 +194,20 @@ def test_viewshed_occluded_by_a_building():
     hidden = coverage_ratio(m, sensors="cameras", targets="key_areas", res_m=1.0)
     assert hidden.params["occlusion"] == "buildings" and hidden.grid.name == "camera_count"
     assert 0 < hidden["covered"].iloc[0] < 0.75 * free["covered"].iloc[0]
+
+
+def test_viewshed_with_a_dem_ridge():
+    from cimtwin.grid.spec import GridSpec
+
+    spec = GridSpec.from_bounds((X0, Y0, X0 + 200, Y0 + 100), res_m=2.0, crs=CRS)
+    dem = np.zeros(spec.shape, dtype="float32")
+    dem[:, 50:52] = 30.0  # a ridge at x = 100..104 m
+    cams = gdf({"height_m": [5.0], "azimuth_deg": [90.0], "hfov_deg": [60.0], "range_m": [150.0]}, [P(40, 50)])
+    area = gdf({"name": ["k"], "category": ["重要部位"]}, [shapely.box(110, 0, 200, 100)])
+    m = cimtwin.CityModel.from_layers({"cameras": cams, "key_areas": area},
+                                      rasters={"dem": spec.to_dataarray(dem, name="dem", attrs={"units": "m"})})
+    r = coverage_ratio(m, sensors="cameras", targets="key_areas", res_m=2.0)
+    assert r.params["occlusion"] == "dem"
+    assert r["covered"].iloc[0] == 0.0  # everything behind the ridge is hidden
+    r2 = coverage_ratio(m, sensors="cameras", targets=gdf({}, [P(80, 50), P(150, 50)]), res_m=2.0)
+    assert r2[["covered", "total"]].iloc[0].tolist() == [1.0, 2.0]
