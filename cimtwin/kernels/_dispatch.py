@@ -16,7 +16,7 @@ from cimtwin.errors import BackendUnavailableError, ValidationError
 
 _REGISTRY: dict[tuple[str, str], Callable] = {}
 # Modules that register kernels when imported; select() imports them on demand.
-_PROVIDERS: dict[str, list[str]] = {"cpu": [], "cuda": []}
+_PROVIDERS: dict[str, list[str]] = {"cpu": [], "cuda": ["cimtwin.kernels.cuda"]}
 BACKENDS = ("auto", "cpu", "cuda")
 
 
