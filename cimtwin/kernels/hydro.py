@@ -1,0 +1,414 @@
+"""Hydrology kernels: priority-flood fill, D8 directions with flat resolution, accumulation, HAND.
+
+Arrays in, arrays out, inputs never modified. Every kernel takes the elevation ``z`` (float32
+or float64, C-contiguous) and a boolean ``valid`` mask; invalid (nodata) cells act as drains,
+like the grid edge, and get a nodata value in the outputs.
+
+D8 encoding (ESRI): 1 = E, 2 = SE, 4 = S, 8 = SW, 16 = W, 32 = NW, 64 = N, 128 = NE;
+0 = outlet (the cell drains off the grid or into nodata) or an unresolved pit; 255 = nodata.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from cimtwin.kernels._dispatch import register
+from cimtwin.kernels._jit import njit
+
+# Neighbour k: row offset, col offset, ESRI code. Order E, SE, S, SW, W, NW, N, NE.
+DR = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
+DC = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
+CODES = np.array([1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8)
+D8_NODATA = np.uint8(255)
+_INV_DIST = np.array([1.0, 1 / math.sqrt(2), 1.0, 1 / math.sqrt(2), 1.0, 1 / math.sqrt(2), 1.0,
+                      1 / math.sqrt(2)])
+
+
+# --------------------------------------------------------------------------------------
+# binary min-heap on (key, index), ties broken by index so results never depend on push order
+# --------------------------------------------------------------------------------------
+@njit
+def _heap_push(keys, idx, size, k, i):
+    pos = size
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        pk = keys[parent]
+        if pk < k or (pk == k and idx[parent] < i):
+            break
+        keys[pos] = pk
+        idx[pos] = idx[parent]
+        pos = parent
+    keys[pos] = k
+    idx[pos] = i
+    return size + 1
+
+
+@njit
+def _heap_pop(keys, idx, size):
+    """Remove the top; returns the new size (caller read keys[0], idx[0] before)."""
+    size -= 1
+    k = keys[size]
+    i = idx[size]
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        other = child + 1
+        if other < size:
+            ck = keys[child]
+            ok = keys[other]
+            if ok < ck or (ok == ck and idx[other] < idx[child]):
+                child = other
+        ck = keys[child]
+        if k < ck or (k == ck and i < idx[child]):
+            break
+        keys[pos] = ck
+        idx[pos] = idx[child]
+        pos = child
+    keys[pos] = k
+    idx[pos] = i
+    return size
+
+
+@njit
+def _grow(a):
+    b = np.empty(a.size * 2, dtype=a.dtype)
+    b[: a.size] = a
+    return b
+
+
+@njit
+def _is_border(z_valid, r, c, rows, cols):
+    """True when the cell touches the grid edge or a nodata cell (so it can drain there)."""
+    if r == 0 or c == 0 or r == rows - 1 or c == cols - 1:
+        return True
+    for k in range(8):
+        if not z_valid[r + DR[k], c + DC[k]]:
+            return True
+    return False
+
+
+@register("fill_depressions", "cpu")
+@njit
+def priority_flood_fill(z, valid, epsilon):
+    """Barnes et al. (2014) Priority-Flood with a plain FIFO queue for flooded cells.
+
+    Returns the filled surface (same dtype as ``z``; invalid cells copied unchanged). With
+    ``epsilon`` every raised cell is nudged one ulp above the cell it was flooded from, so
+    the filled surface has a strictly descending path to the edge (no flats); the FIFO
+    shortcut is then skipped because raised cells are not at a single level.
+    """
+    rows, cols = z.shape
+    n = rows * cols
+    out = z.copy()
+    zf = out.ravel()
+    vf = valid.ravel()
+    closed = np.zeros(n, dtype=np.bool_)
+    cap = max(1024, 4 * (rows + cols))
+    keys = np.empty(cap, dtype=z.dtype)
+    idx = np.empty(cap, dtype=np.int64)
+    size = 0
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            if not vf[i]:
+                closed[i] = True
+            elif _is_border(valid, r, c, rows, cols):
+                closed[i] = True
+                if size == keys.size:
+                    keys = _grow(keys)
+                    idx = _grow(idx)
+                size = _heap_push(keys, idx, size, zf[i], i)
+    pit = np.empty(1024, dtype=np.int64)
+    head = 0
+    tail = 0  # pit queue as a growable array (reset when empty)
+    infbox = np.empty(1, dtype=z.dtype)
+    infbox[0] = np.inf
+    inf = infbox[0]  # +inf in the DEM's dtype, so nextafter steps one float32 ulp for float32
+    while size > 0 or tail > head:
+        if tail > head:
+            c0 = pit[head]
+            head += 1
+            if head == tail:
+                head = 0
+                tail = 0
+        else:
+            c0 = idx[0]
+            size = _heap_pop(keys, idx, size)
+        level = zf[c0]
+        if epsilon:
+            level_up = np.nextafter(level, inf)
+        else:
+            level_up = level
+        r = c0 // cols
+        c = c0 - r * cols
+        for k in range(8):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                continue
+            j = rr * cols + cc
+            if closed[j]:
+                continue
+            closed[j] = True
+            if zf[j] <= level_up:
+                zf[j] = level_up
+                if epsilon:
+                    if size == keys.size:
+                        keys = _grow(keys)
+                        idx = _grow(idx)
+                    size = _heap_push(keys, idx, size, zf[j], j)
+                else:
+                    if tail == pit.size:
+                        pit = _grow(pit)
+                    pit[tail] = j
+                    tail += 1
+            else:
+                if size == keys.size:
+                    keys = _grow(keys)
+                    idx = _grow(idx)
+                size = _heap_push(keys, idx, size, zf[j], j)
+    return out
+
+
+@njit(parallel=True)
+def _d8_local(z, valid, dirs, unresolved):
+    """Steepest-descent direction per cell; flags interior cells with no lower neighbour."""
+    rows, cols = z.shape
+    for r in prange(rows):
+        for c in range(cols):
+            if not valid[r, c]:
+                dirs[r, c] = 255
+                unresolved[r, c] = False
+                continue
+            zc = z[r, c]
+            best = 0.0
+            code = 0
+            border = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                if not valid[rr, cc]:
+                    border = True
+                    continue
+                drop = (zc - z[rr, cc]) * _INV_DIST[k]
+                if drop > best:
+                    best = drop
+                    code = CODES[k]
+            dirs[r, c] = code
+            unresolved[r, c] = code == 0 and not border
+
+
+@njit
+def _resolve_flats(z, dirs, unresolved, flat_dist):
+    """Breadth-first search from each flat's outlets into its equal-elevation cells.
+
+    Flats are handled one at a time (label the flat, collect its outlets, then search), which
+    keeps memory access local. Each flat cell points at the neighbour it was reached from, so
+    flow crosses a flat along shortest 8-connected paths to its outlets; ``flat_dist`` records
+    the step count (a Garbrecht-Martz "towards lower" gradient), 0 outside flats. A flat with
+    no outlet is a pit of an unconditioned DEM and keeps direction 0.
+    """
+    rows, cols = z.shape
+    n = rows * cols
+    zf = z.ravel()
+    df = dirs.ravel()
+    fd = flat_dist.ravel()
+    state = unresolved.ravel().astype(np.uint8)  # 1 unresolved, 2 in current flat, 3 pit
+    comp = np.empty(1024, dtype=np.int64)
+    queue = np.empty(1024, dtype=np.int64)
+    for i0 in range(n):
+        if state[i0] != 1:
+            continue
+        level = zf[i0]
+        # 1. label the flat (equal height, unresolved, 8-connected)
+        ncomp = 1
+        comp[0] = i0
+        state[i0] = 2
+        h = 0
+        while h < ncomp:
+            i = comp[h]
+            h += 1
+            r = i // cols
+            c = i - r * cols
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                j = rr * cols + cc
+                if state[j] == 1 and zf[j] == level:
+                    state[j] = 2
+                    if ncomp == comp.size:
+                        comp = _grow(comp)
+                    comp[ncomp] = j
+                    ncomp += 1
+        # 2. its outlets: drained neighbours at the same height (duplicates are harmless)
+        tail = 0
+        for h in range(ncomp):
+            i = comp[h]
+            r = i // cols
+            c = i - r * cols
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                j = rr * cols + cc
+                if state[j] == 0 and df[j] != 255 and zf[j] == level:
+                    if tail == queue.size:
+                        queue = _grow(queue)
+                    queue[tail] = j
+                    tail += 1
+        # 3. breadth-first search from the outlets
+        head = 0
+        while head < tail:
+            i = queue[head]
+            head += 1
+            r = i // cols
+            c = i - r * cols
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                j = rr * cols + cc
+                if state[j] == 2:
+                    state[j] = 0
+                    df[j] = CODES[(k + 4) % 8]  # points back at i
+                    fd[j] = fd[i] + 1
+                    if tail == queue.size:
+                        queue = _grow(queue)
+                    queue[tail] = j
+                    tail += 1
+        for h in range(ncomp):
+            if state[comp[h]] == 2:
+                state[comp[h]] = 3
+
+
+@register("flow_direction_d8", "cpu")
+def d8_directions(z, valid):
+    """D8 directions (ESRI codes) with flats resolved; returns (dirs uint8, flat_dist int32)."""
+    dirs = np.empty(z.shape, dtype=np.uint8)
+    unresolved = np.empty(z.shape, dtype=np.bool_)
+    _d8_local(z, valid, dirs, unresolved)
+    flat_dist = np.zeros(z.shape, dtype=np.int32)
+    if unresolved.any():
+        _resolve_flats(z, dirs, unresolved, flat_dist)
+    return dirs, flat_dist
+
+
+@njit
+def _receiver(dirs_flat, i, cols, n):
+    """Index of the cell ``i`` drains to, or -1 for an outlet/pit/nodata."""
+    d = dirs_flat[i]
+    if d == 0 or d == 255:
+        return -1
+    k = 0
+    while CODES[k] != d:
+        k += 1
+    r = i // cols + DR[k]
+    c = i % cols + DC[k]
+    return r * cols + c
+
+
+@njit(parallel=True)
+def _indegree(dirs, indeg):
+    rows, cols = dirs.shape
+    for r in prange(rows):
+        for c in range(cols):
+            cnt = 0
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                if dirs[rr, cc] == CODES[(k + 4) % 8]:
+                    cnt += 1
+            indeg[r, c] = cnt
+
+
+@njit
+def _accumulate(dirs, indeg, acc):
+    rows, cols = dirs.shape
+    n = rows * cols
+    df = dirs.ravel()
+    ind = indeg.ravel()
+    af = acc.ravel()
+    for i in range(n):
+        if df[i] == 255 or ind[i] != 0:
+            continue
+        j = i
+        while True:
+            rcv = _receiver(df, j, cols, n)
+            if rcv < 0:
+                break
+            af[rcv] += af[j]
+            ind[rcv] -= 1
+            if ind[rcv] > 0:
+                break
+            ind[rcv] = 255  # reached: the outer scan must not start here again
+            j = rcv
+
+
+@register("flow_accumulation", "cpu")
+def flow_accumulation_d8(dirs, dtype=np.uint32):
+    """Cells draining through each cell (itself included) from D8 codes; 0 on nodata."""
+    indeg = np.empty(dirs.shape, dtype=np.uint8)
+    _indegree(dirs, indeg)
+    acc = (dirs != 255).astype(dtype)
+    _accumulate(dirs, indeg, acc)
+    return acc
+
+
+@register("hand", "cpu")
+@njit
+def height_above_drainage(filled, dirs, streams):
+    """Height of each cell above the first stream cell on its D8 path (NaN if none is met)."""
+    rows, cols = filled.shape
+    n = rows * cols
+    zf = filled.ravel()
+    df = dirs.ravel()
+    sf = streams.ravel()
+    ref = np.full(n, np.nan, dtype=np.float64)
+    done = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(1024, dtype=np.int64)
+    for i in range(n):
+        if done[i] or df[i] == 255:
+            continue
+        top = 0
+        j = i
+        value = np.nan
+        while True:
+            if done[j]:
+                value = ref[j]
+                break
+            if sf[j]:
+                value = zf[j]
+                ref[j] = value
+                done[j] = True
+                break
+            if top == stack.size:
+                stack = _grow(stack)
+            stack[top] = j
+            top += 1
+            nxt = _receiver(df, j, cols, n)
+            if nxt < 0:
+                break
+            j = nxt
+        for t in range(top):
+            ref[stack[t]] = value
+            done[stack[t]] = True
+    out = np.empty(n, dtype=filled.dtype)
+    for i in range(n):
+        if df[i] == 255:
+            out[i] = np.nan
+        else:
+            out[i] = zf[i] - ref[i]
+    return out.reshape(rows, cols)

@@ -1,0 +1,101 @@
+"""Fill-Spill-Merge ponding: worked cases and hypothesis properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from cimtwin.errors import GridAlignmentError, ValidationError
+from cimtwin.grid import GridSpec, depression_depth, ponding_depth
+
+dems = arrays(np.float32, st.tuples(st.integers(3, 10), st.integers(3, 10)),
+              elements=st.integers(0, 12).map(float))
+rain = st.floats(0.0, 5000.0)
+
+
+def _two_pits():
+    # two pits separated by a saddle of 6; the merged lake spills over the 8 on the south edge
+    return np.array([
+        [9, 9, 9, 9, 9, 9, 9],
+        [9, 1, 9, 9, 9, 2, 9],
+        [9, 9, 6, 6, 6, 9, 9],
+        [9, 9, 9, 9, 9, 8, 9],
+    ], dtype=np.float32)
+
+
+def test_single_pit_worked():
+    dem = np.array([[5, 5, 5], [5, 1, 5], [5, 4, 5]], dtype=np.float32)
+    res = ponding_depth(dem, 1000.0, res_m=1.0)
+    assert res.depth_m[1, 1] == pytest.approx(1.0)
+    assert res.ponded_volume_m3 == pytest.approx(1.0)
+    assert res.outflow_volume_m3 == pytest.approx(8.0)
+    # 10 m of runoff: the basin (one cell) gets 10 m^3, stores 3 up to the spill at 4
+    res = ponding_depth(dem, 10_000.0, res_m=1.0)
+    assert res.depth_m[1, 1] == pytest.approx(3.0)
+    assert res.runoff_volume_m3 == pytest.approx(90.0)
+    assert res.outflow_volume_m3 == pytest.approx(87.0)
+
+
+def test_spill_then_merge():
+    dem = _two_pits()
+    # runoff only on the left pit: it fills to the saddle at 6 (5 m3), spills right
+    runoff = np.zeros(dem.shape)
+    runoff[1, 1] = 7000.0  # 7 m3 on 1 m cells
+    res = ponding_depth(dem, runoff, res_m=1.0)
+    assert res.depth_m[1, 1] == pytest.approx(5.0)   # full to the saddle (6 - 1)
+    assert res.depth_m[1, 5] == pytest.approx(2.0)   # the excess 2 m3 in the right pit
+    assert res.outflow_volume_m3 == pytest.approx(0.0, abs=1e-9)
+    # much more: both fill past the saddle and merge; the merged lake spills at 8 and
+    # stores 7+6 (pits) + 3*2 (saddle cells) = 19 m3, the rest leaves
+    runoff[1, 1] = 50_000.0
+    res = ponding_depth(dem, runoff, res_m=1.0)
+    assert res.ponded_volume_m3 == pytest.approx(19.0)
+    assert res.outflow_volume_m3 == pytest.approx(31.0)
+    assert res.depth_m[2, 3] == pytest.approx(2.0)
+
+
+def test_dataarray_and_errors():
+    spec = GridSpec.from_bounds((0, 0, 70, 40), res_m=10, crs="EPSG:32650")
+    da = spec.to_dataarray(_two_pits())
+    res = ponding_depth(da, 100.0)
+    assert res.depth_m.attrs["units"] == "m"
+    assert res.depth_m.attrs["ponded_volume_m3"] == pytest.approx(res.ponded_volume_m3)
+    geo = GridSpec.from_bounds((117.0, 36.0, 117.07, 36.04), res_m=0.01)
+    da_geo = geo.to_dataarray(_two_pits())
+    da_geo = da_geo.assign_attrs(crs="EPSG:4326")
+    with pytest.raises(ValidationError):
+        ponding_depth(da_geo, 100.0)
+    with pytest.raises(ValidationError):
+        ponding_depth(_two_pits(), -1.0, res_m=1)
+    with pytest.raises(GridAlignmentError):
+        ponding_depth(_two_pits(), np.zeros((2, 2)), res_m=1)
+    with pytest.raises(ValidationError):
+        ponding_depth(_two_pits(), 10.0)  # numpy input needs res_m
+
+
+@settings(max_examples=60, deadline=None)
+@given(dems, rain, st.floats(1.0, 10.0))
+def test_fsm_properties(dem, rain_mm, res_m):
+    before = dem.copy()
+    res = ponding_depth(dem, rain_mm, res_m=res_m)
+    np.testing.assert_array_equal(dem, before)
+    total = res.ponded_volume_m3 + res.outflow_volume_m3
+    assert total == pytest.approx(res.runoff_volume_m3, rel=1e-9, abs=1e-6)
+    assert float(res.depth_m.sum()) * res_m**2 == pytest.approx(res.ponded_volume_m3, rel=1e-5, abs=1e-4)
+    spill = depression_depth(dem)
+    assert (res.depth_m <= spill + 1e-4).all()
+    assert (res.depth_m >= 0).all()
+    more = ponding_depth(dem, rain_mm * 1.5 + 10.0, res_m=res_m)
+    assert (more.depth_m >= res.depth_m - 1e-4).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(dems, rain)
+def test_no_ponding_without_depressions(dem, rain_mm):
+    from cimtwin.grid import fill_depressions
+
+    filled = fill_depressions(dem, epsilon=True)  # nothing left to hold water
+    res = ponding_depth(filled, rain_mm, res_m=2.0)
+    assert float(res.depth_m.max()) == 0.0
+    assert res.outflow_volume_m3 == pytest.approx(res.runoff_volume_m3)

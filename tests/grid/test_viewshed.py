@@ -1,0 +1,196 @@
+"""Viewshed: a brute-force line-of-sight reference on synthetic fractal terrain, worked cases,
+cumulative counts and bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
+from cimtwin.grid import GridSpec, cumulative_viewshed, viewshed
+
+
+def fractal_dem(n, seed, *, beta=3.0, relief_m=40.0):
+    """Synthetic fractal terrain (spectral synthesis, power ~ 1/f^beta) plus two Gaussian hills."""
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(n)[:, None]
+    fx = np.fft.fftfreq(n)[None, :]
+    f = np.hypot(fx, fy)
+    f[0, 0] = 1.0
+    spec = (rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))) / f ** (beta / 2)
+    spec[0, 0] = 0
+    z = np.real(np.fft.ifft2(spec))
+    z = (z - z.min()) / (z.max() - z.min()) * relief_m
+    yy, xx = np.mgrid[0:n, 0:n]
+    for cy, cx, h, s in [(0.3, 0.6, 15.0, 0.12), (0.7, 0.3, 10.0, 0.08)]:
+        z += h * np.exp(-((yy / n - cy) ** 2 + (xx / n - cx) ** 2) / (2 * s * s))
+    return z.astype(np.float32)
+
+
+def reference_los(z, r0, c0, h_obs, h_tgt=0.0):
+    """Brute force: every crossing of a row/column line, interpolated along that line."""
+    rows, cols = z.shape
+    z = z.astype(np.float64)
+    oz = z[r0, c0] + h_obs
+    vis = np.zeros(z.shape, dtype=bool)
+    for r in range(rows):
+        for c in range(cols):
+            dr, dc = r - r0, c - c0
+            if dr == 0 and dc == 0:
+                vis[r, c] = True
+                continue
+            ts = [(x - c0) / dc for x in range(min(c0, c) + 1, max(c0, c))] if dc else []
+            ts += [(y - r0) / dr for y in range(min(r0, r) + 1, max(r0, r))] if dr else []
+            rise = z[r, c] + h_tgt - oz
+            blocked = False
+            for t in ts:
+                y, x = r0 + t * dr, c0 + t * dc
+                if abs(x - round(x)) < 1e-9:  # on a column line: interpolate along rows
+                    x = int(round(x))
+                    y0 = int(np.floor(y))
+                    w = y - y0
+                    zs = z[y0, x] if w < 1e-12 else (1 - w) * z[y0, x] + w * z[y0 + 1, x]
+                else:
+                    y = int(round(y))
+                    x0 = int(np.floor(x))
+                    w = x - x0
+                    zs = z[y, x0] if w < 1e-12 else (1 - w) * z[y, x0] + w * z[y, x0 + 1]
+                if zs - oz > t * rise + 1e-9:
+                    blocked = True
+                    break
+            vis[r, c] = not blocked
+    return vis
+
+
+def agreement(a, b):
+    inter = np.logical_and(a, b).sum()
+    union = np.logical_or(a, b).sum()
+    return (a == b).mean(), inter / union
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_exact_matches_brute_force(seed):
+    z = fractal_dem(48, seed)
+    r0, c0 = 20, 27
+    ref = reference_los(z, r0, c0, 1.75)
+    exact = viewshed(z, r0, c0, observer_height_m=1.75)
+    agree, iou = agreement(exact, ref)
+    assert agree >= 0.99 and iou >= 0.95
+    r2 = viewshed(z, r0, c0, observer_height_m=1.75, method="r2")
+    agree2, iou2 = agreement(r2, ref)
+    assert agree2 >= 0.9 and iou2 >= 0.7  # approximate method: loose bound, figures in RESULTS.md
+
+
+def test_worked_wall_and_heights():
+    dem = np.zeros((1, 7), dtype=np.float32)
+    dem[0, 3] = 5.0
+    vis = viewshed(dem, 0, 0, observer_height_m=1.0)
+    np.testing.assert_array_equal(vis[0], [True, True, True, True, False, False, False])
+    # a tall target behind the wall: seen when it rises above the sight line
+    vis = viewshed(dem, 0, 0, observer_height_m=1.0, target_height_m=20.0)
+    assert vis[0, 6]
+    # building heights occlude like terrain
+    flat = np.zeros((1, 7), dtype=np.float32)
+    b = np.zeros_like(flat)
+    b[0, 3] = 5.0
+    np.testing.assert_array_equal(viewshed(flat, 0, 0, heights=b), viewshed(dem, 0, 0))
+
+
+def test_interpolation_not_nearest_cell():
+    # the sight line to (2, 4) crosses column 2 at row 1: halfway between the 10 m and 0 m
+    # cells -> 5 m, which blocks a 1 m observer with a target on flat ground
+    z = np.zeros((5, 5), dtype=np.float32)
+    z[1, 2] = 10.0
+    vis = viewshed(z, 0, 0, observer_height_m=1.0)
+    assert not vis[2, 4]
+
+
+def test_max_distance_and_curvature():
+    z = np.zeros((41, 41), dtype=np.float32)
+    vis = viewshed(z, 20, 20, res_m=10.0, max_distance_m=100.0)
+    rr, cc = np.mgrid[0:41, 0:41]
+    np.testing.assert_array_equal(vis, (rr - 20) ** 2 + (cc - 20) ** 2 <= 100)
+    # 2 km of flat ground with curvature: a 1.75 m observer cannot see a 0 m target 20 km away
+    z = np.zeros((1, 201), dtype=np.float32)
+    vis = viewshed(z, 0, 0, res_m=100.0, curvature=True)
+    assert vis[0, :20].all() and not vis[0, 200]
+    assert viewshed(z, 0, 0, res_m=100.0).all()
+
+
+def test_nodata_is_never_visible_and_transparent():
+    z = np.zeros((1, 6), dtype=np.float32)
+    z[0, 2] = np.nan
+    vis = viewshed(z, 0, 0)
+    assert not vis[0, 2] and vis[0, 5]
+
+
+def test_dataarray_roundtrip():
+    z = fractal_dem(32, 3)
+    spec = GridSpec.from_bounds((0, 0, 320, 320), res_m=10, crs="EPSG:32650")
+    da = spec.to_dataarray(z)
+    out = viewshed(da, 10, 10, max_distance_m=150.0)
+    assert out.attrs["units"] == "boolean"
+    np.testing.assert_array_equal(out.values, viewshed(z, 10, 10, res_m=10, max_distance_m=150.0))
+    cnt = cumulative_viewshed(da, [3, 20], [5, 9], max_distance_m=100.0)
+    assert cnt.attrs["units"] == "observers"
+
+
+def test_cumulative_equals_sum_of_singles_and_sectors():
+    z = fractal_dem(40, 4)
+    rows = np.array([5, 20, 33, 20, 8])
+    cols = np.array([6, 20, 30, 21, 35])
+    for method in ("r2", "exact"):
+        cnt, union = cumulative_viewshed(z, rows, cols, res_m=5.0, max_distance_m=60.0, method=method,
+                                         observer_height_m=3.0, return_union=True)
+        singles = [viewshed(z, r, c, res_m=5.0, max_distance_m=60.0, method=method, observer_height_m=3.0)
+                   for r, c in zip(rows, cols)]
+        np.testing.assert_array_equal(cnt, np.sum(singles, axis=0))
+        np.testing.assert_array_equal(union, cnt > 0)
+    # a 90 degree sector looking east sees nothing west of the observer
+    cnt = cumulative_viewshed(z, [20], [20], res_m=5.0, max_distance_m=80.0, azimuth_deg=90, hfov_deg=90)
+    assert cnt[:, :20].sum() == 0 and cnt[:, 21:].sum() > 0
+    full = cumulative_viewshed(z, [20], [20], res_m=5.0, max_distance_m=80.0)
+    assert (cnt <= full).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 1000), st.lists(st.tuples(st.integers(0, 23), st.integers(0, 23)), min_size=1, max_size=6),
+       st.sampled_from(["r2", "exact"]))
+def test_cumulative_at_least_each_single(seed, obs, method):
+    z = fractal_dem(24, seed)
+    before = z.copy()
+    rows, cols = zip(*obs)
+    cnt = cumulative_viewshed(z, rows, cols, res_m=1.0, max_distance_m=10.0, method=method)
+    np.testing.assert_array_equal(z, before)
+    for r, c in obs:
+        single = viewshed(z, r, c, res_m=1.0, max_distance_m=10.0, method=method)
+        assert (cnt >= single).all()
+
+
+def test_bad_input():
+    z = fractal_dem(16, 5)
+    with pytest.raises(ValidationError, match="outside the grid"):
+        viewshed(z, 16, 3)
+    with pytest.raises(ValidationError, match="outside the grid"):
+        cumulative_viewshed(z, [1, -1], [1, 1])
+    zn = z.copy()
+    zn[2, 2] = np.nan
+    with pytest.raises(NodataError):
+        viewshed(zn, 2, 2)
+    with pytest.raises(ValidationError):
+        viewshed(z, 3, 3, res_m=1.0, max_distance_m=0.0)
+    with pytest.raises(ValidationError):
+        cumulative_viewshed(z, [3], [3], res_m=1.0, max_distance_m=-5.0)
+    with pytest.raises(GridAlignmentError):
+        viewshed(z, 3, 3, heights=np.zeros((4, 4)))
+    with pytest.raises(ValidationError):
+        viewshed(z, 3, 3, method="r3")
+    with pytest.raises(ValidationError):
+        viewshed(z, 3, 3, max_distance_m=10.0)  # numpy input needs res_m for a range
+    with pytest.raises(ValidationError):
+        cumulative_viewshed(z, [3], [3], azimuth_deg=10)
+    geo = GridSpec.from_bounds((117.0, 36.0, 117.16, 36.16), res_m=0.01).to_dataarray(z)
+    geo = geo.assign_attrs(crs="EPSG:4326")
+    with pytest.raises(ValidationError):
+        viewshed(geo, 3, 3, max_distance_m=100.0)
+    np.testing.assert_array_equal(z, fractal_dem(16, 5))  # never modified
