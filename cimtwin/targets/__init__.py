@@ -8,13 +8,6 @@ True
 from __future__ import annotations
 
 from cimtwin.targets.catalog import load_catalog, parse_computation
+from cimtwin.targets.evaluate import TargetRun, evaluate, run_targets
 
-__all__ = ["load_catalog", "parse_computation", "evaluate"]
-
-
-def __getattr__(name: str):
-    if name == "evaluate":
-        from cimtwin.targets.evaluate import evaluate
-
-        return evaluate
-    raise AttributeError(f"module 'cimtwin.targets' has no attribute {name!r}")
+__all__ = ["load_catalog", "parse_computation", "evaluate", "run_targets", "TargetRun"]
