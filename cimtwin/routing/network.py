@@ -258,7 +258,7 @@ class RoadNetwork:
         lengths = np.array([e[3].get(length, np.nan) for e in edges], dtype=float)
         bad = ~(lengths > 0)
         if bad.any():
-            where = [(ids[a], ids[b], k) for a, b, k in zip(u[bad], v[bad], keys[bad])]
+            where = [(_py(ids[a]), _py(ids[b]), _py(k)) for a, b, k in zip(u[bad], v[bad], keys[bad])]
             raise ValidationError(
                 f"Edges {format_ids(where)} have a missing, NaN, zero or negative `{length}`; every edge "
                 "needs a length > 0 in metres (osmnx: `ox.distance.add_edge_lengths(G)`).")
