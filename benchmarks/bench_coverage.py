@@ -1,0 +1,186 @@
+"""Coverage ratios at city scale (synthetic inputs).
+
+1. Rain gauges, ``presence`` and ``radius`` (R = 2185 m, method="grid") for N gauges over N
+   sub-district squares (default N = 1e4; target ≤ 1 s). Anchor: what a user does today,
+   shapely buffers + ``union_all`` + ``geopandas.overlay`` (radius) and ``sjoin`` (presence).
+2. Cameras, exact sectors without occlusion, N cameras against key-area polygons. Anchor:
+   shapely sector polygons + ``union_all`` + ``overlay``.
+3. Cameras with occlusion: 100,000 cameras (90° FOV, 100-cell range, viewshed r2) over a
+   1e8-cell DEM (target ≤ 60 s); no anchor finishes at this size.
+
+    python benchmarks/bench_coverage.py [--sizes 1e4] [--repeat 3] [--cells 1e8] [--cameras 100000] [--skip-viewshed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+
+import numpy as np
+from _common import machine, report, size_label, timeit
+
+sys.path.insert(0, ".")
+CRS = "EPSG:4527"
+X0, Y0 = 39_500_000.0, 4_000_000.0
+
+
+def gauge_model(n, rng):
+    import geopandas as gpd
+    import shapely
+
+    import cimtwin
+
+    side = int(round(n ** 0.5))
+    xs, ys = np.meshgrid(np.arange(side) * 1000.0 + X0, np.arange(side) * 1000.0 + Y0)
+    zones = gpd.GeoDataFrame({"name": [f"z{i}" for i in range(side * side)]},
+                             geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 1000, ys.ravel() + 1000),
+                             crs=CRS)
+    g = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(X0, X0 + side * 1000, n),
+                                                 rng.uniform(Y0, Y0 + side * 1000, n)), crs=CRS)
+    return cimtwin.CityModel.from_layers({"subdistricts": zones, "rain_gauges": g}, crs=CRS), zones, g
+
+
+def anchor_radius(zones, gauges, r):
+    import geopandas as gpd
+
+    cover = gpd.GeoDataFrame(geometry=[gauges.buffer(r).union_all()], crs=CRS)
+    inter = gpd.overlay(zones, cover, how="intersection")
+    return inter.area.sum() / zones.area.sum()
+
+
+def anchor_presence(zones, gauges):
+    import geopandas as gpd
+
+    hit = gpd.sjoin(zones, gauges, predicate="intersects")
+    return hit.index.nunique() / len(zones)
+
+
+def bench_gauges(sizes, repeat, anchor_max):
+    from cimtwin.coverage import DEFAULT_GAUGE_RADIUS_M, coverage_ratio
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        m, zones, g = gauge_model(n, rng)
+        run_p = lambda: coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", by="subdistricts",
+                                       definition="presence", geometries=False)
+        run_r = lambda: coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", by="subdistricts",
+                                       definition="radius", method="grid", geometries=False)
+        run_p(), run_r()  # compile
+        tp, tr = timeit(run_p, repeat), timeit(run_r, repeat)
+        rp = run_p().set_index("zone").loc["all", "ratio"]
+        rr = run_r().set_index("zone").loc["all", "ratio"]
+        ap = ar = None
+        if n <= anchor_max:
+            ap = timeit(lambda: anchor_presence(zones, g), 1)
+            t0 = time.perf_counter()
+            ref = anchor_radius(zones, g, DEFAULT_GAUGE_RADIUS_M)
+            ar = time.perf_counter() - t0
+            rows.append({"op": "gauges radius (grid)", "n": size_label(n), "ratio": round(rr, 5),
+                         "anchor_ratio": round(ref, 5), "cimtwin_s": tr, "anchor_s": ar})
+        else:
+            rows.append({"op": "gauges radius (grid)", "n": size_label(n), "ratio": round(rr, 5), "cimtwin_s": tr})
+        rows.append({"op": "gauges presence", "n": size_label(n), "ratio": round(rp, 5),
+                     "anchor_ratio": round(anchor_presence(zones, g), 5) if ap else None, "cimtwin_s": tp,
+                     "anchor_s": ap})
+    return rows
+
+
+def bench_sectors(n, repeat):
+    import geopandas as gpd
+    import shapely
+
+    import cimtwin
+    from cimtwin.coverage import coverage_ratio, sector_polygons
+
+    rng = np.random.default_rng(1)
+    side = 10_000.0
+    cams = gpd.GeoDataFrame({"height_m": 6.0, "azimuth_deg": rng.uniform(0, 360, n), "hfov_deg": 90.0,
+                             "range_m": 100.0},
+                            geometry=shapely.points(rng.uniform(X0, X0 + side, n), rng.uniform(Y0, Y0 + side, n)),
+                            crs=CRS)
+    k = 400
+    kx, ky = rng.uniform(X0, X0 + side, k), rng.uniform(Y0, Y0 + side, k)
+    key = gpd.GeoDataFrame({"name": [f"k{i}" for i in range(k)], "category": "重要部位"},
+                           geometry=shapely.box(kx, ky, kx + 300, ky + 300), crs=CRS)
+    m = cimtwin.CityModel.from_layers({"cameras": cams, "key_areas": key}, crs=CRS)
+    run = lambda: coverage_ratio(m, sensors="cameras", targets="key_areas")
+    t = timeit(run, repeat)
+    ratio = run()["ratio"].iloc[0]
+
+    def anchor():
+        sec = sector_polygons(cams.geometry.x, cams.geometry.y, radius_m=100.0,
+                              azimuth_deg=cams["azimuth_deg"], hfov_deg=90.0)
+        u = gpd.GeoDataFrame(geometry=[shapely.union_all(sec)], crs=CRS)
+        inter = gpd.overlay(key[["geometry"]], u, how="intersection")
+        return inter.area.sum() / key.area.sum()
+
+    t0 = time.perf_counter()
+    ref = anchor()
+    ta = time.perf_counter() - t0
+    return [{"op": "camera sectors (exact)", "n": size_label(n), "ratio": round(ratio, 5),
+             "anchor_ratio": round(ref, 5), "cimtwin_s": t, "anchor_s": ta}]
+
+
+def bench_viewshed(cells, n_cams):
+    """100k cameras, 90° FOV, 100-cell range, r2 over a synthetic 1e8-cell DEM; one timed run."""
+    import geopandas as gpd
+    import shapely
+
+    import cimtwin
+    from cimtwin.coverage import coverage_ratio
+    from cimtwin.grid.spec import GridSpec
+
+    side = int(round(cells ** 0.5))
+    res = 2.0
+    spec = GridSpec.from_bounds((X0, Y0, X0 + side * res, Y0 + side * res), res_m=res, crs=CRS)
+    rng = np.random.default_rng(2)
+    # smooth synthetic terrain: a few sine waves plus 1 m noise (float32, in place to save memory)
+    y = np.linspace(0, 20, side, dtype=np.float32)
+    dem = (20 * np.sin(y)[:, None] * np.cos(y / 2)[None, :]).astype(np.float32)
+    dem += rng.random(dem.shape, dtype=np.float32)
+    da = spec.to_dataarray(dem, name="dem", attrs={"units": "m"})
+    del dem
+    cams = gpd.GeoDataFrame({"height_m": 8.0, "azimuth_deg": rng.uniform(0, 360, n_cams), "hfov_deg": 90.0,
+                             "range_m": 100 * res},
+                            geometry=shapely.points(rng.uniform(X0 + 400, X0 + side * res - 400, n_cams),
+                                                    rng.uniform(Y0 + 400, Y0 + side * res - 400, n_cams)), crs=CRS)
+    city = gpd.GeoDataFrame({"name": ["city"]}, geometry=[shapely.box(*spec.bounds)], crs=CRS)
+    m = cimtwin.CityModel.from_layers({"cameras": cams, "districts": city}, rasters={"dem": da}, crs=CRS)
+    del da
+    gc.collect()
+    # compile on a small case first
+    small = cams.iloc[:10]
+    coverage_ratio(m.with_layer("cameras", small), sensors="cameras",
+                   targets=gpd.GeoDataFrame({"name": ["s"]}, geometry=[small.geometry.iloc[0].buffer(300)], crs=CRS),
+                   geometries=False)
+    t0 = time.perf_counter()
+    r = coverage_ratio(m, sensors="cameras", targets="districts", geometries=False)
+    t = time.perf_counter() - t0
+    return [{"op": "camera viewshed r2 (DEM)", "n": size_label(n_cams), "cells": size_label(side * side),
+             "ratio": round(float(r["ratio"].iloc[0]), 5), "cimtwin_s": t}]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", nargs="+", type=lambda s: int(float(s)), default=[10_000])
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--anchor-max", type=lambda s: int(float(s)), default=10_000)
+    p.add_argument("--cameras", type=lambda s: int(float(s)), default=100_000)
+    p.add_argument("--cells", type=lambda s: int(float(s)), default=100_000_000)
+    p.add_argument("--sector-cameras", type=lambda s: int(float(s)), default=10_000)
+    p.add_argument("--skip-viewshed", action="store_true")
+    args = p.parse_args(argv)
+    print(machine(), flush=True)
+    rows = bench_gauges(args.sizes, args.repeat, args.anchor_max)
+    report(rows)
+    rows = bench_sectors(args.sector_cameras, args.repeat)
+    report(rows)
+    if not args.skip_viewshed:
+        report(bench_viewshed(args.cells, args.cameras))
+
+
+if __name__ == "__main__":
+    main()
