@@ -1,0 +1,89 @@
+"""``cimtwin report``: every file written, self-contained, offline, with Chinese Excel headers."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from cimtwin.cli.main import main
+
+pytest.importorskip("pydeck")
+
+_spec = importlib.util.spec_from_file_location("cimtwin_test_town", Path(__file__).parents[1] / "targets" / "_town.py")
+_town = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_town)
+
+REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """The synthetic town (no buildings: no occlusion raster to compile) and a scenario with one more camera."""
+    root = tmp_path_factory.mktemp("models")
+    model = _town.build_town().without_layer("buildings")
+    cams = model.layer("cameras")
+    extra = gpd.GeoDataFrame({"height_m": [6.0], "azimuth_deg": [float("nan")], "hfov_deg": [360.0],
+                              "range_m": [200.0], "connected": [True], "is_smart": [True]},
+                             geometry=[shapely.Point(cams.geometry.x.iloc[2], cams.geometry.y.iloc[2])], crs=model.crs)
+    after = model.with_layer("cameras", pd.concat([cams, extra], ignore_index=True))
+    return model.save(root / "town.cimtwin"), after.save(root / "town_after.cimtwin")
+
+
+@pytest.fixture(scope="module")
+def report_dir(saved, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert main(["--quiet", "report", str(saved[0]), "--out", str(out), "--scenario", str(saved[1])]) == 0
+    return out
+
+
+def test_files_written(report_dir):
+    names = {p.name for p in report_dir.iterdir()}
+    assert {"report.html", "report.md", "map.html", "report.xlsx", "scenario_comparison.png"} <= names
+    assert [n for n in names if n.endswith(".html") and n != "report.html"] == ["map.html"]
+    assert any(n.startswith("gaps_") and n.endswith(".png") for n in names)
+
+
+def test_html_is_self_contained(report_dir):
+    text = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text
+    assert not REMOTE.search(text)
+    assert "key_public_area_networking" in text and "重点公共区域监控联网率" in text
+    assert "✘" in text  # 50 % networked: not met
+    assert not REMOTE.search((report_dir / "map.html").read_text(encoding="utf-8"))
+
+
+def test_markdown_links_images_beside_it(report_dir):
+    md = (report_dir / "report.md").read_text(encoding="utf-8")
+    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
+        assert (report_dir / link).exists()
+    assert "Synthetic layers" in md
+
+
+def test_excel_has_chinese_headers_and_the_scenario(report_dir):
+    book = pd.read_excel(report_dir / "report.xlsx", sheet_name=None)
+    assert {"指标评估", "分区明细", "情景对比"} <= set(book)
+    table = book["指标评估"]
+    assert {"指标编号", "目标值", "现状值", "是否达标", "规划原文"} <= set(table.columns)
+    comp = book["情景对比"].set_index("指标编号")
+    # One more connected camera: 3 → 4 channels.
+    assert comp.loc["video_channels_connected", "现状值（基准）"] == 3
+    assert comp.loc["video_channels_connected", "现状值（情景）"] == 4
+
+
+def test_default_path_is_the_sample(monkeypatch, tmp_path):
+    from cimtwin.cli import report
+
+    seen = {}
+
+    def fake_open(path):
+        seen["path"] = path
+        raise SystemExit(0)
+
+    monkeypatch.setattr(report, "open_model", fake_open)
+    with pytest.raises(SystemExit):
+        main(["--quiet", "report", "--out", str(tmp_path)])
+    assert seen["path"] is None  # open_model(None) is the Jinan sample
