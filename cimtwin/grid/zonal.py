@@ -102,31 +102,29 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
         if vin.spec is not None and zin.spec is not None:
             vin.spec.require_aligned(zin.spec, what="zone raster")
 
+    from cimtwin.kernels.zonal import id_range
+
     flat_z = zarr.ravel()
-    # map zone ids to dense bins 0..nbins-1 (-1 = skip)
-    if flat_z.size and flat_z.min() >= 0 and flat_z.max() < _DENSE_LIMIT:
-        nbins = int(flat_z.max()) + 1
+    kernel, used = select("zonal", backend)
+    lo_id, hi_id = id_range(flat_z) if flat_z.size else (0, -1)
+    if lo_id >= 0 and hi_id < _DENSE_LIMIT:
+        # ids are their own bins; a no-zone id is moved out of range by masking
+        nbins = hi_id + 1
         bins = flat_z if flat_z.dtype in (np.int32, np.int64) else flat_z.astype(np.int64)
         if zones_nodata is not None and 0 <= zones_nodata < nbins:
             bins = np.where(flat_z == zones_nodata, -1, bins)
-        present_mask = np.bincount(bins[bins >= 0] if zones_nodata is not None else bins, minlength=nbins) > 0
-        ids = np.flatnonzero(present_mask)
+        ids = np.arange(nbins)
     else:
         ids, inverse = np.unique(flat_z, return_inverse=True)
-        bins = inverse.astype(np.int64)
+        bins = inverse.astype(np.int64).ravel()
         nbins = ids.size
         if zones_nodata is not None:
             hit = np.flatnonzero(ids == zones_nodata)
             if hit.size:
                 bins = np.where(bins == hit[0], -1, bins)
-        present_mask = np.ones(nbins, bool)
-        if zones_nodata is not None and hit.size:
-            present_mask[hit[0]] = False
-        ids = ids[present_mask]
-
-    kernel, used = select("zonal", backend)
-    cnt, tot, lo, hi, above = kernel(vals.ravel(), bins, nbins, nodata, threshold)
-    sel = present_mask
+    cnt, tot, lo, hi, above, cells = kernel(vals.ravel(), bins, nbins, nodata, threshold)
+    sel = cells > 0  # zones present in the raster (valid values or not)
+    ids = ids[sel]
     cnt, tot, lo, hi, above = cnt[sel], tot[sel], lo[sel], hi[sel], above[sel]
     empty = cnt == 0
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -15,64 +15,99 @@ from cimtwin.kernels._dispatch import register
 from cimtwin.kernels._jit import njit
 
 
+# accumulator layout, one 48-byte record per bin so an update touches one cache line
+_CNT, _SUM, _MIN, _MAX, _ABOVE, _CELLS = 0, 1, 2, 3, 4, 5
+
+
 @njit(parallel=True)
 def _zonal_chunks(values, bins, nbins, nchunks, has_nodata, nodata, has_threshold, threshold):
     n = values.shape[0]
-    cnt = np.zeros((nchunks, nbins), np.int64)
-    tot = np.zeros((nchunks, nbins), np.float64)
-    lo = np.full((nchunks, nbins), np.inf)
-    hi = np.full((nchunks, nbins), -np.inf)
-    above = np.zeros((nchunks, nbins), np.int64)
+    acc = np.zeros((nchunks, nbins, 6), np.float64)
     for c in numba.prange(nchunks):
         a = c * n // nchunks
         b = (c + 1) * n // nchunks
+        rec = acc[c]
+        for z in range(nbins):
+            rec[z, _MIN] = np.inf
+            rec[z, _MAX] = -np.inf
         for p in range(a, b):
             z = bins[p]
             if z < 0:
                 continue
+            rec[z, _CELLS] += 1.0
             v = values[p]
             if v != v:  # NaN
                 continue
             if has_nodata and v == nodata:
                 continue
-            cnt[c, z] += 1
-            tot[c, z] += v
-            if v < lo[c, z]:
-                lo[c, z] = v
-            if v > hi[c, z]:
-                hi[c, z] = v
+            rec[z, _CNT] += 1.0
+            rec[z, _SUM] += v
+            if v < rec[z, _MIN]:
+                rec[z, _MIN] = v
+            if v > rec[z, _MAX]:
+                rec[z, _MAX] = v
             if has_threshold and v > threshold:
-                above[c, z] += 1
-    return cnt, tot, lo, hi, above
+                rec[z, _ABOVE] += 1.0
+    return acc
 
 
 @njit
-def _combine(cnt, tot, lo, hi, above):
-    nchunks, nbins = cnt.shape
-    c_out = np.zeros(nbins, np.int64)
-    s_out = np.zeros(nbins, np.float64)
-    lo_out = np.full(nbins, np.inf)
-    hi_out = np.full(nbins, -np.inf)
-    a_out = np.zeros(nbins, np.int64)
-    for c in range(nchunks):
+def _combine(acc):
+    nchunks, nbins, _ = acc.shape
+    out = acc[0].copy()
+    for c in range(1, nchunks):
         for z in range(nbins):
-            c_out[z] += cnt[c, z]
-            s_out[z] += tot[c, z]
-            lo_out[z] = min(lo_out[z], lo[c, z])
-            hi_out[z] = max(hi_out[z], hi[c, z])
-            a_out[z] += above[c, z]
-    return c_out, s_out, lo_out, hi_out, a_out
+            out[z, _CNT] += acc[c, z, _CNT]
+            out[z, _SUM] += acc[c, z, _SUM]
+            out[z, _MIN] = min(out[z, _MIN], acc[c, z, _MIN])
+            out[z, _MAX] = max(out[z, _MAX], acc[c, z, _MAX])
+            out[z, _ABOVE] += acc[c, z, _ABOVE]
+            out[z, _CELLS] += acc[c, z, _CELLS]
+    return out
+
+
+@njit(parallel=True)
+def _minmax(a):
+    n = a.shape[0]
+    nchunks = 16
+    lo = np.empty(nchunks, np.int64)
+    hi = np.empty(nchunks, np.int64)
+    for c in numba.prange(nchunks):
+        s = c * n // nchunks
+        e = (c + 1) * n // nchunks
+        mn = np.iinfo(np.int64).max
+        mx = np.iinfo(np.int64).min
+        for p in range(s, e):
+            v = np.int64(a[p])
+            mn = min(mn, v)
+            mx = max(mx, v)
+        lo[c] = mn
+        hi[c] = mx
+    return lo.min(), hi.max()
+
+
+def id_range(zones_flat: np.ndarray) -> tuple[int, int]:
+    """(min, max) of a non-empty integer array, in one parallel pass."""
+    lo, hi = _minmax(zones_flat)
+    return int(lo), int(hi)
 
 
 @register("zonal", "cpu")
 def zonal_cpu(values, bins, nbins, nodata, threshold):
-    """Per-bin (count, sum, min, max, n_above) for flat ``values`` and int ``bins`` (-1 = skip).
+    """Per-bin (count, sum, min, max, n_above, n_cells) for flat ``values`` and int ``bins``.
 
-    ``nodata``/``threshold`` are floats or None. min/max are ``inf``/``-inf`` for empty bins.
+    ``bins`` holds 0..nbins-1, or -1 to skip a cell. ``count`` counts valid values (not NaN,
+    not ``nodata``), ``n_cells`` every cell of the bin. ``nodata``/``threshold`` are floats or
+    None. min/max are ``inf``/``-inf`` for bins without valid values.
     """
-    # Per-chunk bins cost 40 B x nbins x chunks; keep that under ~256 MB.
-    nchunks = int(max(1, min(16, values.shape[0] // 65536 + 1, (256 << 20) // (40 * max(nbins, 1)))))
-    parts = _zonal_chunks(values, bins, int(nbins), nchunks, nodata is not None,
+    # Fixed chunking (not the thread count) keeps float sums identical on every machine.
+    # Each chunk's bins cost 48 B x nbins: use chunks of at least 16 cells per bin and keep
+    # all partials under ~256 MB.
+    nb = max(int(nbins), 1)
+    nchunks = int(max(1, min(16, values.shape[0] // (16 * nb), (256 << 20) // (48 * nb))))
+    acc = _zonal_chunks(values, bins, int(nbins), nchunks, nodata is not None,
                           0.0 if nodata is None else float(nodata), threshold is not None,
                           0.0 if threshold is None else float(threshold))
-    return _combine(*parts)
+    out = _combine(acc)
+    return (out[:, _CNT].astype(np.int64), out[:, _SUM].copy(), out[:, _MIN].copy(), out[:, _MAX].copy(),
+            out[:, _ABOVE].astype(np.int64), out[:, _CELLS].astype(np.int64))
