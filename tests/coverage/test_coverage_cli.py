@@ -1,6 +1,7 @@
 """``cimtwin coverage PATH --out DIR`` on a saved synthetic model."""
 
 import pandas as pd
+import pytest
 
 from cimtwin.cli import coverage as cli_coverage
 
@@ -28,3 +29,17 @@ def test_cli_writes_tables_and_gaps(city, tmp_path, capsys):
     layers = pyogrio.list_layers(tmp_path / "out" / "coverage_gaps.gpkg")
     assert len(layers) >= 1
     assert len(gpd.read_file(tmp_path / "out" / "coverage_gaps.gpkg", layer=layers[0][0])) >= 1
+
+
+@pytest.mark.slow
+def test_cli_on_the_jinan_sample(tmp_path, capsys):
+    """Integration: the embedded sample (skipped until it lands)."""
+    pytest.importorskip("cimtwin.model.sample")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cli_coverage.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["coverage", "--out", str(tmp_path)])
+    cli_coverage.run(args)
+    assert "%" in capsys.readouterr().out
+    assert (tmp_path / "coverage_ratios.xlsx").exists()
