@@ -60,6 +60,11 @@ def test_map_draws_offline(tiny_model, class_raster, tmp_path):
     model = tiny_model.with_raster("risk_class", class_raster)
     deck = to_deck(model, layers=["districts", "roads", "cameras", "risk_class"])
     html_path = to_html(deck, tmp_path / "map.html")
+    # Headless Chromium lays the page out ~90 px shorter than the screenshot and stretches the
+    # canvas when it captures; a fixed-size map keeps the screenshot faithful.
+    text = html_path.read_text(encoding="utf-8")
+    fixed = f"<style>#deck-container {{ width: {WIDTH}px; height: {HEIGHT - 120}px; }}</style></head>"
+    html_path.write_text(text.replace("</head>", fixed, 1), encoding="utf-8")
     pixels = screenshot(html_path, tmp_path / "shot.png")
     total = pixels.shape[0] * pixels.shape[1]
 
