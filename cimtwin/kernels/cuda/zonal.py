@@ -1,4 +1,4 @@
-"""CUDA twin of ``zonal``: per-bin count, sum, min, max and count above a threshold.
+"""CUDA twin of ``zonal``: per-bin count, sum, min, max, count above a threshold, cells.
 
 One thread per cell (grid-stride) with global atomics. Counts, min and max are exact; the
 float64 sums are added in a scheduling-dependent order, so they agree with the CPU kernel to
@@ -17,12 +17,14 @@ from cimtwin.kernels.cuda._device import THREADS, blocks_for, full, to_device
 
 
 @cuda.jit
-def _zonal_kernel(values, bins, has_nodata, nodata, has_threshold, threshold, cnt, tot, lo, hi, above):
+def _zonal_kernel(values, bins, has_nodata, nodata, has_threshold, threshold, cnt, tot, lo, hi, above,
+                  cells):
     start = cuda.grid(1)
     for p in range(start, values.shape[0], cuda.gridsize(1)):
         z = bins[p]
         if z < 0:
             continue
+        cuda.atomic.add(cells, z, 1)
         v = values[p]
         if math.isnan(v):
             continue
@@ -38,7 +40,7 @@ def _zonal_kernel(values, bins, has_nodata, nodata, has_threshold, threshold, cn
 
 
 def zonal_device(values, bins, nbins, nodata, threshold):
-    """(count, sum, min, max, n_above) as device arrays; ``values``/``bins`` flat, host or device."""
+    """(count, sum, min, max, n_above, n_cells) as device arrays; ``values``/``bins`` flat, host or device."""
     d_v = to_device(values)
     d_b = to_device(bins)
     nbins = int(nbins)
@@ -47,12 +49,13 @@ def zonal_device(values, bins, nbins, nodata, threshold):
     lo = full((nbins,), np.inf, np.float64)
     hi = full((nbins,), -np.inf, np.float64)
     above = full((nbins,), 0, np.int64)
+    cells = full((nbins,), 0, np.int64)
     n = int(d_v.shape[0])
     if n and nbins:
         _zonal_kernel[blocks_for(n), THREADS](
             d_v, d_b, nodata is not None, 0.0 if nodata is None else float(nodata), threshold is not None,
-            0.0 if threshold is None else float(threshold), cnt, tot, lo, hi, above)
-    return cnt, tot, lo, hi, above
+            0.0 if threshold is None else float(threshold), cnt, tot, lo, hi, above, cells)
+    return cnt, tot, lo, hi, above, cells
 
 
 @register("zonal", "cuda")
