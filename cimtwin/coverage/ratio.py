@@ -325,9 +325,10 @@ def coverage_ratio(model, *, sensors, targets, by=None, definition: str | None =
     Examples
     --------
     >>> import cimtwin, geopandas as gpd, shapely
-    >>> zones = gpd.GeoDataFrame({"name": ["A", "B"]}, crs="EPSG:4527",
-    ...     geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)])
-    >>> gauges = gpd.GeoDataFrame(geometry=[shapely.Point(500, 500)], crs="EPSG:4527")
+    >>> x0, y0 = 39_500_000, 4_060_000   # CGCS2000 GK zone 39 (EPSG:4527), synthetic
+    >>> zones = gpd.GeoDataFrame({"name": ["A", "B"]}, crs="EPSG:4527", geometry=[
+    ...     shapely.box(x0, y0, x0 + 1000, y0 + 1000), shapely.box(x0 + 1000, y0, x0 + 2000, y0 + 1000)])
+    >>> gauges = gpd.GeoDataFrame(geometry=[shapely.Point(x0 + 500, y0 + 500)], crs="EPSG:4527")
     >>> m = cimtwin.CityModel.from_layers({"subdistricts": zones, "rain_gauges": gauges})
     >>> r = coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", definition="presence")
     >>> r[["zone", "covered", "total", "ratio"]].to_dict("records")
