@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from cimtwin.errors import ValidationError
-from cimtwin.grid._array import as_grid, resolve_res_m, wrap_like
+from cimtwin.grid._array import as_grid, is_dask_dataarray, resolve_res_m, wrap_like
 from cimtwin.kernels._dispatch import add_provider, select
 
 add_provider("cpu", "cimtwin.kernels.distance")
@@ -52,6 +52,11 @@ def distance(mask: Any, *, res_m: float | None = None, return_index: bool = Fals
     >>> distance(m, res_m=10.0)[2, 3].round(3)
     np.float32(36.056)
     """
+    if is_dask_dataarray(mask):  # chunked run with a halo of max_distance_m (docs/scale.md)
+        from cimtwin.grid import chunked
+
+        return chunked.distance(mask, res_m=res_m, return_index=return_index, max_distance_m=max_distance_m,
+                                backend=backend)
     inp = as_grid(mask, arg="mask")
     values = inp.values
     if values.dtype != np.bool_:

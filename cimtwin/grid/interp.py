@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from cimtwin.errors import ValidationError
-from cimtwin.grid._array import GridInput, as_grid, wrap_like
+from cimtwin.grid._array import GridInput, as_grid, is_dask_dataarray, wrap_like
 from cimtwin.grid.spec import GridSpec
 from cimtwin.kernels._dispatch import add_provider, select
 
@@ -57,6 +57,11 @@ def idw(shape_or_spec: Any, x: Any, y: Any, values: Any, *, power: float = 2.0, 
     >>> float(z[0, 0]), float(z[0, 1])
     (10.0, 15.0)
     """
+    if is_dask_dataarray(shape_or_spec):  # lazy, chunk by chunk on the template's chunks (docs/scale.md)
+        from cimtwin.grid import chunked
+
+        return chunked.idw(shape_or_spec, x, y, values, power=power, radius_m=radius_m, k=k, res_m=res_m,
+                           nodata=nodata, backend=backend)
     inp: GridInput | None = None
     spec: GridSpec | None = None
     if isinstance(shape_or_spec, GridSpec):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from cimtwin.errors import GridAlignmentError, InputTypeError, ValidationError
-from cimtwin.grid._array import as_grid
+from cimtwin.grid._array import as_grid, is_dask_dataarray
 from cimtwin.grid.spec import GridSpec
 from cimtwin.kernels._dispatch import add_provider, select
 
@@ -59,6 +59,11 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
     """
     import pandas as pd
 
+    if is_dask_dataarray(values):  # per-chunk partials, combined (docs/scale.md)
+        from cimtwin.grid import chunked
+
+        return chunked.zonal_stats(values, zones, stats=stats, threshold=threshold, nodata=nodata,
+                                   zones_nodata=zones_nodata, backend=backend)
     stats = tuple(stats)
     for s in stats:
         if s not in STATS:
