@@ -34,6 +34,13 @@ def as_grid(obj: Any, *, arg: str, dtype: Any = None, copy: bool = False) -> Gri
     template = None
     spec = None
     if hasattr(obj, "dims") and hasattr(obj, "values"):
+        if is_dask_dataarray(obj):
+            # never materialize a chunked array behind the caller's back (docs/scale.md)
+            raise InputTypeError(
+                f"`{arg}` is a dask-backed DataArray, but this function needs the whole array in memory "
+                f"(it is global, or has no chunked version). Load it with `{arg}.compute()` first; "
+                "distance (with max_distance_m), idw, viewshed/cumulative_viewshed (with max_distance_m), "
+                "zonal_stats and cimtwin.grid.chunked.coverage_count run chunk by chunk.")
         if obj.ndim != 2:
             raise ValidationError(f"`{arg}` must be 2-D (y, x); got dims {obj.dims}.")
         template = obj
