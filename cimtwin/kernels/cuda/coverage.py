@@ -46,10 +46,17 @@ def _stamp_kernel(out, r, c, radius, sectors, ux, uy, cosh, tol):
             if (j - cs) ** 2 + dr * dr > r2:
                 continue
             if sectors:
+                # the CPU kernel's squared form of dot(v, u) >= |v| cos(hfov/2)
                 north = -dr
+                ch = cosh[s] - tol
+                ch2 = ch * ch
                 east = j - cs
-                d = math.sqrt(east * east + north * north)
-                if not east * ux[s] + north * uy[s] >= d * (cosh[s] - tol):
+                dot = east * ux[s] + uy[s] * north
+                v2 = (east * east + north * north) * ch2
+                if ch >= 0.0:
+                    if not (dot >= 0.0 and dot * dot >= v2):
+                        continue
+                elif not (dot >= 0.0 or dot * dot <= v2):
                     continue
             cuda.atomic.add(out, (i, j), 1)
 
