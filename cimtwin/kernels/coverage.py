@@ -100,7 +100,7 @@ def _band_lists(rows, band_rows, r, radius):
 
 
 @njit(parallel=True)
-def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cosh):
+def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cosh, by0, by1, bx0, bx1):
     rows, cols = out.shape
     nb = band_ptr.shape[0] - 1
     for b in numba.prange(nb):
@@ -113,6 +113,9 @@ def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cos
             r2 = radius[s] * radius[s]
             a = max(i0, math.ceil(rs - radius[s]))
             z = min(i1 - 1, math.floor(rs + radius[s]))
+            if sectors:
+                a = max(a, by0[s])
+                z = min(z, by1[s])
             for i in range(a, z + 1):
                 dr = i - rs
                 c0, c1 = _span(dr, cs, r2, cols)
@@ -120,12 +123,27 @@ def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cos
                     for j in range(c0, c1 + 1):
                         out[i, j] += 1
                 else:
-                    north = -dr  # row offset north of the apex is positive "up"
-                    for j in range(c0, c1 + 1):
-                        east = j - cs
-                        d = math.sqrt(east * east + north * north)
-                        if east * ux[s] + north * uy[s] >= d * (cosh[s] - _ANGLE_TOL):
-                            out[i, j] += 1
+                    # angle(v, u) <= hfov/2  <=>  dot(v, u) >= |v| cos(hfov/2); squared to skip sqrt
+                    north = -dr  # rows north of the apex are "up"
+                    ch = cosh[s] - _ANGLE_TOL
+                    ch2 = ch * ch
+                    ex = ux[s]
+                    ny = uy[s] * north
+                    n2 = north * north
+                    # only the sector's bounding box can hold covered cells
+                    c0 = max(c0, bx0[s])
+                    c1 = min(c1, bx1[s])
+                    # branch-free bodies so the loops vectorise
+                    if ch >= 0.0:
+                        for j in range(c0, c1 + 1):
+                            east = j - cs
+                            dot = east * ex + ny
+                            out[i, j] += np.int32((dot >= 0.0) & (dot * dot >= (east * east + n2) * ch2))
+                    else:
+                        for j in range(c0, c1 + 1):
+                            east = j - cs
+                            dot = east * ex + ny
+                            out[i, j] += np.int32((dot >= 0.0) | (dot * dot <= (east * east + n2) * ch2))
 
 
 @njit(parallel=True)
@@ -154,6 +172,26 @@ def _sweep(out, r, c, radius, band_ptr, members, band_rows):
                 out[i, j] = acc
 
 
+def _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg):
+    """Integer row/col bounding boxes of each sector (apex, arc ends, arc extremes), padded 1 cell."""
+    half = np.minimum(hfov_deg, 360.0) / 2.0
+    pts_r = [rows]
+    pts_c = [cols]
+    # directions whose points bound the sector: its two edges and any compass point it spans
+    dirs = [azimuth_deg - half, azimuth_deg + half]
+    for compass in (0.0, 90.0, 180.0, 270.0):
+        off = np.abs((compass - azimuth_deg + 180.0) % 360.0 - 180.0)
+        dirs.append(np.where(off <= half, compass, azimuth_deg))
+    for d in dirs:
+        rad = np.deg2rad(d)
+        pts_r.append(rows - radius * np.cos(rad))
+        pts_c.append(cols + radius * np.sin(rad))
+    pr = np.vstack(pts_r)
+    pc = np.vstack(pts_c)
+    return (np.floor(pr.min(0)).astype(np.int64) - 1, np.ceil(pr.max(0)).astype(np.int64) + 1,
+            np.floor(pc.min(0)).astype(np.int64) - 1, np.ceil(pc.max(0)).astype(np.int64) + 1)
+
+
 @register("coverage_count", "cpu")
 def coverage_count_cpu(shape, rows, cols, radius, azimuth_deg, hfov_deg, strategy):
     """int32 count grid of ``shape``.
@@ -174,11 +212,13 @@ def coverage_count_cpu(shape, rows, cols, radius, azimuth_deg, hfov_deg, strateg
         ux, uy = np.sin(az), np.cos(az)
         cosh = np.cos(half)
         cosh[hfov_deg >= 360.0] = -2.0  # full circle: every direction passes
-        _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, True, ux, uy, cosh)
+        by0, by1, bx0, bx1 = _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg)
+        _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, True, ux, uy, cosh, by0, by1, bx0, bx1)
     elif strategy == "sweep":
         out[:] = 0
         _sweep(out, rows, cols, radius, band_ptr, members, _BAND_ROWS)
     else:
         dummy = np.zeros(1)
-        _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, False, dummy, dummy, dummy)
+        box = np.zeros(1, np.int64)
+        _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, False, dummy, dummy, dummy, box, box, box, box)
     return out
