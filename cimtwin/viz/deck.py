@@ -67,7 +67,7 @@ _LEGENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _pydeck():
     try:
         import pydeck
-    except ImportError as exc:  # pragma: no cover - pydeck is installed in the test environment
+    except ImportError as exc:
         raise OptionalDependencyError(
             'Interactive maps need pydeck. Install it with `pip install "cimtwin[viz]"`.'
         ) from exc

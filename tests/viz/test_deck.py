@@ -120,3 +120,23 @@ def test_html_is_offline(tiny_model, class_raster, tmp_path):
     assert "mapStyle" not in spec and "mapProvider" not in spec  # no base map at all
     assert "2021年公告命名道路" in text  # the legend
     assert [e[0] for e in deck_legend(deck)][0] == "区县 districts"
+
+
+def test_pydeck_missing_names_the_extra(tiny_model, monkeypatch):
+    import sys
+
+    from cimtwin.errors import OptionalDependencyError
+
+    monkeypatch.setitem(sys.modules, "pydeck", None)  # import pydeck now raises ImportError
+    with pytest.raises(OptionalDependencyError, match=r'pip install "cimtwin\[viz\]"'):
+        to_deck(tiny_model)
+
+
+def test_import_viz_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, cimtwin.viz, cimtwin.targets; print('pydeck' in sys.modules, 'numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=__import__("pathlib").Path(__file__).parents[2]).stdout.split()
+    assert out == ["False", "False"]
