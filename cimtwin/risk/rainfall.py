@@ -145,7 +145,8 @@ def rainfall_from_gauges(model, *, start=None, end=None, power: float = 2.0, spe
         raise ValidationError("No rain gauge has observations in the window; nothing to interpolate.")
     from cimtwin.grid import idw
 
-    rain = idw(spec, pts, values="rain_mm", power=power)
+    rain = idw(spec, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), pts["rain_mm"].to_numpy(dtype="float64"),
+               power=power)
     rain = rain if hasattr(rain, "dims") else spec.to_dataarray(np.asarray(rain, dtype="float32"))
     rain.name = "rain_mm"
     rain.attrs.update({"units": "mm", "source": f"IDW (power {power}) of {len(pts)} gauge totals",

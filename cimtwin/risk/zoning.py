@@ -309,8 +309,21 @@ def summarize_zones(zones, *, units, population=None, buildings=None, roads=None
                 out.loc[(name, c), "population"] += sums[i * (k + 1) + c]
     out["buildings"] = 0
     if buildings is not None and len(buildings):
-        pts = gpd.GeoDataFrame(geometry=buildings.geometry.centroid, crs=buildings.crs)
-        hit = gpd.sjoin(pts, pieces[[unit_name, "class", "geometry"]], how="inner", predicate="within")
+        # class from the class raster at the centroid (a centroid on a cell edge still gets one
+        # class), unit by the first unit polygon that holds it
+        cent = buildings.geometry.centroid
+        pts = gpd.GeoDataFrame({"_row": np.arange(len(buildings))}, geometry=cent.values, crs=buildings.crs)
+        hit = gpd.sjoin(pts, u, how="inner", predicate="intersects").drop_duplicates("_row")
+        if classes is not None:
+            spec = GridSpec.from_dataarray(classes)
+            r, c = spec.rowcol(hit.geometry.x.to_numpy(), hit.geometry.y.to_numpy())
+            ok = spec.contains_rowcol(r, c)
+            cl = np.zeros(len(hit), dtype="int64")
+            cl[ok] = np.asarray(classes.values)[r[ok], c[ok]]
+            hit = hit.assign(**{"class": cl})
+        else:
+            hit = gpd.sjoin(hit.drop(columns="index_right"), z, how="inner", predicate="intersects")
+            hit = hit.drop_duplicates("_row")
         counts = hit.groupby([unit_name, "class"]).size()
         out["buildings"] = counts.reindex(index).fillna(0).astype("int64")
     out["road_km"] = 0.0

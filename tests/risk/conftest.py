@@ -66,6 +66,9 @@ def city(spec):
                  [shapely.LineString([(xmin - 2000, ymin - 3000), (xmax + 2000, ymin - 3000)])])
     gauges = gdf({"gauge_id": ["g1", "g2", "g3"], "automated": [True, True, False]},
                  gpd.points_from_xy([xmin + 15, xmax - 15, xmid], [ymin + 15, ymax - 15, ymid]))
+    shelters = gdf({"name": ["East park", "West square"], "level": ["emergency", "emergency"],
+                    "area_m2": [5000.0, 3000.0]},
+                   gpd.points_from_xy([xmax - 10, xmin + 10], [ymid + 1, ymid + 1]))
     obs = pd.DataFrame({"gauge_id": ["g1", "g1", "g2", "g3"],
                         "time": pd.to_datetime(["2024-07-01 10:00", "2024-07-01 11:00", "2024-07-01 10:00",
                                                 "2024-07-01 10:00"]),
@@ -75,7 +78,7 @@ def city(spec):
                             attrs={"units": "persons"})
     return CityModel.from_layers(
         {"districts": districts, "land_use": land_use, "roads": roads, "buildings": buildings,
-         "faults": faults, "rain_gauges": gauges},
+         "faults": faults, "rain_gauges": gauges, "shelters": shelters},
         rasters={"dem": dem, "population": pop}, tables={"gauge_observations": obs}, crs=CRS,
         metadata={"name": "synthetic", "synthetic": ["all"],
                   "design_storm": {"A1": 10.0, "C": 0.8, "b": 10.0, "n": 0.7, "P_years": 50,

@@ -96,3 +96,25 @@ class TestGauges:
         obs.loc[len(obs)] = ["zz", obs["time"].iloc[0], 1.0]
         with pytest.raises(ValidationError, match="zz"):
             gauge_totals(city.layer("rain_gauges"), obs)
+
+
+def test_rainfall_from_gauges_idw(city):
+    rain = rainfall_grid(city, source="gauges")
+    spec = city.grid
+    assert rain.shape == spec.shape and rain.attrs["units"] == "mm"
+    v = rain.values
+    assert 50.0 - 1e-4 <= np.nanmin(v) and np.nanmax(v) <= 80.0 + 1e-4  # IDW stays within the gauge totals
+    # the cell holding gauge g1's point is nearest to it: its value leans towards g1's 50 mm
+    g1 = city.layer("rain_gauges").set_index("gauge_id").geometry["g1"]
+    r, c = spec.rowcol(g1.x, g1.y)
+    assert v[r, c] < 60.0
+
+
+def test_curve_number_grid(city):
+    from cimtwin.risk.runoff import curve_number_grid
+
+    cn = curve_number_grid(city.layer("land_use"), city.grid)
+    # west half residential on soil C (90), east half park on soil B (61)
+    assert set(np.unique(cn.values)) == {90.0, 61.0}
+    assert cn.values[0, 0] == 90.0 and cn.values[0, -1] == 61.0
+    assert cn.attrs["cells_without_land_use"] == 0
