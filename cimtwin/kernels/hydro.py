@@ -227,10 +227,12 @@ def _resolve_flats(z, dirs, unresolved, flat_dist):
         if state[i0] != 1:
             continue
         level = zf[i0]
-        # 1. label the flat (equal height, unresolved, 8-connected)
+        # 1. label the flat (equal height, unresolved, 8-connected) and collect its outlets:
+        #    drained neighbours at the same height (duplicates are harmless)
         ncomp = 1
         comp[0] = i0
         state[i0] = 2
+        tail = 0
         h = 0
         while h < ncomp:
             i = comp[h]
@@ -243,30 +245,21 @@ def _resolve_flats(z, dirs, unresolved, flat_dist):
                 if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
                     continue
                 j = rr * cols + cc
-                if state[j] == 1 and zf[j] == level:
+                if zf[j] != level:
+                    continue
+                sj = state[j]
+                if sj == 1:
                     state[j] = 2
                     if ncomp == comp.size:
                         comp = _grow(comp)
                     comp[ncomp] = j
                     ncomp += 1
-        # 2. its outlets: drained neighbours at the same height (duplicates are harmless)
-        tail = 0
-        for h in range(ncomp):
-            i = comp[h]
-            r = i // cols
-            c = i - r * cols
-            for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
-                    continue
-                j = rr * cols + cc
-                if state[j] == 0 and df[j] != 255 and zf[j] == level:
+                elif sj == 0 and df[j] != 255:
                     if tail == queue.size:
                         queue = _grow(queue)
                     queue[tail] = j
                     tail += 1
-        # 3. breadth-first search from the outlets
+        # 2. breadth-first search from the outlets
         head = 0
         while head < tail:
             i = queue[head]
