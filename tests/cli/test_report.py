@@ -87,3 +87,25 @@ def test_default_path_is_the_sample(monkeypatch, tmp_path):
     with pytest.raises(SystemExit):
         main(["--quiet", "report", "--out", str(tmp_path)])
     assert seen["path"] is None  # open_model(None) is the Jinan sample
+
+
+@pytest.mark.slow
+def test_report_on_the_jinan_sample(tmp_path):
+    """The acceptance command: `cimtwin report --out DIR` on the embedded sample."""
+    import cimtwin
+
+    try:
+        model = cimtwin.load_sample("jinan")
+    except (ImportError, AttributeError) as exc:
+        pytest.skip(f"the Jinan sample is not available: {exc}")
+    from cimtwin.targets import evaluate
+
+    table = evaluate(model)
+    assert {"target_id", "value", "target", "met"} <= set(table.columns)
+    city = table[table["zone"] == "all"]
+    assert city["value"].notna().sum() >= 10  # the sample carries the layers most targets need
+    gazette = city.set_index("target_id").loc["gazette_roads_named"]
+    assert gazette["value"] == 59 and bool(gazette["met"])
+    assert main(["--quiet", "report", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "report.html").exists() and (tmp_path / "map.html").exists()
+    assert not REMOTE.search((tmp_path / "map.html").read_text(encoding="utf-8"))
