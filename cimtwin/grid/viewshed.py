@@ -32,7 +32,7 @@ import numpy as np
 
 from cimtwin._validate import one_of, require_positive
 from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
-from cimtwin.grid._array import as_grid, resolve_res_m, wrap_like
+from cimtwin.grid._array import as_grid, is_dask_dataarray, resolve_res_m, wrap_like
 from cimtwin.grid.hydrology import _prepare_dem
 from cimtwin.kernels._dispatch import add_provider, select
 
@@ -131,6 +131,12 @@ def viewshed(dem: Any, row: int, col: int, *, observer_height_m: float = 1.75, t
     array([[ True,  True,  True, False, False]])
     """
     one_of(method, METHODS, arg="method")
+    if is_dask_dataarray(dem):  # chunk by chunk with a halo of the range (docs/scale.md)
+        from cimtwin.grid import chunked
+
+        return chunked.viewshed(dem, row, col, observer_height_m=observer_height_m, target_height_m=target_height_m,
+                                res_m=res_m, max_distance_m=max_distance_m, method=method, curvature=curvature,
+                                refraction=refraction, heights=heights, nodata=nodata, backend=backend)
     inp, z, valid = _surface(dem, heights, nodata)
     r0, c0 = _check_cell(z, valid, row, col)
     h_obs = require_positive(observer_height_m, arg="observer_height_m", allow_zero=True)
@@ -208,6 +214,14 @@ def cumulative_viewshed(dem: Any, rows: Any, cols: Any, *, observer_height_m: An
            [0, 1, 1]], dtype=int32)
     """
     one_of(method, METHODS, arg="method")
+    if is_dask_dataarray(dem):  # chunk by chunk with a halo of the range (docs/scale.md)
+        from cimtwin.grid import chunked
+
+        return chunked.cumulative_viewshed(
+            dem, rows, cols, observer_height_m=observer_height_m, target_height_m=target_height_m,
+            azimuth_deg=azimuth_deg, hfov_deg=hfov_deg, max_distance_m=max_distance_m, res_m=res_m, method=method,
+            heights=heights, curvature=curvature, refraction=refraction, nodata=nodata,
+            return_union=return_union, backend=backend)
     inp, z, valid = _surface(dem, heights, nodata)
     r = np.atleast_1d(np.asarray(rows))
     c = np.atleast_1d(np.asarray(cols))
