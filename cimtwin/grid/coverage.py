@@ -50,7 +50,9 @@ def coverage_count(shape: Any, rows: Any, cols: Any, radius_cells: Any, *, azimu
 
     Parameters
     ----------
-    shape : (rows, cols)
+    shape : (rows, cols), GridSpec or DataArray
+        The grid. With a GridSpec or DataArray template the result is a DataArray on that
+        grid (``units="count"``, ``backend`` in attrs); with a plain shape, a numpy array.
     rows, cols : array-like of float or int
         Source positions in cell units.
     radius_cells : float or array-like
@@ -65,7 +67,7 @@ def coverage_count(shape: Any, rows: Any, cols: Any, radius_cells: Any, *, azimu
 
     Returns
     -------
-    numpy.ndarray of int32, shape ``shape``
+    int32 numpy array of ``shape`` (or DataArray, see ``shape``). Counts are exact up to 2**31 - 1.
 
     Examples
     --------
@@ -75,6 +77,18 @@ def coverage_count(shape: Any, rows: Any, cols: Any, radius_cells: Any, *, azimu
     """
     from cimtwin.kernels.coverage import choose_strategy
 
+    template = None
+    if isinstance(shape, GridSpec):
+        template = shape
+        shape = shape.shape
+    elif hasattr(shape, "dims"):
+        from cimtwin.grid._array import as_grid
+
+        inp = as_grid(shape, arg="shape")
+        if inp.spec is None:
+            raise ValidationError("A DataArray `shape` template needs `x`/`y` coordinates.")
+        template = inp
+        shape = inp.values.shape
     nrows, ncols = _shape(shape)
     r = np.asarray(rows, dtype="float64").ravel()
     c = np.asarray(cols, dtype="float64").ravel()
@@ -102,8 +116,16 @@ def coverage_count(shape: Any, rows: Any, cols: Any, radius_cells: Any, *, azimu
     if method == "auto":
         mean_r = float(radius.mean()) if n else 0.0
         strategy = choose_strategy(nrows * ncols, n, mean_r, az is not None)
-    kernel, _ = select("coverage_count", backend)
-    return kernel((nrows, ncols), r, c, radius, az, hf, strategy)
+    kernel, used = select("coverage_count", backend)
+    counts = kernel((nrows, ncols), r, c, radius, az, hf, strategy)
+    if template is None:
+        return counts
+    attrs = {"units": "count", "backend": used}
+    if isinstance(template, GridSpec):
+        return template.to_dataarray(counts, name="coverage_count", attrs=attrs)
+    from cimtwin.grid._array import wrap_like
+
+    return wrap_like(template, counts, name="coverage_count", units="count", attrs={"backend": used})
 
 
 def coverage_count_points(spec: GridSpec, x: Any, y: Any, *, radius_m: Any, azimuth_deg: Any = None,
@@ -125,6 +147,4 @@ def coverage_count_points(spec: GridSpec, x: Any, y: Any, *, radius_m: Any, azim
     res = spec.res_m
     r, c = spec.rowcol_float(np.asarray(x, dtype="float64").ravel(), np.asarray(y, dtype="float64").ravel())
     radius = np.asarray(radius_m, dtype="float64") / res
-    _, used = select("coverage_count", backend)
-    counts = coverage_count(spec.shape, r, c, radius, azimuth_deg=azimuth_deg, hfov_deg=hfov_deg, backend=backend)
-    return spec.to_dataarray(counts, name="coverage_count", attrs={"units": "count", "backend": used})
+    return coverage_count(spec, r, c, radius, azimuth_deg=azimuth_deg, hfov_deg=hfov_deg, backend=backend)

@@ -106,6 +106,10 @@ def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cos
     for b in numba.prange(nb):
         i0 = b * band_rows
         i1 = min(rows, i0 + band_rows)
+        # zero our own rows first: fresh pages are touched in order, by the thread that uses them
+        for i in range(i0, i1):
+            for j in range(cols):
+                out[i, j] = 0
         for m in range(band_ptr[b], band_ptr[b + 1]):
             s = members[m]
             rs = r[s]
@@ -201,9 +205,9 @@ def coverage_count_cpu(shape, rows, cols, radius, azimuth_deg, hfov_deg, strateg
     ``strategy`` is ``"stamp"`` or ``"sweep"`` (disks only).
     """
     nrows, ncols = int(shape[0]), int(shape[1])
-    out = np.zeros((nrows, ncols), np.int32)
     if rows.shape[0] == 0:
-        return out
+        return np.zeros((nrows, ncols), np.int32)
+    out = np.empty((nrows, ncols), np.int32)  # every cell is written by the kernels
     band_ptr, members = _band_lists(nrows, _BAND_ROWS, rows, radius)
     sectors = azimuth_deg is not None
     if sectors:
@@ -215,7 +219,6 @@ def coverage_count_cpu(shape, rows, cols, radius, azimuth_deg, hfov_deg, strateg
         by0, by1, bx0, bx1 = _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg)
         _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, True, ux, uy, cosh, by0, by1, bx0, bx1)
     elif strategy == "sweep":
-        out[:] = 0
         _sweep(out, rows, cols, radius, band_ptr, members, _BAND_ROWS)
     else:
         dummy = np.zeros(1)

@@ -94,6 +94,15 @@ def test_points_wrapper(spec):
     assert int(sect.values.sum()) < int(out.values.sum())
 
 
+def test_dataarray_template(spec):
+    template = spec.to_dataarray(np.zeros(spec.shape, np.float32))
+    out = coverage_count(template, [3.0], [4.0], 2.0)
+    assert out.attrs["units"] == "count" and out.attrs["backend"] == "cpu"
+    assert out.rio.crs.to_epsg() == 4547
+    np.testing.assert_array_equal(out["x"], template["x"])
+    np.testing.assert_array_equal(out.values, coverage_count(spec.shape, [3.0], [4.0], 2.0))
+
+
 def test_bad_input():
     with pytest.raises(ValidationError, match="> 0"):
         coverage_count((5, 5), [1], [1], 0)
