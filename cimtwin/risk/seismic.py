@@ -136,6 +136,9 @@ def yu2013_pga_g(distance_km, theta_deg, magnitude: float, *,
     dist, theta = np.broadcast_arrays(dist, theta)
     if np.any(~np.isfinite(dist)) or np.any(dist < 0):
         raise ValidationError("`distance_km` must be finite and ≥ 0.")
+    floor = math.log(require_positive(floor_cm_s2, arg="floor_cm_s2"))
+    if floor < 0:  # the elliptical combination needs non-negative ln values
+        raise ValidationError("`floor_cm_s2` must be ≥ 1 (ln Y ≥ 0) for the elliptical combination.")
     m = float(magnitude)
     if not (0 < m < 10):
         raise ValidationError(f"`magnitude` must be an Ms in (0, 10); got {magnitude!r}.")
@@ -166,14 +169,10 @@ def yu2013_pga_g(distance_km, theta_deg, magnitude: float, *,
     ra = 0.5 * (lo + hi)
     rb = np.maximum(_short_axis_for(ra, m, coef_long, coef_short), 0.0)
     h2 = coefficients.depth_km ** 2
-    floor = math.log(require_positive(floor_cm_s2, arg="floor_cm_s2"))
     ln_a = np.maximum(_ln_axis(coef_long, m, np.sqrt(ra * ra + h2)), floor)
     ln_b = np.maximum(_ln_axis(coef_short, m, np.sqrt(rb * rb + h2)), floor)
-    if floor >= 0:
-        den = np.sqrt((ln_a * np.sin(theta)) ** 2 + (ln_b * np.cos(theta)) ** 2)
-        ln_y = np.where(den > 0, ln_a * ln_b / np.where(den > 0, den, 1.0), 0.0)
-    else:  # combination needs non-negative ln values; keep the floor at ≥ 1 cm/s²
-        raise ValidationError("`floor_cm_s2` must be ≥ 1 (ln Y ≥ 0) for the elliptical combination.")
+    den = np.sqrt((ln_a * np.sin(theta)) ** 2 + (ln_b * np.cos(theta)) ** 2)
+    ln_y = np.where(den > 0, ln_a * ln_b / np.where(den > 0, den, 1.0), 0.0)
     return np.exp(ln_y) / 100.0 / G_M_S2
 
 

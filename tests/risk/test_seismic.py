@@ -179,3 +179,19 @@ class TestGrids:
         assert sorted(out["use"]) == ["office", "school"]  # school needs VIII; office VII; hospital at VIII ok
         assert out.set_index("use").loc["school", "required_intensity"] == 8
         assert out.set_index("use").loc["office", "deficit"] == 1
+
+
+def test_site_class_layer_amplifies_and_unknown_class_is_an_error(city, synth):
+    from cimtwin.risk.seismic import seismic_hazard, site_class_grid
+
+    xmin, ymin, xmax, ymax = city.grid.bounds
+    layer = synth.gdf({"site_class": ["III"]}, [shapely.box(xmin, ymin, (xmin + xmax) / 2, ymax)])
+    hz = seismic_hazard(city.with_layer("site_class", layer))
+    fa = hz.fa.values
+    assert np.allclose(fa[:, -1], 1.0)  # east half outside the polygon: class II
+    expected = site_amplification_factor(hz.pga_ii_g.values[:, 0], "III")
+    assert np.allclose(fa[:, 0], expected) and np.all(fa[:, 0] > 1.0)
+    assert hz.notes["cells_default_site_class"] == city.grid.size // 2
+    bad = layer.assign(site_class=["V"])
+    with pytest.raises(ValidationError, match="unknown site class"):
+        site_class_grid(bad, city.grid)
