@@ -10,15 +10,17 @@ Methods
 -------
 ``"exact"``
     R3: one line of sight per target cell, parallel over cells, early exit on the first
-    blocking crossing. Agrees with a brute-force line-of-sight reference to 100.00 % of cells
-    (IoU 1.000) on synthetic fractal terrain (see ``benchmarks/RESULTS.md``). Cost grows as
-    cells x distance.
+    blocking crossing. Against a brute-force line-of-sight reference on synthetic fractal +
+    Gaussian-hill terrain (9 cases: 3 DEMs of 161 x 161 cells x 3 observers at 1.75 m) it
+    agrees on 100.00 % of cells, IoU of visible cells 1.000. Cost grows as cells x distance
+    (n^1.5 for an unlimited range), so use a range or ``"r2"`` on very large grids.
 ``"r2"``
     Franklin & Ray's R2: rays from the observer to every border cell of the window, each
     keeping a running maximum slope; a cell is visible when a ray through it finds it
-    visible. Linear cost. On the same synthetic terrain it agrees with the reference on
-    about 97-98 % of cells with an IoU of visible cells around 0.90-0.93 (it errs towards
-    "visible" near ridges); use it for many observers and large areas.
+    visible. Linear cost. On the same 9 cases: 99.0 % cell agreement on average (min
+    97.4 %), IoU of visible cells 0.86 on average (min 0.83) with about 6 % of cells
+    visible; its errors sit on the edges of visible patches and lean towards "visible".
+    Use it for many observers and large areas. Figures: ``benchmarks/RESULTS.md``.
 
 Nodata cells (NaN, or equal to ``nodata``) never block a sight line and are never visible.
 """

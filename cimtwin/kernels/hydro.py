@@ -92,9 +92,118 @@ def _is_border(z_valid, r, c, rows, cols):
     return False
 
 
-@register("fill_depressions", "cpu")
 @njit
+def _sortable_u32(bits):
+    """Map float32 bit patterns to uint32 so that integer order equals float order."""
+    if bits & np.uint32(0x80000000):
+        return ~bits
+    return bits | np.uint32(0x80000000)
+
+
+@njit
+def _u64_push(heap, size, key):
+    pos = size
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        pk = heap[parent]
+        if pk <= key:
+            break
+        heap[pos] = pk
+        pos = parent
+    heap[pos] = key
+    return size + 1
+
+
+@njit
+def _u64_pop(heap, size):
+    size -= 1
+    key = heap[size]
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if key <= heap[child]:
+            break
+        heap[pos] = heap[child]
+        pos = child
+    heap[pos] = key
+    return size
+
+
+@njit
+def _priority_flood_f32(z, valid):
+    """float32 fast path of the plain fill: one uint64 heap key = (sortable height, index)."""
+    rows, cols = z.shape
+    n = rows * cols
+    out = z.copy()
+    zf = out.ravel()
+    bits = zf.view(np.uint32)
+    vf = valid.ravel()
+    closed = np.zeros(n, dtype=np.bool_)
+    heap = np.empty(max(1024, 4 * (rows + cols)), dtype=np.uint64)
+    size = 0
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            if not vf[i]:
+                closed[i] = True
+            elif _is_border(valid, r, c, rows, cols):
+                closed[i] = True
+                if size == heap.size:
+                    heap = _grow(heap)
+                size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[i])) << np.uint64(32)) | np.uint64(i))
+    pit = np.empty(1024, dtype=np.int64)
+    head = 0
+    tail = 0
+    mask = np.uint64(0xFFFFFFFF)
+    while size > 0 or tail > head:
+        if tail > head:
+            c0 = pit[head]
+            head += 1
+            if head == tail:
+                head = 0
+                tail = 0
+        else:
+            c0 = np.int64(heap[0] & mask)
+            size = _u64_pop(heap, size)
+        level = zf[c0]
+        r = c0 // cols
+        c = c0 - r * cols
+        for k in range(8):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                continue
+            j = rr * cols + cc
+            if closed[j]:
+                continue
+            closed[j] = True
+            if zf[j] <= level:
+                zf[j] = level
+                if tail == pit.size:
+                    pit = _grow(pit)
+                pit[tail] = j
+                tail += 1
+            else:
+                if size == heap.size:
+                    heap = _grow(heap)
+                size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[j])) << np.uint64(32)) | np.uint64(j))
+    return out
+
+
+@register("fill_depressions", "cpu")
 def priority_flood_fill(z, valid, epsilon):
+    """Filled copy of ``z`` (see :func:`_priority_flood`); float32 grids use a packed-key heap."""
+    if z.dtype == np.float32 and not epsilon and z.size < 2**32:
+        return _priority_flood_f32(z, valid)
+    return _priority_flood(z, valid, epsilon)
+
+
+@njit
+def _priority_flood(z, valid, epsilon):
     """Barnes et al. (2014) Priority-Flood with a plain FIFO queue for flooded cells.
 
     Returns the filled surface (same dtype as ``z``; invalid cells copied unchanged). With

@@ -171,6 +171,9 @@ def test_fill_matches_reference_and_drains(dem):
     assert (filled >= dem).all()
     np.testing.assert_array_equal(filled, reference_fill(dem).astype(np.float32))
     assert drains_to_edge(filled).all()
+    # negative heights go through the same packed-key heap
+    np.testing.assert_array_equal(fill_depressions(dem - 7.5), filled - 7.5)
+    np.testing.assert_array_equal(fill_depressions(dem.astype(np.float64)), filled)
 
 
 @settings(max_examples=40, deadline=None)
