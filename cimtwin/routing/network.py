@@ -328,13 +328,31 @@ class RoadNetwork:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the network's arrays (graph, attributes and built CSR caches)."""
-        total = sum(a.nbytes for a in (self._node_ids, self._x, self._y, self._u, self._v, self._both))
-        total += sum(a.nbytes for a in self._attrs.values())
-        for val in self._cache.values():
-            arrays = val if isinstance(val, tuple) else (val,)
-            total += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
-        return int(total)
+        """Bytes held by the network's arrays (graph, attributes and built CSR caches).
+
+        ALT landmark tables (:meth:`prepare_landmarks`) are an optional index, counted
+        by ``landmark_nbytes`` instead.
+        """
+        seen: dict[int, int] = {}
+        for a in (self._node_ids, self._x, self._y, self._u, self._v, self._both, *self._attrs.values()):
+            seen[id(a)] = a.nbytes
+        for key, val in self._cache.items():
+            if key[0] == "landmarks":
+                continue
+            for a in val if isinstance(val, tuple) else (val,):
+                if isinstance(a, np.ndarray):
+                    seen[id(a)] = a.nbytes
+        return int(sum(seen.values()))
+
+    @property
+    def landmark_nbytes(self) -> int:
+        """Bytes of the ALT landmark tables built so far."""
+        seen = {}
+        for key, val in self._cache.items():
+            if key[0] == "landmarks":
+                for a in val:
+                    seen[id(a)] = a.nbytes
+        return int(sum(seen.values()))
 
     def __repr__(self) -> str:
         return f"RoadNetwork({self.n_nodes} nodes, {self.n_edges} edges, crs={self.crs.to_string()})"
@@ -486,6 +504,10 @@ class RoadNetwork:
         cut = np.inf if cutoff is None else require_positive(cutoff, arg="cutoff", allow_zero=True)
         nodes, d0, group = self._seeds(sources, wt, max_snap_m=max_snap_m)
         n_src = int(group.max()) + 1 if group.size else 0
+        if n_src == 1 and nodes.size == 1 and d0[0] == 0:
+            from cimtwin.kernels.graph import dijkstra_dist
+
+            return dijkstra_dist(indptr, indices, w, int(nodes[0]), cut)[None, :]
         if n_src and np.all(d0 == 0) and np.array_equal(group, np.arange(n_src)):
             out = np.empty((n_src, self.n_nodes))
             for start in _progress(range(0, n_src, batch_size), n_src > batch_size, "distances"):
