@@ -407,7 +407,8 @@ def cumulative_viewshed(dem: Any, rows: Any, cols: Any, *, observer_height_m: An
     if heights is not None and not is_dask_dataarray(heights):
         import xarray as xr
 
-        heights = xr.DataArray(np.asarray(getattr(heights, "values", heights)), dims=dem.dims).chunk(dem.data.chunks)
+        heights = xr.DataArray(np.asarray(getattr(heights, "values", heights)), dims=dem.dims).chunk(
+            dict(zip(dem.dims, dem.data.chunks)))
     arr, spec, template = _template_of(dem, "dem")
     from cimtwin.grid._array import GridInput, resolve_res_m
 

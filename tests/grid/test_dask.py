@@ -135,3 +135,12 @@ def test_global_functions_ask_for_compute(dem):
         fill_depressions(dem.chunk(CHUNKS))
     with pytest.raises(InputTypeError, match="compute"):
         flow_accumulation(dem.chunk(CHUNKS))
+
+
+def test_cumulative_viewshed_with_building_heights(dem):
+    heights = np.zeros(SPEC.shape, np.float32)
+    heights[6:10, 9:13] = 15.0  # a block straddling a chunk corner
+    kw = dict(max_distance_m=70.0, method="exact", heights=heights)
+    expected = cumulative_viewshed(dem, [3, 8, 12], [4, 11, 15], **kw)
+    lazy = cumulative_viewshed(dem.chunk(CHUNKS), [3, 8, 12], [4, 11, 15], **kw)
+    np.testing.assert_array_equal(lazy.values, expected.values)
