@@ -5,7 +5,7 @@ import pytest
 import shapely
 
 import cimtwin
-from _coverage_synth import P, gdf
+from tests.coverage._coverage_synth import P, gdf
 
 
 @pytest.fixture

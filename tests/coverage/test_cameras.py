@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from _coverage_synth import P, gdf
+from tests.coverage._coverage_synth import P, gdf
 from cimtwin.coverage import (camera_footprints, camera_parameters, dori_range_m, ground_footprint_m,
                               hfov_from_optics, sector_polygons)
 from cimtwin.errors import SchemaError, ValidationError

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 import cimtwin
-from _coverage_synth import CRS, P, X0, Y0, gdf
+from tests.coverage._coverage_synth import CRS, P, X0, Y0, gdf
 from cimtwin.coverage import DEFAULT_GAUGE_RADIUS_M, CoverageResult, coverage_ratio
 from cimtwin.errors import LayerNotFoundError, SchemaError, ValidationError
 

@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 import cimtwin
-from _coverage_synth import P, gdf
+from tests.coverage._coverage_synth import P, gdf
 from cimtwin.coverage import SitePlacement
 from cimtwin.errors import SolverError, ValidationError
 
