@@ -35,7 +35,7 @@ def test_single_source_far_corner():
     _check_against_scipy(mask, 30.0)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(hnp.arrays(bool, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=25)))
 def test_property_scipy_and_input_unchanged(mask):
     if not mask.any():
