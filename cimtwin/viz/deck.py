@@ -146,6 +146,8 @@ def _tip(title: str, row: Mapping[str, Any]) -> str:
         v = row[col]
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
             continue
+        if col == "gazette_seq" and not v > 0:  # -1 / null: not a road named by the gazette
+            continue
         if isinstance(v, (float, np.floating)):
             v = f"{v:.3g}" if col == "ratio" else f"{v:,.1f}".rstrip("0").rstrip(".")
         elif isinstance(v, (bool, np.bool_)):
@@ -380,7 +382,7 @@ def to_deck(model_or_result, layers: Sequence[str] | None = None, *, tooltip: bo
     Layers drawn
     ------------
     Polygons (districts as the base, zones, key areas, gaps, risk zones), lines (roads by
-    class with the gazette roads — ``gazette_seq`` not null — in magenta), points (sites,
+    class with the gazette roads — ``gazette_seq`` > 0 — in magenta), points (sites,
     gauges, shelters), cameras with their field-of-view sectors, rasters as bitmap layers.
 
     Examples
@@ -484,7 +486,7 @@ def _vector_layers(pdk, name: str, gdf, kind: str | None, legend: list, max_feat
         else:
             color, width = list(style.fill), style.line_width_m
             legend.append((title, style.fill, "line"))
-        gazette = [r for r in paths if r.get("gazette_seq") is not None]
+        gazette = [r for r in paths if r.get("gazette_seq") is not None and r["gazette_seq"] > 0]
         yield style.order, pdk.Layer("PathLayer", id=f"{name}_paths", data=paths, get_path="path",
                                      get_color=color, get_width=width, width_min_pixels=1, width_units=pdk.types.String("meters"),
                                      cap_rounded=True, pickable=True, auto_highlight=True)

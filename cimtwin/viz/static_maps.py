@@ -18,6 +18,7 @@ from cimtwin.errors import InputTypeError, ValidationError
 from cimtwin.viz.style import (
     GAZETTE_ROAD_COLOR,
     RISK_CLASS_COLORS,
+    gazette_mask,
     ROAD_CLASS_COLORS,
     mpl_color,
     style_for,
@@ -118,8 +119,9 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
                     part.plot(ax=ax, color=mpl_color(color), linewidth=1.6 if cls in ("expressway", "arterial")
                               else 0.7, zorder=z)
             handles.append(Line2D([], [], color=mpl_color(ROAD_CLASS_COLORS["arterial"]), label=label))
-            if "gazette_seq" in lines.columns and lines["gazette_seq"].notna().any():
-                lines[lines["gazette_seq"].notna()].plot(ax=ax, color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
+            named = gazette_mask(lines)
+            if named.any():
+                lines[named].plot(ax=ax, color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
                                                           zorder=z + 1)
                 handles.append(Line2D([], [], color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
                                       label=_text("2021年公告命名道路", "roads named by the 2021 gazette")))

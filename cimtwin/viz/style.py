@@ -18,6 +18,7 @@ __all__ = [
     "style_for",
     "mpl_color",
     "label",
+    "gazette_mask",
 ]
 
 from dataclasses import dataclass
@@ -128,3 +129,14 @@ def label(name: str, kind: str | None = None) -> str:
 def mpl_color(rgba: RGBA) -> tuple[float, float, float, float]:
     """An RGBA 0–255 colour as matplotlib's 0–1 tuple."""
     return tuple(c / 255.0 for c in rgba)  # type: ignore[return-value]
+
+
+def gazette_mask(gdf):
+    """Roads named by the 2021 gazette notice: ``gazette_seq`` set and positive (null or -1 = not named)."""
+    import numpy as np
+    import pandas as pd
+
+    if "gazette_seq" not in gdf.columns:
+        return np.zeros(len(gdf), dtype=bool)
+    seq = pd.to_numeric(gdf["gazette_seq"], errors="coerce")
+    return (seq.notna() & (seq > 0)).to_numpy()
