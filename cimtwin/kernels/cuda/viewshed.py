@@ -12,7 +12,7 @@ cross row/column lines through cell centres, linear interpolation, NaN never blo
   second kernel turns into +1 per marked cell, so each observer counts a cell once.
 
 Boolean and integer outputs match the CPU kernels; on real hardware a cell whose test is a
-tie to the last bit (sector boundaries through ``atan2``, sight lines grazing a sample) may
+tie to the last bit (cells on a sector edge, sight lines grazing a sample) may
 round the other way, since the GPU may fuse multiply-adds.
 """
 
@@ -80,10 +80,26 @@ def _los_visible(z, r0, c0, oz, r, c, tz, curv):
 
 
 @cuda.jit(device=True)
-def _outside_sector(dr, dc, az0, half_fov):
-    az = math.atan2(float(dc), float(-dr))
-    diff = abs((az - az0 + 3.0 * math.pi) % (2.0 * math.pi) - math.pi)
-    return diff > half_fov
+def _in_sector(ddr, ddc, e1e, e1n, e2e, e2n, wide):
+    """The CPU kernel's sector test: cross products with the two edge unit vectors."""
+    ve = float(ddc)
+    vn = float(-ddr)
+    a = e1n * ve - e1e * vn
+    b = vn * e2e - ve * e2n
+    if wide:
+        return not (a < 0.0 and b < 0.0)
+    return a >= 0.0 and b >= 0.0
+
+
+def _sector_edges(az0, half_fov):
+    """Per-observer edge vectors, with ``math`` (libm) like the CPU kernel, not numpy."""
+    m = len(az0)
+    edges = np.empty((5, m))
+    for o in range(m):
+        a1 = float(az0[o]) - float(half_fov[o])
+        a2 = float(az0[o]) + float(half_fov[o])
+        edges[:, o] = (math.sin(a1), math.cos(a1), math.sin(a2), math.cos(a2), float(half_fov[o] > 0.5 * math.pi))
+    return edges
 
 
 @cuda.jit
@@ -106,7 +122,7 @@ def _exact_kernel(z, r0, c0, oz, h_tgt, lim2, curv, rmin, rmax, vis):
 
 
 @cuda.jit(device=True)
-def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol, ob, sector, az0, half_fov):
+def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol, ob, sector, edges, o):
     """One R2 ray (the CPU kernel's ``_cast_ray``); marks ``out[ob, r - orow, c - ocol] = 1``."""
     dr = tr - r0
     dc = tc - c0
@@ -143,7 +159,8 @@ def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol, ob, sec
         if not math.isnan(zc):
             slope_c = (zc + h_tgt - curv * d2 - oz) / math.sqrt(d2)
             if slope_c >= max_slope:
-                if not sector or not _outside_sector(ddr, ddc, az0, half_fov):
+                if not sector or _in_sector(ddr, ddc, edges[0, o], edges[1, o], edges[2, o], edges[3, o],
+                                            edges[4, o] != 0.0):
                     out[ob, rr - orow, cc - ocol] = 1
         if not math.isnan(zs):
             s = (zs - curv * dist * dist - oz) / dist
@@ -180,12 +197,12 @@ def _n_perimeter(rmin, rmax, cmin, cmax):
 
 
 @cuda.jit
-def _r2_kernel(z, r0, c0, oz, h_tgt, lim2, curv, rmin, rmax, cmin, cmax, vis3):
+def _r2_kernel(z, r0, c0, oz, h_tgt, lim2, curv, rmin, rmax, cmin, cmax, vis3, edges):
     n = _n_perimeter(rmin, rmax, cmin, cmax)
     start = cuda.grid(1)
     for t in range(start, n, cuda.gridsize(1)):
         tr, tc = _perimeter_cell(t, rmin, rmax, cmin, cmax)
-        _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, vis3, 0, 0, 0, False, 0.0, 0.0)
+        _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, vis3, 0, 0, 0, False, edges, 0)
 
 
 def _window(rows, cols, r0, c0, max_dist_cells):
@@ -217,7 +234,7 @@ def viewshed_device(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv, method_exact=
         n = 2 * (rmax - rmin + cmax - cmin + 2)
         vis3 = vis.reshape((1, rows, cols))
         _r2_kernel[blocks_for(n), THREADS](d_z, r0, c0, oz, float(h_tgt), lim2, float(curv),
-                                           rmin, rmax, cmin, cmax, vis3)
+                                           rmin, rmax, cmin, cmax, vis3, to_device(np.zeros((5, 1))))
     vis[r0:r0 + 1, c0:c0 + 1] = np.ones((1, 1), np.uint8)
     return vis
 
@@ -243,7 +260,7 @@ def _obs_window(rows, cols, r0, c0, rr):
 
 
 @cuda.jit
-def _cum_exact_kernel(z, ro, co, h_obs, h_tgt, rad, az0, half_fov, curv, count):
+def _cum_exact_kernel(z, ro, co, h_obs, h_tgt, rad, edges, half_fov, curv, count):
     rows = z.shape[0]
     cols = z.shape[1]
     for o in range(cuda.blockIdx.x, ro.shape[0], cuda.gridDim.x):
@@ -269,14 +286,15 @@ def _cum_exact_kernel(z, ro, co, h_obs, h_tgt, rad, az0, half_fov, curv, count):
             d2 = float(dr * dr + dc * dc)
             if d2 > lim2:
                 continue
-            if sector and _outside_sector(dr, dc, az0[o], half_fov[o]):
+            if sector and not _in_sector(dr, dc, edges[0, o], edges[1, o], edges[2, o], edges[3, o],
+                                         edges[4, o] != 0.0):
                 continue
             if _los_visible(z, r0, c0, oz, r, c, zc + h_tgt - curv * d2, curv):
                 cuda.atomic.add(count, (r, c), 1)
 
 
 @cuda.jit
-def _cum_r2_rays(z, ro, co, h_obs, h_tgt, rad, az0, half_fov, curv, o0, buf):
+def _cum_r2_rays(z, ro, co, h_obs, h_tgt, rad, az0, half_fov, edges, curv, o0, buf):
     """Rays of observers ``o0 .. o0 + nbatch - 1``, one block per observer, into ``buf[b]``."""
     rows = z.shape[0]
     cols = z.shape[1]
@@ -301,7 +319,7 @@ def _cum_r2_rays(z, ro, co, h_obs, h_tgt, rad, az0, half_fov, curv, o0, buf):
                 if diff > half_fov[o] + margin + 0.01:
                     continue
             _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, rr * rr, curv, buf, rmin, cmin, b,
-                      sector, az0[o], half_fov[o])
+                      sector, edges, o)
         if cuda.threadIdx.x == 0:
             buf[b, r0 - rmin, c0 - cmin] = 1
 
@@ -340,8 +358,9 @@ def cumulative_device(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv,
     d_r, d_c = to_device(rows_o, np.int64), to_device(cols_o, np.int64)
     d_h, d_rad = to_device(h_obs, np.float64), to_device(rad, np.float64)
     d_az, d_half = to_device(az0, np.float64), to_device(half_fov, np.float64)
+    d_edges = to_device(_sector_edges(np.asarray(az0, np.float64), np.asarray(half_fov, np.float64)))
     if method_exact:
-        _cum_exact_kernel[blocks_for(m, 1), THREADS](d_z, d_r, d_c, d_h, float(h_tgt), d_rad, d_az, d_half,
+        _cum_exact_kernel[blocks_for(m, 1), THREADS](d_z, d_r, d_c, d_h, float(h_tgt), d_rad, d_edges, d_half,
                                                      float(curv), count)
         return count
     wmax = int(math.floor(float(rad.max())))
@@ -349,7 +368,8 @@ def cumulative_device(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv,
     batch = int(max(1, min(m, _SCRATCH_BYTES // (wr * wc))))
     buf = full((batch, wr, wc), 0, np.uint8)
     for o0 in range(0, m, batch):
-        _cum_r2_rays[batch, THREADS](d_z, d_r, d_c, d_h, float(h_tgt), d_rad, d_az, d_half, float(curv), o0, buf)
+        _cum_r2_rays[batch, THREADS](d_z, d_r, d_c, d_h, float(h_tgt), d_rad, d_az, d_half, d_edges, float(curv),
+                                     o0, buf)
         _cum_r2_count[batch, THREADS](d_r, d_c, d_rad, o0, buf, count)
     return count
 
