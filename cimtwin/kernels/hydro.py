@@ -134,32 +134,19 @@ def _u64_pop(heap, size):
 
 
 @njit
-def _priority_flood_f32(z, valid):
-    """float32 fast path of the plain fill: one uint64 heap key = (sortable height, index)."""
-    rows, cols = z.shape
-    n = rows * cols
-    out = z.copy()
-    zf = out.ravel()
-    bits = zf.view(np.uint32)
-    vf = valid.ravel()
-    closed = np.zeros(n, dtype=np.bool_)
-    heap = np.empty(max(1024, 4 * (rows + cols)), dtype=np.uint64)
-    size = 0
-    for r in range(rows):
-        for c in range(cols):
-            i = r * cols + c
-            if not vf[i]:
-                closed[i] = True
-            elif _is_border(valid, r, c, rows, cols):
-                closed[i] = True
-                if size == heap.size:
-                    heap = _grow(heap)
-                size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[i])) << np.uint64(32)) | np.uint64(i))
-    pit = np.empty(1024, dtype=np.int64)
-    head = 0
-    tail = 0
+def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, rows, cols):
+    """Run the flood until done or until a buffer might overflow.
+
+    Growing arrays inside this loop would make numba reference-count every access (about
+    20x slower), so the caller grows them between runs. Returns (size, head, tail, status):
+    status 0 = done, 1 = heap full, 2 = pit queue full.
+    """
     mask = np.uint64(0xFFFFFFFF)
     while size > 0 or tail > head:
+        if size + 8 > heap.size:
+            return size, head, tail, 1
+        if tail + 8 > pit.size:
+            return size, head, tail, 2
         if tail > head:
             c0 = pit[head]
             head += 1
@@ -183,14 +170,49 @@ def _priority_flood_f32(z, valid):
             closed[j] = True
             if zf[j] <= level:
                 zf[j] = level
-                if tail == pit.size:
-                    pit = _grow(pit)
                 pit[tail] = j
                 tail += 1
             else:
-                if size == heap.size:
-                    heap = _grow(heap)
                 size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[j])) << np.uint64(32)) | np.uint64(j))
+    return size, head, tail, 0
+
+
+@njit
+def _priority_flood_f32(z, valid):
+    """float32 fast path of the plain fill: one uint64 heap key = (sortable height, index)."""
+    rows, cols = z.shape
+    n = rows * cols
+    out = z.copy()
+    zf = out.ravel()
+    bits = zf.view(np.uint32)
+    vf = valid.ravel()
+    closed = np.zeros(n, dtype=np.bool_)
+    nseed = 0
+    for r in range(rows):
+        for c in range(cols):
+            if vf[r * cols + c] and _is_border(valid, r, c, rows, cols):
+                nseed += 1
+    heap = np.empty(max(1024, 2 * nseed + 16), dtype=np.uint64)
+    size = 0
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            if not vf[i]:
+                closed[i] = True
+            elif _is_border(valid, r, c, rows, cols):
+                closed[i] = True
+                size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[i])) << np.uint64(32)) | np.uint64(i))
+    pit = np.empty(4096, dtype=np.int64)
+    head = 0
+    tail = 0
+    while True:
+        size, head, tail, status = _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, rows, cols)
+        if status == 0:
+            break
+        if status == 1:
+            heap = _grow(heap)
+        else:
+            pit = _grow(pit)
     return out
 
 
@@ -315,7 +337,7 @@ def _d8_local(z, valid, dirs, unresolved):
 
 
 @njit
-def _resolve_flats(z, dirs, unresolved, flat_dist):
+def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue):
     """Breadth-first search from each flat's outlets into its equal-elevation cells.
 
     Flats are handled one at a time (label the flat, collect its outlets, then search), which
@@ -329,15 +351,15 @@ def _resolve_flats(z, dirs, unresolved, flat_dist):
     zf = z.ravel()
     df = dirs.ravel()
     fd = flat_dist.ravel()
-    state = unresolved.ravel().astype(np.uint8)  # 1 unresolved, 2 in current flat, 3 pit
-    comp = np.empty(1024, dtype=np.int64)
-    queue = np.empty(1024, dtype=np.int64)
+    # 1 unresolved, 2 in the current flat, 3 pit, 4 queued outlet. ``comp`` and ``queue`` are
+    # preallocated by the caller (growing arrays here would slow every access down ~20x).
+    state = unresolved.ravel().astype(np.uint8)
     for i0 in range(n):
         if state[i0] != 1:
             continue
         level = zf[i0]
         # 1. label the flat (equal height, unresolved, 8-connected) and collect its outlets:
-        #    drained neighbours at the same height (duplicates are harmless)
+        #    drained neighbours at the same height
         ncomp = 1
         comp[0] = i0
         state[i0] = 2
@@ -359,15 +381,13 @@ def _resolve_flats(z, dirs, unresolved, flat_dist):
                 sj = state[j]
                 if sj == 1:
                     state[j] = 2
-                    if ncomp == comp.size:
-                        comp = _grow(comp)
                     comp[ncomp] = j
                     ncomp += 1
                 elif sj == 0 and df[j] != 255:
-                    if tail == queue.size:
-                        queue = _grow(queue)
+                    state[j] = 4
                     queue[tail] = j
                     tail += 1
+        nseeds = tail
         # 2. breadth-first search from the outlets
         head = 0
         while head < tail:
@@ -385,13 +405,13 @@ def _resolve_flats(z, dirs, unresolved, flat_dist):
                     state[j] = 0
                     df[j] = CODES[(k + 4) % 8]  # points back at i
                     fd[j] = fd[i] + 1
-                    if tail == queue.size:
-                        queue = _grow(queue)
                     queue[tail] = j
                     tail += 1
         for h in range(ncomp):
             if state[comp[h]] == 2:
                 state[comp[h]] = 3
+        for h in range(nseeds):
+            state[queue[h]] = 0
 
 
 @register("flow_direction_d8", "cpu")
@@ -401,8 +421,12 @@ def d8_directions(z, valid):
     unresolved = np.empty(z.shape, dtype=np.bool_)
     _d8_local(z, valid, dirs, unresolved)
     flat_dist = np.zeros(z.shape, dtype=np.int32)
-    if unresolved.any():
-        _resolve_flats(z, dirs, unresolved, flat_dist)
+    n_flat = int(np.count_nonzero(unresolved))
+    if n_flat:
+        idx_t = np.int32 if z.size < 2**31 else np.int64
+        comp = np.empty(n_flat, dtype=idx_t)
+        queue = np.empty(min(z.size, 9 * n_flat + 8), dtype=idx_t)
+        _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue)
     return dirs, flat_dist
 
 
@@ -469,19 +493,10 @@ def flow_accumulation_d8(dirs, dtype=np.uint32):
     return acc
 
 
-@register("hand", "cpu")
 @njit
-def height_above_drainage(filled, dirs, streams):
-    """Height of each cell above the first stream cell on its D8 path (NaN if none is met)."""
-    rows, cols = filled.shape
-    n = rows * cols
-    zf = filled.ravel()
-    df = dirs.ravel()
-    sf = streams.ravel()
-    ref = np.full(n, np.nan, dtype=np.float64)
-    done = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(1024, dtype=np.int64)
-    for i in range(n):
+def _hand_run(zf, df, sf, ref, done, stack, start, cols, n):
+    """Reference heights from cell ``start`` on; returns the cell where the stack ran out, or n."""
+    for i in range(start, n):
         if done[i] or df[i] == 255:
             continue
         top = 0
@@ -497,7 +512,7 @@ def height_above_drainage(filled, dirs, streams):
                 done[j] = True
                 break
             if top == stack.size:
-                stack = _grow(stack)
+                return i  # nothing written for this cell yet: grow and resume here
             stack[top] = j
             top += 1
             nxt = _receiver(df, j, cols, n)
@@ -507,6 +522,27 @@ def height_above_drainage(filled, dirs, streams):
         for t in range(top):
             ref[stack[t]] = value
             done[stack[t]] = True
+    return n
+
+
+@register("hand", "cpu")
+@njit
+def height_above_drainage(filled, dirs, streams):
+    """Height of each cell above the first stream cell on its D8 path (NaN if none is met)."""
+    rows, cols = filled.shape
+    n = rows * cols
+    zf = filled.ravel()
+    df = dirs.ravel()
+    sf = streams.ravel()
+    ref = np.full(n, np.nan, dtype=np.float64)
+    done = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(4096, dtype=np.int64)
+    start = 0
+    while True:
+        start = _hand_run(zf, df, sf, ref, done, stack, start, cols, n)
+        if start >= n:
+            break
+        stack = _grow(stack)
     out = np.empty(n, dtype=filled.dtype)
     for i in range(n):
         if df[i] == 255:

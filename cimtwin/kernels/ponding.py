@@ -28,7 +28,7 @@ import numpy as np
 
 from cimtwin.kernels._dispatch import register
 from cimtwin.kernels._jit import njit
-from cimtwin.kernels.hydro import DC, DR, _grow
+from cimtwin.kernels.hydro import DC, DR
 
 OCEAN = 0  # node id of the outside world
 
@@ -46,6 +46,28 @@ def _find(parent, i):
 
 
 @njit
+def _count_pits(z, valid):
+    """Upper bound on leaf depressions: interior cells with no strictly lower valid neighbour."""
+    rows, cols = z.shape
+    m = 0
+    for r in range(1, rows - 1):
+        for c in range(1, cols - 1):
+            if not valid[r, c]:
+                continue
+            zc = z[r, c]
+            pit = True
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if not valid[rr, cc] or z[rr, cc] < zc:
+                    pit = False
+                    break
+            if pit:
+                m += 1
+    return m
+
+
+@njit
 def _build_hierarchy(z, valid, order):
     """Merge tree of depressions. Returns per-cell leaf ids and per-node arrays."""
     rows, cols = z.shape
@@ -53,7 +75,9 @@ def _build_hierarchy(z, valid, order):
     zf = z.ravel()
     vf = valid.ravel()
     leaf = np.full(n, -1, dtype=np.int32)  # basin (leaf node) of each cell; OCEAN for the outside
-    cap = 1024
+    # every node is a pit or the merge of two, so 2 * pits + 1 bounds the count; arrays are
+    # sized once because growing them inside this loop would slow every access down
+    cap = 2 * _count_pits(z, valid) + 2
     uf = np.empty(cap, dtype=np.int64)  # union-find over nodes: current top-level node
     parent = np.empty(cap, dtype=np.int64)  # tree parent (-1 = none yet; OCEAN = spills out)
     spill = np.empty(cap, dtype=np.float64)
@@ -96,15 +120,6 @@ def _build_hierarchy(z, valid, order):
         elif best >= 0:
             my = leaf[best]
         else:  # a pit: new leaf
-            if nn == uf.size:
-                uf = _grow(uf)
-                parent = _grow(parent)
-                spill = _grow(spill)
-                target = _grow(target)
-                child_a = _grow(child_a)
-                child_b = _grow(child_b)
-                cnt = _grow(cnt)
-                zsum = _grow(zsum)
             my = nn
             uf[nn] = nn
             parent[nn] = -1
@@ -136,15 +151,6 @@ def _build_hierarchy(z, valid, order):
                 target[d] = OCEAN
                 uf[d] = OCEAN
                 continue
-            if nn == uf.size:
-                uf = _grow(uf)
-                parent = _grow(parent)
-                spill = _grow(spill)
-                target = _grow(target)
-                child_a = _grow(child_a)
-                child_b = _grow(child_b)
-                cnt = _grow(cnt)
-                zsum = _grow(zsum)
             p = nn
             nn += 1
             uf[p] = p

@@ -111,8 +111,30 @@ def viewshed_r3(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
 
 
 @njit
+def _in_sector(ddr, ddc, e1e, e1n, e2e, e2n, wide):
+    """Is the bearing of (ddr, ddc) within the clockwise sector from edge 1 to edge 2?
+
+    Edges are unit vectors (east, north). Cross products replace atan2 in the inner loop.
+    """
+    ve = float(ddc)
+    vn = float(-ddr)
+    a = e1n * ve - e1e * vn  # > 0: v is clockwise of edge 1
+    b = vn * e2e - ve * e2n  # > 0: edge 2 is clockwise of v
+    if wide:  # span > 180 deg: outside only when strictly inside the complement
+        return not (a < 0.0 and b < 0.0)
+    return a >= 0.0 and b >= 0.0
+
+
+@njit
+def _sector_edges(az0, half_fov):
+    a1 = az0 - half_fov
+    a2 = az0 + half_fov
+    return math.sin(a1), math.cos(a1), math.sin(a2), math.cos(a2), half_fov > 0.5 * math.pi
+
+
+@njit
 def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol,
-              sector, az0, half_fov, value):
+              sector, e1e, e1n, e2e, e2n, wide, value):
     """One R2 ray from the observer to (tr, tc): marks the cells it finds visible in ``out``.
 
     ``out`` is a window whose (0, 0) is grid cell (orow, ocol). Each step crosses one line of
@@ -154,12 +176,7 @@ def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol,
         if not np.isnan(zc):
             slope_c = (zc + h_tgt - curv * d2 - oz) / math.sqrt(d2)
             if slope_c >= max_slope:
-                inside = True
-                if sector:
-                    az = math.atan2(float(ddc), float(-ddr))
-                    diff = abs((az - az0 + 3.0 * math.pi) % (2.0 * math.pi) - math.pi)
-                    inside = diff <= half_fov
-                if inside:
+                if not sector or _in_sector(ddr, ddc, e1e, e1n, e2e, e2n, wide):
                     out[rr - orow, cc - ocol] = value
         if not np.isnan(zs):
             s = (zs - curv * dist * dist - oz) / dist
@@ -230,7 +247,7 @@ def viewshed_r2(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
     pr, pc = _perimeter(rmin, rmax, cmin, cmax)
     for t in prange(pr.size):
         _cast_ray(z, r0, c0, oz, pr[t], pc[t], h_tgt, lim2, curv, vis, 0, 0,
-                  False, 0.0, 0.0, True)
+                  False, 0.0, 0.0, 0.0, 0.0, False, True)
     vis[r0, c0] = True
     return vis
 
@@ -239,13 +256,16 @@ def viewshed_r2(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
 def _observer_into(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, buf, method_exact):
     """Viewshed of one observer into ``buf`` (a window around it, zeroed by the caller).
 
-    Returns the window's (rmin, rmax, cmin, cmax) in grid cells.
+    Returns the window origin (row, col) and the box (rmin, rmax, cmin, cmax) in grid cells
+    that holds every cell written.
     """
     rows, cols = z.shape
     oz = z[r0, c0] + h_obs
     lim2 = rad * rad
     rmin, rmax, cmin, cmax = _window(rows, cols, r0, c0, rad)
+    wr0, wc0 = rmin, cmin
     sector = half_fov < math.pi
+    e1e, e1n, e2e, e2n, wide = _sector_edges(az0, half_fov)
     if method_exact:
         for r in range(rmin, rmax + 1):
             for c in range(cmin, cmax + 1):
@@ -257,17 +277,16 @@ def _observer_into(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, buf, metho
                 d2 = float(dr * dr + dc * dc)
                 if d2 > lim2 or d2 == 0.0:
                     continue
-                if sector:
-                    az = math.atan2(float(dc), float(-dr))
-                    diff = abs((az - az0 + 3.0 * math.pi) % (2.0 * math.pi) - math.pi)
-                    if diff > half_fov:
-                        continue
+                if sector and not _in_sector(dr, dc, e1e, e1n, e2e, e2n, wide):
+                    continue
                 if _los_visible(z, r0, c0, oz, r, c, zc + h_tgt - curv * d2, curv):
                     buf[r - rmin, c - cmin] = 1
     else:
         pr, pc = _perimeter(rmin, rmax, cmin, cmax)
         # half a cell of angle at the border keeps every cell of the sector on some ray
         margin = 1.0 / max(1.0, rad)
+        # bounding box of the rays cast (observer + their end cells): the caller scans only it
+        br0, br1, bc0, bc1 = r0, r0, c0, c0
         for t in range(pr.size):
             if sector:
                 az = math.atan2(float(pc[t] - c0), float(r0 - pr[t]))
@@ -275,9 +294,14 @@ def _observer_into(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, buf, metho
                 if diff > half_fov + margin + 0.01:
                     continue
             _cast_ray(z, r0, c0, oz, pr[t], pc[t], h_tgt, lim2, curv, buf, rmin, cmin,
-                      sector, az0, half_fov, 1)
-    buf[r0 - rmin, c0 - cmin] = 1
-    return rmin, rmax, cmin, cmax
+                      sector, e1e, e1n, e2e, e2n, wide, 1)
+            br0 = min(br0, pr[t])
+            br1 = max(br1, pr[t])
+            bc0 = min(bc0, pc[t])
+            bc1 = max(bc1, pc[t])
+        rmin, rmax, cmin, cmax = br0, br1, bc0, bc1
+    buf[r0 - wr0, c0 - wc0] = 1
+    return wr0, wc0, rmin, rmax, cmin, cmax
 
 
 @register("cumulative_viewshed", "cpu")
@@ -329,12 +353,11 @@ def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, 
                 rr = rad[o]
                 if not np.isfinite(rr):
                     rr = float(max(rows, cols))
-                rmin, rmax, cmin, cmax = _observer_into(
+                wr0, wc0, rmin, rmax, cmin, cmax = _observer_into(
                     z, rows_o[o], cols_o[o], h_obs[o], h_tgt, rr, curv, az0[o], half_fov[o], buf,
                     method_exact)
                 for r in range(rmin, rmax + 1):
                     for c in range(cmin, cmax + 1):
-                        v = buf[r - rmin, c - cmin]
-                        if v:
+                        if buf[r - wr0, c - wc0]:
                             count[r, c] += 1
-                            buf[r - rmin, c - cmin] = 0
+                            buf[r - wr0, c - wc0] = 0

@@ -194,3 +194,20 @@ def test_bad_input():
     with pytest.raises(ValidationError):
         viewshed(geo, 3, 3, max_distance_m=100.0)
     np.testing.assert_array_equal(z, fractal_dem(16, 5))  # never modified
+
+
+@pytest.mark.parametrize("az, fov", [(90.0, 90.0), (0.0, 270.0), (200.0, 30.0), (315.0, 180.0)])
+def test_sector_matches_bearing_mask(az, fov):
+    z = fractal_dem(41, 6)
+    full = cumulative_viewshed(z, [20], [20], res_m=1.0, max_distance_m=18.0, method="exact")
+    cnt = cumulative_viewshed(z, [20], [20], res_m=1.0, max_distance_m=18.0, method="exact",
+                              azimuth_deg=az, hfov_deg=fov)
+    rr, cc = np.mgrid[0:41, 0:41]
+    bearing = np.degrees(np.arctan2(cc - 20, 20 - rr)) % 360
+    off = np.abs((bearing - az + 180) % 360 - 180)
+    inside = off <= fov / 2 + 1e-9
+    inside[20, 20] = True
+    boundary = np.abs(off - fov / 2) < 1e-6  # exact ties may go either way
+    np.testing.assert_array_equal((cnt > 0)[~boundary], ((full > 0) & inside)[~boundary])
+    r2 = cumulative_viewshed(z, [20], [20], res_m=1.0, max_distance_m=18.0, azimuth_deg=az, hfov_deg=fov)
+    assert not (r2 > 0)[~inside & ~boundary].any()
