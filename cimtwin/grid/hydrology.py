@@ -126,10 +126,32 @@ def resolve_flats(filled: Any, *, nodata: float | None = None, backend: str = "a
     return wrap_like(inp, steps, name="flat_steps", units="cells", attrs={"cimtwin_op": "resolve_flats"})
 
 
-def _directions(z, valid, conditioned, backend):
+def _check_d8(d8, shape):
+    """Validate precomputed ESRI D8 codes (as from :func:`flow_direction_d8`)."""
+    din = as_grid(d8, arg="d8")
+    dirs = din.values
+    if dirs.shape != shape:
+        raise GridAlignmentError(f"`d8` has shape {dirs.shape} but the DEM has {shape}.")
+    if dirs.dtype != np.uint8:
+        raise ValidationError(f"`d8` must be uint8 ESRI codes from flow_direction_d8; got dtype {dirs.dtype}.")
+    ok = np.zeros(256, dtype=bool)
+    ok[[0, 1, 2, 4, 8, 16, 32, 64, 128, 255]] = True
+    if not ok[dirs].all():
+        raise ValidationError("`d8` holds values other than 0, 1, 2, 4, ..., 128 and 255 (nodata).")
+    # no cell may point off the grid
+    off = (np.isin(dirs[0], (32, 64, 128)).any() or np.isin(dirs[-1], (2, 4, 8)).any()
+           or np.isin(dirs[:, 0], (8, 16, 32)).any() or np.isin(dirs[:, -1], (128, 1, 2)).any())
+    if off:
+        raise ValidationError("`d8` has edge cells pointing off the grid; edge outlets must be 0.")
+    return np.ascontiguousarray(dirs)
+
+
+def _directions(z, valid, conditioned, backend, d8=None):
     zz = z if conditioned else _condition(z, valid, backend)
-    d8, _ = select("flow_direction_d8", backend)
-    dirs, _ = d8(zz, valid)
+    if d8 is not None:
+        return zz, _check_d8(d8, z.shape)
+    kernel, _ = select("flow_direction_d8", backend)
+    dirs, _ = kernel(zz, valid)
     return zz, dirs
 
 
@@ -156,12 +178,14 @@ def flow_direction_d8(dem: Any, *, conditioned: bool = False, nodata: float | No
 
 
 def flow_accumulation(dem: Any, *, conditioned: bool = False, nodata: float | None = None,
-                      backend: str = "auto"):
+                      d8: Any = None, backend: str = "auto"):
     """Number of cells draining through each cell, itself included (D8).
 
     Unless ``conditioned=True`` the DEM is filled and its flats resolved first, so every
     valid cell drains to an outlet: the minimum is 1 and the values at outlets (D8 code 0)
-    sum to the number of valid cells. Holes get 0.
+    sum to the number of valid cells. Holes get 0. Pass ``d8`` (from
+    :func:`flow_direction_d8`) to reuse directions already computed; ``dem`` then only gives
+    the grid (use ``conditioned=True`` to skip the fill).
 
     Returns
     -------
@@ -175,7 +199,10 @@ def flow_accumulation(dem: Any, *, conditioned: bool = False, nodata: float | No
     array([[1, 2, 3]], dtype=uint32)
     """
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
-    _, dirs = _directions(z, valid, conditioned, backend)
+    if d8 is not None:
+        dirs = _check_d8(d8, z.shape)
+    else:
+        _, dirs = _directions(z, valid, conditioned, backend)
     acc_kernel, _ = select("flow_accumulation", backend)
     dtype = np.uint32 if z.size < 2**32 else np.uint64
     acc = acc_kernel(dirs, dtype)
@@ -200,13 +227,14 @@ def depression_depth(dem: Any, *, nodata: float | None = None, backend: str = "a
 
 
 def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = False,
-         nodata: float | None = None, backend: str = "auto"):
+         nodata: float | None = None, d8: Any = None, backend: str = "auto"):
     """Height Above Nearest Drainage (m) along D8 flow paths.
 
     Streams are cells whose flow accumulation is at least ``stream_threshold_cells``. Each
     cell's HAND is its conditioned elevation minus that of the first stream cell on its D8
     path (so HAND >= 0 and is 0 on streams). Cells whose path leaves the grid without meeting
-    a stream are NaN, as are holes.
+    a stream are NaN, as are holes. ``d8`` reuses directions from :func:`flow_direction_d8`
+    (with ``conditioned=True`` and the filled DEM, nothing is recomputed but accumulation).
 
     Examples
     --------
@@ -220,7 +248,7 @@ def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = Fa
         raise ValidationError(
             f"`stream_threshold_cells` must be a positive integer; got {stream_threshold_cells!r}.")
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
-    zz, dirs = _directions(z, valid, conditioned, backend)
+    zz, dirs = _directions(z, valid, conditioned, backend, d8)
     acc_kernel, _ = select("flow_accumulation", backend)
     acc = acc_kernel(dirs, np.uint32 if z.size < 2**32 else np.uint64)
     streams = acc >= int(stream_threshold_cells)

@@ -187,3 +187,19 @@ def test_accumulation_properties(dem):
     assert int(acc[d8 == 0].sum()) == dem.size
     h = hand(dem, stream_threshold_cells=3)
     assert np.all(h[~np.isnan(h)] >= 0)
+
+
+def test_precomputed_d8_is_reused_and_checked():
+    filled = fill_depressions(BOWL)
+    d8 = flow_direction_d8(filled, conditioned=True)
+    np.testing.assert_array_equal(flow_accumulation(filled, d8=d8), flow_accumulation(BOWL))
+    np.testing.assert_array_equal(hand(filled, conditioned=True, d8=d8, stream_threshold_cells=3),
+                                  hand(BOWL, stream_threshold_cells=3))
+    bad = d8.copy()
+    bad[0, 0] = 64  # points north, off the grid
+    with pytest.raises(ValidationError):
+        flow_accumulation(filled, d8=bad)
+    with pytest.raises(ValidationError):
+        flow_accumulation(filled, d8=d8.astype(np.int32))
+    with pytest.raises(ValidationError):
+        flow_accumulation(filled, d8=d8[:2])
