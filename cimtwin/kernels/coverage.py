@@ -103,6 +103,9 @@ def _band_lists(rows, band_rows, r, radius):
 def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cosh, by0, by1, bx0, bx1):
     rows, cols = out.shape
     nb = band_ptr.shape[0] - 1
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for b in numba.prange(nb):
         i0 = b * band_rows
         i1 = min(rows, i0 + band_rows)
@@ -148,12 +151,16 @@ def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cos
                             east = j - cs
                             dot = east * ex + ny
                             out[i, j] += np.int32((dot >= 0.0) | (dot * dot <= (east * east + n2) * ch2))
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit(parallel=True)
 def _sweep(out, r, c, radius, band_ptr, members, band_rows):
     rows, cols = out.shape
     nb = band_ptr.shape[0] - 1
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for b in numba.prange(nb):
         i0 = b * band_rows
         i1 = min(rows, i0 + band_rows)
@@ -174,6 +181,7 @@ def _sweep(out, r, c, radius, band_ptr, members, band_rows):
             for j in range(cols):
                 acc += diff[i - i0, j]
                 out[i, j] = acc
+    numba.set_parallel_chunksize(old_chunk)
 
 
 def _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg):

@@ -32,6 +32,9 @@ def _column_pass(mask, off):
     """
     rows, cols = mask.shape
     nblocks = (cols + _COL_BLOCK - 1) // _COL_BLOCK
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for b in numba.prange(nblocks):
         j0 = b * _COL_BLOCK
         j1 = min(cols, j0 + _COL_BLOCK)
@@ -45,6 +48,7 @@ def _column_pass(mask, off):
                 cur = off[i, j]
                 cand = off[i + 1, j] + 1
                 off[i, j] = cand if abs(cand) < abs(cur) else cur
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
@@ -102,6 +106,9 @@ def _edt_rows(near_row, res, max_d2, out, index, want_index):
     rows, cols = near_row.shape
     res32 = np.float32(res)
     nchunks = min(rows, 256)
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for c in numba.prange(nchunks):
         i0 = c * rows // nchunks
         i1 = (c + 1) * rows // nchunks
@@ -125,6 +132,7 @@ def _edt_rows(near_row, res, max_d2, out, index, want_index):
             for j in range(cols):
                 if d2[j] > max_d2 or qs[j] < 0:
                     out[i, j] = np.inf
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @register("distance", "cpu")

@@ -52,6 +52,9 @@ def _idw_rows(out, gr, gc, gv, power, limited, radius, nodata):
     tiny = np.float32(1e-12)
     xs = np.arange(cols).astype(np.float32)
     paired = power == 2.0 and not limited
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for i in numba.prange(rows):
         num = np.zeros(cols, np.float32)
         den = np.zeros(cols, np.float32)
@@ -105,6 +108,7 @@ def _idw_rows(out, gr, gc, gv, power, limited, radius, nodata):
             for j in range(cols):
                 if not den[j] > 0:
                     out[i, j] = nodata
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit(parallel=True)
@@ -115,6 +119,9 @@ def _idw_knn(out, gr, gc, gv, power, radius, k, nodata):
     half_power = 0.5 * power
     tr = (rows + _TILE - 1) // _TILE
     tc = (cols + _TILE - 1) // _TILE
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for t in numba.prange(tr * tc):
         i0 = (t // tc) * _TILE
         j0 = (t % tc) * _TILE
@@ -172,6 +179,7 @@ def _idw_knn(out, gr, gc, gv, power, radius, k, nodata):
                     num += w * gv[bg[q]]
                     den += w
                 out[i, j] = num / den
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit

@@ -23,6 +23,9 @@ _CNT, _SUM, _MIN, _MAX, _ABOVE, _CELLS = 0, 1, 2, 3, 4, 5
 def _zonal_chunks(values, bins, nbins, nchunks, has_nodata, nodata, has_threshold, threshold):
     n = values.shape[0]
     acc = np.zeros((nchunks, nbins, 6), np.float64)
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for c in numba.prange(nchunks):
         a = c * n // nchunks
         b = (c + 1) * n // nchunks
@@ -48,6 +51,7 @@ def _zonal_chunks(values, bins, nbins, nchunks, has_nodata, nodata, has_threshol
                 rec[z, _MAX] = v
             if has_threshold and v > threshold:
                 rec[z, _ABOVE] += 1.0
+    numba.set_parallel_chunksize(old_chunk)
     return acc
 
 
@@ -72,6 +76,9 @@ def _minmax(a):
     nchunks = 16
     lo = np.empty(nchunks, np.int64)
     hi = np.empty(nchunks, np.int64)
+    # hand out iterations one at a time: a thread preempted on a shared machine
+    # does not hold up the others (static halves would)
+    old_chunk = numba.set_parallel_chunksize(1)
     for c in numba.prange(nchunks):
         s = c * n // nchunks
         e = (c + 1) * n // nchunks
@@ -83,6 +90,7 @@ def _minmax(a):
             mx = max(mx, v)
         lo[c] = mn
         hi[c] = mx
+    numba.set_parallel_chunksize(old_chunk)
     return lo.min(), hi.max()
 
 
@@ -101,10 +109,11 @@ def zonal_cpu(values, bins, nbins, nodata, threshold):
     None. min/max are ``inf``/``-inf`` for bins without valid values.
     """
     # Fixed chunking (not the thread count) keeps float sums identical on every machine.
-    # Each chunk's bins cost 48 B x nbins: use chunks of at least 16 cells per bin and keep
-    # all partials under ~256 MB.
+    # Each chunk's bins cost 48 B x nbins: use chunks of at least 2^20 cells and 16 cells
+    # per bin (small grids run as one chunk) and keep all partials under ~256 MB.
     nb = max(int(nbins), 1)
-    nchunks = int(max(1, min(16, values.shape[0] // (16 * nb), (256 << 20) // (48 * nb))))
+    n = values.shape[0]
+    nchunks = int(max(1, min(16, n >> 20, n // (16 * nb), (256 << 20) // (48 * nb))))
     acc = _zonal_chunks(values, bins, int(nbins), nchunks, nodata is not None,
                           0.0 if nodata is None else float(nodata), threshold is not None,
                           0.0 if threshold is None else float(threshold))
