@@ -23,7 +23,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["timeit", "machine", "report", "parse_args", "size_label"]
+__all__ = ["timeit", "machine", "report", "parse_args", "size_label", "warm_memory"]
 
 
 def timeit(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 0) -> float:
@@ -41,6 +41,19 @@ def timeit(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 0) -> flo
         times.append(time.perf_counter() - t0)
         del result
     return statistics.median(times)
+
+
+def warm_memory(gigabytes: float = 2.0) -> None:
+    """Touch and free ``gigabytes`` of memory once, before timing.
+
+    On a fresh VM the first touch of a page is slow (the host backs it lazily): a 400 MB
+    array can take seconds to fault in the first time and ~0.2 s afterwards. Warming once
+    keeps that one-off cost out of whichever timing happens to run first.
+    """
+    import numpy as np
+
+    block = np.ones(int(gigabytes * 2**30) // 8, dtype=np.float64)
+    del block
 
 
 def machine() -> str:

@@ -13,7 +13,7 @@ import math
 import sys
 
 import numpy as np
-from _common import machine, parse_args, report, size_label, timeit
+from _common import machine, parse_args, report, size_label, timeit, warm_memory
 from scipy import ndimage
 
 from cimtwin.grid import coverage_count
@@ -26,6 +26,8 @@ def main():
     known, rest = extra.parse_known_args()
     args = parse_args(__doc__.splitlines()[0], [10**6, 10**7, 10**8], argv=rest)
     print(machine())
+    if max(args.sizes) >= 10**8:
+        warm_memory(3.0)
     rng = np.random.default_rng(0)
     coverage_count((40, 40), [3.5], [4.2], 2.0, method="stamp")
     coverage_count((40, 40), [3.5], [4.2], 2.0, method="sweep")

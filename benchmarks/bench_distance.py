@@ -10,7 +10,7 @@ import gc
 import math
 
 import numpy as np
-from _common import machine, parse_args, report, size_label, timeit
+from _common import machine, parse_args, report, size_label, timeit, warm_memory
 from scipy import ndimage
 
 from cimtwin.grid import distance
@@ -19,6 +19,8 @@ from cimtwin.grid import distance
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], [10**6, 10**7, 10**8])
     print(machine())
+    if max(args.sizes) >= 10**8:
+        warm_memory(3.0)
     rng = np.random.default_rng(0)
     warm = np.zeros((64, 64), bool)
     warm[5, 5] = True

@@ -10,7 +10,7 @@ at uniform random positions. Run from the repository root:
 import math
 
 import numpy as np
-from _common import machine, parse_args, report, size_label, timeit
+from _common import machine, parse_args, report, size_label, timeit, warm_memory
 
 from cimtwin.grid import idw
 
@@ -34,6 +34,8 @@ def numpy_idw(shape, gx, gy, gv, block=64):
 def main():
     args = parse_args(__doc__.splitlines()[0], [10**6, 10**7, 10**8])
     print(machine())
+    if max(args.sizes) >= 10**8:
+        warm_memory(3.0)
     rng = np.random.default_rng(0)
     idw((20, 20), [1.5, 3.2], [2.5, 7.1], [1.0, 2.0])
     idw((20, 20), [1.5, 3.2], [2.5, 7.1], [1.0, 2.0], k=1)

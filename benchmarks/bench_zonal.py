@@ -10,7 +10,7 @@ Run from the repository root:
 import math
 
 import numpy as np
-from _common import machine, parse_args, report, size_label, timeit
+from _common import machine, parse_args, report, size_label, timeit, warm_memory
 
 from cimtwin.grid import zonal_stats
 
@@ -18,6 +18,8 @@ from cimtwin.grid import zonal_stats
 def main():
     args = parse_args(__doc__.splitlines()[0], [10**6, 10**7, 10**8])
     print(machine())
+    if max(args.sizes) >= 10**8:
+        warm_memory(3.0)
     rng = np.random.default_rng(0)
     zonal_stats(np.ones((8, 8), np.float32), np.zeros((8, 8), np.int32))
     rows = []
