@@ -195,3 +195,14 @@ def test_site_class_layer_amplifies_and_unknown_class_is_an_error(city, synth):
     bad = layer.assign(site_class=["V"])
     with pytest.raises(ValidationError, match="unknown site class"):
         site_class_grid(bad, city.grid)
+
+
+def test_grid_table_matches_the_exact_model():
+    from cimtwin.risk.seismic import YU2013_EASTERN_PGA, _tabulated_yu
+
+    rng = np.random.default_rng(1)
+    d = rng.uniform(0, 150, 400)
+    t = rng.uniform(0, 90, 400)
+    for mag in (5.5, 7.0):
+        exact = yu2013_pga_g(d, t, mag)
+        assert np.allclose(_tabulated_yu(d, t, mag, YU2013_EASTERN_PGA), exact, rtol=5e-3)
