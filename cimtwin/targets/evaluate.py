@@ -163,9 +163,11 @@ def _networking(model, *, sensors: str = "cameras", targets: str = "key_areas", 
     return _Measure(float(overall.iloc[0]), zones, definition=str(table["definition"].iloc[0]), result=table)
 
 
-def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, important_uplift: int = 1):
+def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, important_uplift: int = 1,
+                   res_m: float = 100.0):
     import warnings
 
+    from cimtwin.grid.spec import GridSpec
     from cimtwin.risk.seismic import buildings_below_fortification, seismic_hazard
 
     buildings = _layer(model, "buildings")
@@ -174,7 +176,11 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
         raise _NotComputable("no raster grid (dem) for the seismic scenario")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a missing site_class layer is said in the definition
-        hazard = seismic_hazard(model)
+        # Zoning intensity varies over kilometres: a grid of res_m (never finer than the model's) suffices.
+        grid = model.grid
+        res = max(float(res_m), float(abs(grid.transform.a)))
+        spec = GridSpec.from_bounds(grid.bounds, res_m=res, crs=model.crs)
+        hazard = seismic_hazard(model, spec=spec)
     weak = buildings_below_fortification(buildings, hazard.zoning_intensity, minimum_intensity=minimum_intensity,
                                          important_uplift=important_uplift)
     ok = ~buildings.index.isin(weak.index)
@@ -187,7 +193,7 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
     return _Measure(float(ok.mean()), zones, result=weak,
                     definition=f"share of buildings at or above the required intensity: max(GB 18306 zoning "
                                f"intensity, {minimum_intensity}) + {important_uplift} for key uses; Yu et al. 2013 "
-                               f"PGA, {site}")
+                               f"PGA on a {res:g} m grid, {site}")
 
 
 COMPUTATIONS: dict[str, Callable[..., _Measure]] = {
