@@ -55,6 +55,12 @@ def _zonal_chunks(values, bins, nbins, nchunks, has_nodata, nodata, has_threshol
     return acc
 
 
+# Same loop without a parallel region, for grids too small to repay waking the threads
+# (on a loaded machine that wake-up alone can cost tens of milliseconds).
+_zonal_chunks_serial = njit(_zonal_chunks.py_func)
+_SERIAL_BELOW = 1 << 21  # cells
+
+
 @njit
 def _combine(acc):
     nchunks, nbins, _ = acc.shape
@@ -96,6 +102,8 @@ def _minmax(a):
 
 def id_range(zones_flat: np.ndarray) -> tuple[int, int]:
     """(min, max) of a non-empty integer array, in one parallel pass."""
+    if zones_flat.shape[0] < _SERIAL_BELOW:
+        return int(zones_flat.min()), int(zones_flat.max())
     lo, hi = _minmax(zones_flat)
     return int(lo), int(hi)
 
@@ -114,7 +122,8 @@ def zonal_cpu(values, bins, nbins, nodata, threshold):
     nb = max(int(nbins), 1)
     n = values.shape[0]
     nchunks = int(max(1, min(16, n >> 20, n // (16 * nb), (256 << 20) // (48 * nb))))
-    acc = _zonal_chunks(values, bins, int(nbins), nchunks, nodata is not None,
+    kernel = _zonal_chunks_serial if n < _SERIAL_BELOW else _zonal_chunks
+    acc = kernel(values, bins, int(nbins), nchunks, nodata is not None,
                           0.0 if nodata is None else float(nodata), threshold is not None,
                           0.0 if threshold is None else float(threshold))
     out = _combine(acc)

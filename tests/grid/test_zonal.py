@@ -30,6 +30,17 @@ def test_matches_groupby(rng, zone_range):
     assert list(got.columns) == ["count", "sum", "mean", "min", "max", "share_above"]
 
 
+def test_parallel_path_matches_serial(rng, monkeypatch):
+    import cimtwin.kernels.zonal as kz
+
+    values = rng.random((60, 50))
+    zones = rng.integers(0, 9, values.shape)
+    serial = zonal_stats(values, zones, threshold=0.5)
+    monkeypatch.setattr(kz, "_SERIAL_BELOW", 0)
+    parallel = zonal_stats(values, zones, threshold=0.5)
+    pd.testing.assert_frame_equal(serial, parallel)
+
+
 def test_nodata_and_zones_nodata():
     values = np.array([[1.0, -1.0, 3.0], [4.0, 5.0, 6.0]])
     zones = np.array([[1, 1, 1], [0, 2, 2]], dtype=np.int16)
