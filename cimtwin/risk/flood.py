@@ -284,11 +284,19 @@ def road_closures(model, ponding_m, *, limit_m: float = PONDING_LIMIT_M, destina
     if not model.has_layer(destinations) or len(model.layer(destinations)) == 0:
         report["note"] = f"no {destinations!r} layer: access not measured"
         return flagged[flagged["flooded"]], report
+    from scipy.spatial import cKDTree
+
     facilities = model.layer(destinations)
-    points = facilities.set_geometry(facilities.geometry.representative_point())
+    points = facilities.geometry.representative_point()
+    # each facility counts at its nearest node of the open network, so a shelter whose own
+    # road is flooded is still a destination (cut off, not dropped)
+    gap, nearest = cKDTree(net.node_xy).query(np.column_stack([points.x, points.y]))
+    keep = gap <= max_snap_m
+    report["facilities_off_network"] = int((~keep).sum())
     population = model.raster("population") if model.has_raster("population") else None
-    impact = closure_impact(net, closed, points, weight=mode or WALK_SLOW, population=population,
-                            max_snap_m=max_snap_m)
+    impact = closure_impact(net, closed, net.node_ids[nearest[keep]], weight=mode or WALK_SLOW,
+                            population=population, max_snap_m=max_snap_m)
+    facilities = facilities[keep]
     names = facilities["name"] if "name" in facilities.columns else facilities.index.to_series()
     report.update(
         nodes_lost=int(len(impact["nodes_lost"])),
