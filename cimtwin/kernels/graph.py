@@ -25,6 +25,8 @@ __all__ = [
     "point_to_point_batch",
     "dijkstra_dist",
     "astar_scale",
+    "nearest_source",
+    "hilbert_codes",
 ]
 
 _INF = np.inf
@@ -237,6 +239,92 @@ def dijkstra_dist(indptr, indices, weights, source, cutoff):
     return dist
 
 
+@njit
+def nearest_source(indptr, indices, weights, sources, source_dist, cutoff):
+    """Multi-source Dijkstra keeping only ``(dist, label)``: the lean nearest-facility pass.
+
+    Like :func:`dijkstra` without the predecessor tree. The distance and the label of a
+    node sit side by side in one array (``state[2v]``, ``state[2v + 1]``) so a relaxation
+    touches one cache line per node, which matters when a thousand search fronts are
+    spread over the whole graph at once.
+    """
+    n = indptr.shape[0] - 1
+    state = np.empty(2 * n, np.float64)
+    for v in range(n):
+        state[2 * v] = _INF
+        state[2 * v + 1] = -1.0
+    h = np.empty(heap_capacity(indices.shape[0], sources.shape[0]), np.float64)
+    size = 0
+    for i in range(sources.shape[0]):
+        s = sources[i]
+        d0 = source_dist[i]
+        if d0 < state[2 * s]:
+            state[2 * s] = d0
+            state[2 * s + 1] = i
+            size = _push(h, size, d0, s)
+    while size > 0:
+        d = h[0]
+        u = int(h[1])
+        if d > cutoff:
+            break
+        size = _pop(h, size)
+        if d > state[2 * u]:
+            continue  # stale entry
+        lu = state[2 * u + 1]
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            nd = d + weights[p]
+            if nd < state[2 * v]:
+                state[2 * v] = nd
+                state[2 * v + 1] = lu
+                size = _push(h, size, nd, v)
+    dist = np.empty(n, np.float64)
+    label = np.empty(n, np.int32)
+    for v in range(n):
+        dv = state[2 * v]
+        if dv > cutoff:
+            dist[v] = _INF
+            label[v] = -1
+        else:
+            dist[v] = dv
+            label[v] = int(state[2 * v + 1])
+    return dist, label
+
+
+@njit
+def hilbert_codes(x, y, bits):
+    """Position of each point along a Hilbert curve over the points' bounding box.
+
+    Sorting nodes by it numbers them so that nodes near each other on the ground are
+    near each other in memory, which keeps a search front's data in cache.
+    """
+    n = x.shape[0]
+    out = np.zeros(n, np.int64)
+    if n == 0:
+        return out
+    x0 = x.min()
+    y0 = y.min()
+    span = max(max(x.max() - x0, y.max() - y0), 1e-9)
+    top = (1 << bits) - 1
+    for i in range(n):
+        qx = int((x[i] - x0) / span * top)
+        qy = int((y[i] - y0) / span * top)
+        d = 0
+        s = 1 << (bits - 1)
+        while s > 0:
+            rx = 1 if (qx & s) > 0 else 0
+            ry = 1 if (qy & s) > 0 else 0
+            d += s * s * ((3 * rx) ^ ry)
+            if ry == 0:
+                if rx == 1:
+                    qx = s - 1 - qx
+                    qy = s - 1 - qy
+                qx, qy = qy, qx
+            s >>= 1
+        out[i] = d
+    return out
+
+
 @njit(parallel=True)
 def dijkstra_many(indptr, indices, weights, sources, cutoff):
     """One-to-all distances from each source: ``(len(sources), n)``, parallel over sources."""
@@ -428,13 +516,17 @@ def _pick_landmarks(s, t, x, y, c, lm_from, lm_to, n_active):
 
 @njit
 def _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
-              lm_from, lm_to, n_active, s, t, gf, gr, pf, pr, hf, hr, track):
+              lm_from, lm_to, n_active, s, t, gf, gr, pf, pr, hf, hr, track, pot, want_tree):
     """Bidirectional A* / ALT (average potentials) from ``s`` to ``t``.
 
     Keys are reduced distances: with ``p(v) = (lb d(v, t) - lb d(s, v)) / 2`` both
     searches run Dijkstra on the same non-negative reduced costs, so the classic
     bidirectional stopping rule (sum of the two queue minima >= best meeting) holds.
-    Returns ``(distance, meeting node, number touched)``; the trees are in ``pf``/``pr``.
+    ``p(v)`` is computed once per touched node and kept in ``pot`` (nan = not yet);
+    a popped entry is stale when its key exceeds the node's current key, recomputed
+    from the same cached numbers (so a node whose cost improves is expanded again).
+    Returns ``(distance, meeting node, number touched)``; with ``want_tree`` the two
+    search trees are in ``pf``/``pr``.
     """
     if s == t:
         return 0.0, s, 0
@@ -444,6 +536,8 @@ def _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
     ntouched = 2
     track[0] = s
     track[1] = t
+    pot[s] = ps
+    pot[t] = pt
     gf[s] = 0.0
     gr[t] = 0.0
     sf = _push(hf, 0, 0.0, s)
@@ -459,21 +553,25 @@ def _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
             u = int(hf[1])
             sf = _pop(hf, sf)
             gu = gf[u]
-            if kf > gu + _potential(u, s, t, x, y, c, lm_from, lm_to, active) - ps:
+            if kf > gu + pot[u] - ps:
                 continue  # stale
             for p in range(f_indptr[u], f_indptr[u + 1]):
                 v = f_indices[p]
                 ng = gu + f_w[p]
                 if ng < gf[v]:
-                    if gf[v] == _INF and gr[v] == _INF:
+                    pv = pot[v]
+                    if pv != pv:  # first touch
                         track[ntouched] = v
                         ntouched += 1
+                        pv = _potential(v, s, t, x, y, c, lm_from, lm_to, active)
+                        pot[v] = pv
                     gf[v] = ng
-                    pf[v] = u
-                    pv = _potential(v, s, t, x, y, c, lm_from, lm_to, active)
+                    if want_tree:
+                        pf[v] = u
                     sf = _push(hf, sf, ng + pv - ps, v)
-                    if gr[v] < _INF:
-                        tot = ng + gr[v] - ps + pt
+                    grv = gr[v]
+                    if grv < _INF:
+                        tot = ng + grv - ps + pt
                         if tot < best:
                             best = tot
                             meet = v
@@ -481,21 +579,25 @@ def _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
             u = int(hr[1])
             sr = _pop(hr, sr)
             gu = gr[u]
-            if kr > gu - _potential(u, s, t, x, y, c, lm_from, lm_to, active) + pt:
+            if kr > gu - pot[u] + pt:
                 continue  # stale
             for p in range(r_indptr[u], r_indptr[u + 1]):
                 v = r_indices[p]
                 ng = gu + r_w[p]
                 if ng < gr[v]:
-                    if gf[v] == _INF and gr[v] == _INF:
+                    pv = pot[v]
+                    if pv != pv:
                         track[ntouched] = v
                         ntouched += 1
+                        pv = _potential(v, s, t, x, y, c, lm_from, lm_to, active)
+                        pot[v] = pv
                     gr[v] = ng
-                    pr[v] = u
-                    pv = _potential(v, s, t, x, y, c, lm_from, lm_to, active)
+                    if want_tree:
+                        pr[v] = u
                     sr = _push(hr, sr, ng - pv + pt, v)
-                    if gf[v] < _INF:
-                        tot = gf[v] + ng - ps + pt
+                    gfv = gf[v]
+                    if gfv < _INF:
+                        tot = gfv + ng - ps + pt
                         if tot < best:
                             best = tot
                             meet = v
@@ -505,13 +607,14 @@ def _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
 
 
 @njit
-def _p2p_reset(track, nt, gf, gr, pf, pr):
+def _p2p_reset(track, nt, gf, gr, pf, pr, pot):
     for j in range(nt):
         v = track[j]
         gf[v] = _INF
         gr[v] = _INF
         pf[v] = -1
         pr[v] = -1
+        pot[v] = np.nan
 
 
 @njit
@@ -523,7 +626,8 @@ def _p2p_work(n, m_f, m_r):
     hf = np.empty(heap_capacity(m_f, 1), np.float64)
     hr = np.empty(heap_capacity(m_r, 1), np.float64)
     track = np.empty(n, np.int32)
-    return gf, gr, pf, pr, hf, hr, track
+    pot = np.full(n, np.nan)
+    return gf, gr, pf, pr, hf, hr, track, pot
 
 
 @njit
@@ -531,9 +635,9 @@ def point_to_point(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
                    lm_from, lm_to, n_active, s, t):
     """Shortest ``s -> t``: ``(distance, node path)``; an empty path when unreachable."""
     n = f_indptr.shape[0] - 1
-    gf, gr, pf, pr, hf, hr, track = _p2p_work(n, f_indices.shape[0], r_indices.shape[0])
+    gf, gr, pf, pr, hf, hr, track, pot = _p2p_work(n, f_indices.shape[0], r_indices.shape[0])
     d, meet, _ = _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y, c,
-                           lm_from, lm_to, n_active, s, t, gf, gr, pf, pr, hf, hr, track)
+                           lm_from, lm_to, n_active, s, t, gf, gr, pf, pr, hf, hr, track, pot, True)
     if meet < 0:
         return d, np.empty(0, np.int32)
     nf = 0
@@ -568,20 +672,20 @@ def point_to_point_batch(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, 
     """Distances of many ``origin -> target`` pairs, parallel over pairs.
 
     Each thread reuses its work arrays and resets only the nodes a query touched, so a
-    short query costs what it explores, not O(n).
+    short query costs what it explores, not O(n). Pairs are dealt to threads in an
+    interleaved order so a run of long queries does not land on one thread.
     """
     n = f_indptr.shape[0] - 1
     q = origins.shape[0]
     out = np.empty(q, np.float64)
-    per = (q + nchunks - 1) // nchunks
     for ch in prange(nchunks):
-        gf, gr, pf, pr, hf, hr, track = _p2p_work(n, f_indices.shape[0], r_indices.shape[0])
-        for i in range(ch * per, min(q, (ch + 1) * per)):
+        gf, gr, pf, pr, hf, hr, track, pot = _p2p_work(n, f_indices.shape[0], r_indices.shape[0])
+        for i in range(ch, q, nchunks):
             d, meet, nt = _p2p_into(f_indptr, f_indices, f_w, r_indptr, r_indices, r_w, x, y,
                                     c, lm_from, lm_to, n_active, origins[i], targets[i],
-                                    gf, gr, pf, pr, hf, hr, track)
+                                    gf, gr, pf, pr, hf, hr, track, pot, False)
             out[i] = d
-            _p2p_reset(track, nt, gf, gr, pf, pr)
+            _p2p_reset(track, nt, gf, gr, pf, pr, pot)
     return out
 
 

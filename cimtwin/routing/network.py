@@ -470,6 +470,48 @@ class RoadNetwork:
             self._cache[key] = (indptr, indices, w, edge[arc])
         return self._cache[key]
 
+    def _spatial_order(self):
+        """(order, rank) int32: the kernels' node numbering, along a Hilbert curve.
+
+        Queries run on a copy of the graph renumbered so that nodes close on the ground
+        are close in memory (a search front then stays in cache); ``order[i]`` is the
+        public position of internal node ``i`` and ``rank`` its inverse. Results are
+        mapped back, so ``node_ids`` stays the order of every result array.
+        """
+        key = ("order",)
+        if key not in self._cache:
+            from cimtwin.kernels.graph import hilbert_codes
+
+            order = np.argsort(hilbert_codes(self._x, self._y, 16), kind="stable").astype(np.int32)
+            rank = np.empty_like(order)
+            rank[order] = np.arange(order.size, dtype=np.int32)
+            self._cache[key] = (order, rank)
+        return self._cache[key]
+
+    def _icsr(self, wt: _Weight, reverse: bool = False):
+        """Like :meth:`_csr` but in the kernels' spatial numbering (see :meth:`_spatial_order`)."""
+        from cimtwin.kernels.graph import build_csr
+
+        key = ("icsr", wt.key, wt.respect_oneway, reverse)
+        if key not in self._cache:
+            if reverse and self._symmetric(wt):
+                return self._icsr(wt, False)
+            _, rank = self._spatial_order()
+            src, dst, edge = self._arcs(wt)
+            if reverse:
+                src, dst = dst, src
+            indptr, indices, w, arc = build_csr(self.n_nodes, rank[src], rank[dst], wt.per_edge[edge])
+            self._cache[key] = (indptr, indices, w, edge[arc])
+        return self._cache[key]
+
+    def _ixy(self):
+        """Node coordinates in the kernels' numbering (for A* bounds)."""
+        key = ("ixy",)
+        if key not in self._cache:
+            order, _ = self._spatial_order()
+            self._cache[key] = (self._x[order], self._y[order])
+        return self._cache[key]
+
     def _symmetric(self, wt: _Weight) -> bool:
         return bool(not wt.respect_oneway or self._both.all())
 
@@ -497,26 +539,28 @@ class RoadNetwork:
         >>> net.distances([1]).tolist()   # node 2 is isolated
         [[100.0, 0.0, inf]]
         """
-        from cimtwin.kernels.graph import dijkstra, dijkstra_many
+        from cimtwin.kernels.graph import dijkstra_many, nearest_source
 
         wt = self._weight(weight)
-        indptr, indices, w, _ = self._csr(wt)
+        indptr, indices, w, _ = self._icsr(wt)
+        _, rank = self._spatial_order()
         cut = np.inf if cutoff is None else require_positive(cutoff, arg="cutoff", allow_zero=True)
         nodes, d0, group = self._seeds(sources, wt, max_snap_m=max_snap_m)
+        nodes = rank[nodes]
         n_src = int(group.max()) + 1 if group.size else 0
         if n_src == 1 and nodes.size == 1 and d0[0] == 0:
             from cimtwin.kernels.graph import dijkstra_dist
 
-            return dijkstra_dist(indptr, indices, w, int(nodes[0]), cut)[None, :]
-        if n_src and np.all(d0 == 0) and np.array_equal(group, np.arange(n_src)):
-            out = np.empty((n_src, self.n_nodes))
-            for start in _progress(range(0, n_src, batch_size), n_src > batch_size, "distances"):
-                out[start:start + batch_size] = dijkstra_many(indptr, indices, w, nodes[start:start + batch_size], cut)
-            return out
+            return dijkstra_dist(indptr, indices, w, int(nodes[0]), cut)[rank][None, :]
         out = np.empty((n_src, self.n_nodes))
+        if n_src and np.all(d0 == 0) and np.array_equal(group, np.arange(n_src)):
+            for start in _progress(range(0, n_src, batch_size), n_src > batch_size, "distances"):
+                rows = dijkstra_many(indptr, indices, w, nodes[start:start + batch_size], cut)
+                out[start:start + batch_size] = rows[:, rank]
+            return out
         for g in range(n_src):
             sel = group == g
-            out[g] = dijkstra(indptr, indices, w, nodes[sel], d0[sel], cut)[0]
+            out[g] = nearest_source(indptr, indices, w, nodes[sel], d0[sel], cut)[0][rank]
         return out
 
     def nearest_facility(self, facilities, weight="length", *, cutoff: float | None = None,
@@ -528,22 +572,25 @@ class RoadNetwork:
         from the facility outwards; with one-way streets use :meth:`reversed` costs by
         passing ``direction="to"`` to :func:`cimtwin.routing.service_areas` helpers.
         """
-        from cimtwin.kernels.graph import dijkstra
+        from cimtwin.kernels.graph import nearest_source
 
         wt = self._weight(weight)
-        indptr, indices, w, _ = self._csr(wt)
+        indptr, indices, w, _ = self._icsr(wt)
+        _, rank = self._spatial_order()
         cut = np.inf if cutoff is None else require_positive(cutoff, arg="cutoff", allow_zero=True)
         nodes, d0, group = self._seeds(facilities, wt, max_snap_m=max_snap_m)
-        dist, _, label = dijkstra(indptr, indices, w, nodes, d0, cut)
+        dist, label = nearest_source(indptr, indices, w, rank[nodes], d0, cut)
+        dist, label = dist[rank], label[rank]
         which = np.where(label >= 0, group[np.maximum(label, 0)], -1)
         return dist, which
 
     def nearest_facility_to(self, facilities, weight="length", *, cutoff=None, max_snap_m: float = 100.0):
         """Like :meth:`nearest_facility` but costs run node -> facility (one-way aware)."""
-        from cimtwin.kernels.graph import dijkstra
+        from cimtwin.kernels.graph import nearest_source
 
         wt = self._weight(weight)
-        indptr, indices, w, _ = self._csr(wt, reverse=True)
+        indptr, indices, w, _ = self._icsr(wt, reverse=True)
+        _, rank = self._spatial_order()
         cut = np.inf if cutoff is None else require_positive(cutoff, arg="cutoff", allow_zero=True)
         from cimtwin.routing.snapping import is_points, snap_seeds
 
@@ -552,7 +599,8 @@ class RoadNetwork:
         else:
             nodes = self.node_index(facilities)
             d0, group = np.zeros(nodes.size), np.arange(nodes.size)
-        dist, _, label = dijkstra(indptr, indices, w, nodes, d0, cut)
+        dist, label = nearest_source(indptr, indices, w, rank[nodes], d0, cut)
+        dist, label = dist[rank], label[rank]
         return dist, np.where(label >= 0, group[np.maximum(label, 0)], -1)
 
     def k_nearest_facilities(self, facilities, k: int = 3, weight="length", *, cutoff=None):
@@ -562,19 +610,22 @@ class RoadNetwork:
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise ValidationError(f"`k` must be a positive integer; got {k!r}.")
         wt = self._weight(weight)
-        indptr, indices, w, _ = self._csr(wt)
+        indptr, indices, w, _ = self._icsr(wt)
+        _, rank = self._spatial_order()
         cut = np.inf if cutoff is None else require_positive(cutoff, arg="cutoff", allow_zero=True)
-        pos = self.node_index(facilities)
-        return k_nearest(indptr, indices, w, pos, int(k), cut)
+        pos = rank[self.node_index(facilities)]
+        dist, which = k_nearest(indptr, indices, w, pos, int(k), cut)
+        return dist[rank], which[rank]
 
     def od_matrix(self, origins, destinations, weight="length", *, batch_size: int = 64):
         """Origin-destination costs (len(origins), len(destinations)), computed in batches."""
         from cimtwin.kernels.graph import dijkstra_many
 
         wt = self._weight(weight)
-        indptr, indices, w, _ = self._csr(wt)
-        o = self.node_index(origins)
-        d = self.node_index(destinations)
+        indptr, indices, w, _ = self._icsr(wt)
+        _, rank = self._spatial_order()
+        o = rank[self.node_index(origins)]
+        d = rank[self.node_index(destinations)]
         out = np.empty((o.size, d.size))
         for start in _progress(range(0, o.size, batch_size), o.size > batch_size, "OD matrix"):
             rows = dijkstra_many(indptr, indices, w, o[start:start + batch_size], np.inf)
@@ -591,21 +642,21 @@ class RoadNetwork:
         from cimtwin.kernels.graph import farthest_landmarks, landmark_distances
 
         wt = self._weight(weight)
-        indptr, indices, w, _ = self._csr(wt)
+        indptr, indices, w, _ = self._icsr(wt)
         rng = np.random.default_rng(seed)
         marks, lm_from = farthest_landmarks(indptr, indices, w, int(rng.integers(self.n_nodes)), int(n_landmarks))
         if self._symmetric(wt):
             lm_to = lm_from
         else:
-            r = self._csr(wt, reverse=True)
+            r = self._icsr(wt, reverse=True)
             lm_to = landmark_distances(r[0], r[1], r[2], marks)
         self._cache[("landmarks", wt.key, wt.respect_oneway)] = (marks, lm_from, lm_to)
 
     def _p2p_args(self, wt):
         from cimtwin.kernels.graph import astar_scale
 
-        f = self._csr(wt)
-        r = self._csr(wt, reverse=True)
+        f = self._icsr(wt)
+        r = self._icsr(wt, reverse=True)
         key = ("astar", wt.key, wt.respect_oneway)
         if key not in self._cache:
             src, dst, edge = self._arcs(wt)
@@ -616,7 +667,8 @@ class RoadNetwork:
             lm_from, lm_to, n_active = empty, empty, 0
         else:
             lm_from, lm_to, n_active = lm[1], lm[2], 4
-        return (f[0], f[1], f[2], r[0], r[1], r[2], self._x, self._y, float(self._cache[key][0]),
+        ix, iy = self._ixy()
+        return (f[0], f[1], f[2], r[0], r[1], r[2], ix, iy, float(self._cache[key][0]),
                 lm_from, lm_to, n_active)
 
     def route_costs(self, origins, targets, weight="length") -> np.ndarray:
@@ -628,8 +680,9 @@ class RoadNetwork:
         from cimtwin.kernels.graph import point_to_point_batch
 
         wt = self._weight(weight)
-        o = self.node_index(origins)
-        t = self.node_index(targets)
+        _, rank = self._spatial_order()
+        o = rank[self.node_index(origins)]
+        t = rank[self.node_index(targets)]
         if o.shape != t.shape:
             raise ValidationError(f"`origins` and `targets` must pair up; got {o.size} and {t.size}.")
         import numba
@@ -659,11 +712,12 @@ class RoadNetwork:
             return route_between_points(self, origin, target, wt, weight, max_snap_m=max_snap_m)
         from cimtwin.kernels.graph import point_to_point
 
-        s, t = self.node_index([origin, target])
+        order, rank = self._spatial_order()
+        s, t = rank[self.node_index([origin, target])]
         cost, path = point_to_point(*self._p2p_args(wt), int(s), int(t))
         if not np.isfinite(cost):
             return self._no_route(origin, target, wt, weight)
-        return self._route_from_path(path, cost, wt, weight)
+        return self._route_from_path(order[path], cost, wt, weight)
 
     def _no_route(self, origin, target, wt, weight):
         return Route([], np.inf, np.inf, np.inf, None, self.explain_unreachable(origin, target, weight=weight),
@@ -671,7 +725,9 @@ class RoadNetwork:
 
     def _path_edges(self, path, wt):
         """Edge index used between consecutive path nodes (the cheapest arc)."""
-        indptr, indices, _, edge = self._csr(wt)
+        indptr, indices, _, edge = self._icsr(wt)
+        _, rank = self._spatial_order()
+        path = rank[np.asarray(path, dtype=np.int64)]
         out = np.empty(max(len(path) - 1, 0), dtype=np.int64)
         for i in range(len(path) - 1):
             a, b = path[i], path[i + 1]
