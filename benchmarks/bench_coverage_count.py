@@ -2,7 +2,8 @@
 
 Synthetic input: N sources at uniform random fractional positions, radius 15 cells. The
 anchor (scipy ``distance_transform_edt`` on the source-cell mask, then ``<= r``) only says
-covered / not covered; cimtwin counts every overlapping source. Run from the repository root:
+covered / not covered; cimtwin counts every overlapping source. Every timing follows one untimed warm-up call (first-touch memory costs on a
+fresh VM are large and would land on whichever ran first). Run from the repository root:
 
     python benchmarks/bench_coverage_count.py --sizes 1e6 1e7 1e8 --repeat 3 --sources 100000
 """
@@ -40,12 +41,13 @@ def main():
         c = rng.uniform(0, side, n_src)
         az = rng.uniform(0, 360, n_src)
         repeat = 1 if n >= 10**8 else args.repeat
-        ours = timeit(lambda: coverage_count((side, side), r, c, radius), repeat)
-        sectors = timeit(lambda: coverage_count((side, side), r, c, radius, azimuth_deg=az, hfov_deg=90.0), repeat)
+        ours = timeit(lambda: coverage_count((side, side), r, c, radius), repeat, warmup=1)
+        sectors = timeit(lambda: coverage_count((side, side), r, c, radius, azimuth_deg=az, hfov_deg=90.0),
+                         repeat, warmup=1)
         mask = np.zeros((side, side), bool)
         mask[np.clip(np.rint(r).astype(int), 0, side - 1), np.clip(np.rint(c).astype(int), 0, side - 1)] = True
         inv = ~mask
-        anchor = timeit(lambda: ndimage.distance_transform_edt(inv) <= radius, repeat)
+        anchor = timeit(lambda: ndimage.distance_transform_edt(inv) <= radius, repeat, warmup=1)
         del inv, mask
         gc.collect()
         rows.append({"op": f"coverage N={n_src} R={radius:g}", "cells": size_label(side * side), "repeat": repeat,

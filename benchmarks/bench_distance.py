@@ -1,7 +1,8 @@
 """Distance transform: cimtwin.grid.distance vs scipy.ndimage.distance_transform_edt.
 
 Synthetic input: 1,000 random source cells on a square grid. Both produce distances in
-metres (scipy float64, cimtwin float32). Run from the repository root:
+metres (scipy float64, cimtwin float32). Every timing follows one untimed warm-up call (first-touch memory costs on a
+fresh VM are large and would land on whichever ran first). Run from the repository root:
 
     python benchmarks/bench_distance.py --sizes 1e6 1e7 1e8 --repeat 3
 """
@@ -32,10 +33,10 @@ def main(argv=None):
         mask = np.zeros((side, side), bool)
         mask.flat[rng.integers(0, mask.size, 1000)] = True
         repeat = 1 if n >= 10**8 else args.repeat
-        ours = timeit(lambda: distance(mask, res_m=10.0), repeat)
-        ours_idx = timeit(lambda: distance(mask, res_m=10.0, return_index=True), repeat)
+        ours = timeit(lambda: distance(mask, res_m=10.0), repeat, warmup=1)
+        ours_idx = timeit(lambda: distance(mask, res_m=10.0, return_index=True), repeat, warmup=1)
         inv = ~mask
-        anchor = timeit(lambda: ndimage.distance_transform_edt(inv, sampling=10.0), repeat)
+        anchor = timeit(lambda: ndimage.distance_transform_edt(inv, sampling=10.0), repeat, warmup=1)
         del inv
         gc.collect()
         rows.append({"op": "distance", "cells": size_label(side * side), "repeat": repeat,

@@ -2,7 +2,8 @@
 
 Synthetic input: float32 values and 1e4 random int32 zone ids (worst case for locality).
 cimtwin computes count, sum, mean, min and max in one pass; the anchor only sum and count.
-Run from the repository root:
+Every timing follows one untimed warm-up call (first-touch memory costs on a
+fresh VM are large and would land on whichever ran first). Run from the repository root:
 
     python benchmarks/bench_zonal.py --sizes 1e6 1e7 1e8 --repeat 3
 """
@@ -28,10 +29,10 @@ def main():
         values = rng.random((side, side), dtype=np.float32)
         zones = rng.integers(0, 10_000, (side, side), dtype=np.int32)
         repeat = 1 if n >= 10**8 else args.repeat
-        ours = timeit(lambda: zonal_stats(values, zones), repeat)
+        ours = timeit(lambda: zonal_stats(values, zones), repeat, warmup=1)
         flat_z, flat_v = zones.ravel(), values.ravel()
         anchor = timeit(lambda: (np.bincount(flat_z, weights=flat_v, minlength=10_000),
-                                 np.bincount(flat_z, minlength=10_000)), repeat)
+                                 np.bincount(flat_z, minlength=10_000)), repeat, warmup=1)
         rows.append({"op": "zonal 1e4 zones", "cells": size_label(side * side), "repeat": repeat,
                      "cimtwin_s": ours, "anchor_s": anchor})
         del values, zones, flat_z, flat_v
