@@ -33,6 +33,7 @@ ZH_HEADERS = {
 # Coverage targets whose gaps get a static map, in this order.
 _GAP_MAPS = ("key_site_video_coverage", "low_lying_video_coverage", "rain_gauge_coverage_radius",
              "coverage_5g_full_area", "nbiot_road_coverage")
+_SHELTER_SNAP_M = 200.0
 # Layers the interactive map shows when the model has them (buildings are left out: too many).
 _MAP_LAYERS = ("districts", "subdistricts", "management_zones", "key_areas", "low_lying_areas", "reservoirs",
                "rivers", "roads", "cameras", "sites_5g", "sites_nbiot", "rain_gauges", "shelters")
@@ -134,6 +135,14 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _study_area(model):
+    """Where the analysis layers are (the roads), so a small study area in a large city fills the map."""
+    for name in ("roads", "cameras", "sites_5g"):
+        if model.has_layer(name) and len(model.layer(name)):
+            return tuple(model.layer(name).total_bounds)
+    return None
+
+
 def _base_layers(model) -> dict[str, Any]:
     return {n: model.layer(n) for n in ("districts", "roads") if model.has_layer(n)}
 
@@ -156,7 +165,7 @@ def _gap_maps(model, results: dict[str, Any], out: Path, maps: list) -> dict[str
             layers[sensors] = model.layer(sensors)
         ratio = float(res.table.loc[res.table["zone"] == "all", "ratio"].iloc[0])
         title = _text(f"覆盖缺口：{tid}（覆盖率 {100 * ratio:.1f}%）", f"coverage gaps: {tid} ({100 * ratio:.1f}% covered)")
-        path = _save(static_map(layers, title=title), out / f"gaps_{tid}.png")
+        path = _save(static_map(layers, title=title, extent=_study_area(model)), out / f"gaps_{tid}.png")
         maps.append((path, title))
         gap_layers[tid] = gaps
     return gap_layers
@@ -177,7 +186,8 @@ def _risk_map(model, out: Path, maps: list, notes: list[str]):
     layers = _base_layers(model)
     layers["risk_zones"] = result.zones[result.zones["class"] > 0] if "class" in result.zones else result.zones
     title = _text("综合风险分区（5 = 最高）", "composite risk zones (5 = highest)")
-    path = _save(static_map(layers, names=["districts", "risk_zones", "roads"], title=title), out / "risk_zones.png")
+    path = _save(static_map(layers, names=["districts", "risk_zones", "roads"], title=title,
+                            extent=_study_area(model)), out / "risk_zones.png")
     maps.append((path, title))
     return result
 
@@ -196,24 +206,43 @@ def _shelter_map(model, out: Path, maps: list, notes: list[str]):
             net = RoadNetwork.from_roads(model.layer("roads"))
             shelters = model.layer("shelters")
             points = shelters.geometry.representative_point()
+            # A shelter far from every road cannot be walked to along the network: left out, and said.
+            roads = model.layer("roads")
+            import shapely
+
+            tree = shapely.STRtree(roads.geometry.to_numpy())
+            _, dist = tree.query_nearest(points.to_numpy(), return_distance=True, all_matches=False)
+            near = dist <= _SHELTER_SNAP_M
+            if not near.all():
+                notes.append(f"{int((~near).sum())} of {len(near)} shelters lie more than {_SHELTER_SNAP_M:g} m "
+                             "from every road and are left out of the shelter service areas")
             pop = model.raster("population") if model.has_raster("population") else None
-            areas = shelter_service_areas(net, points, kind="emergency", per_facility=False, population=pop)
+            areas = shelter_service_areas(net, points[near], kind="emergency", per_facility=False, population=pop,
+                                          max_snap_m=_SHELTER_SNAP_M)
     except Exception as exc:
         notes.append(f"shelter access not mapped: {type(exc).__name__}: {exc}")
         return None
     layers = _base_layers(model)
     layers["service_area"] = areas
     layers["shelters"] = shelters
-    share = ""
-    if pop is not None:
-        total = float(pop.sum())
-        if total > 0:
-            share = f" {100 * float(areas['population'].sum()) / total:.1f}%"
-    title = _text(f"应急避难场所步行500米服务范围{share}", f"shelters: 500 m walk service area{share and ' (' + share.strip() + ' of residents)'}")
-    path = _save(static_map(layers, names=["districts", "service_area", "roads", "shelters"], title=title),
-                 out / "shelter_access.png")
+    zh, en = "应急避难场所步行500米服务范围", "shelters: 500 m walk service area"
+    if pop is not None and float(pop.sum()) > 0:
+        share = 100 * float(areas["population"].sum()) / float(pop.sum())
+        zh, en = f"{zh}（覆盖 {share:.1f}% 居民）", f"{en} ({share:.1f}% of residents)"
+    title = _text(zh, en)
+    path = _save(static_map(layers, names=["districts", "service_area", "roads", "shelters"], title=title,
+                            extent=_study_area(model)), out / "shelter_access.png")
     maps.append((path, title))
     return areas
+
+
+def _dissolved_zones(zones, model):
+    """One (multi)polygon per risk class, simplified to half a cell: a map needs no more."""
+    zones = zones[zones["class"] > 0][["class", zones.geometry.name]]
+    merged = zones.dissolve(by="class").reset_index()
+    res = abs(model.grid.transform.a) if model.grid is not None else 10.0
+    merged = merged.set_geometry(merged.geometry.simplify(res / 2))
+    return merged.explode(index_parts=False).reset_index(drop=True)
 
 
 def _comparison(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
@@ -319,12 +348,12 @@ def build_report(model, out: Path, *, scenario=None, year: int | None = None, ri
     step("interactive map")
     layers = {n: model.layer(n) for n in _MAP_LAYERS if model.has_layer(n) and len(model.layer(n))}
     if risk_result is not None:
-        layers["risk_zones"] = risk_result.zones[risk_result.zones["class"] > 0]
+        layers["risk_zones"] = _dissolved_zones(risk_result.zones, model)
     for tid, gaps in list(gap_layers.items())[:2]:
         layers[f"gaps_{tid}"] = gaps
     if shelter_areas is not None:
         layers["shelter_service_area"] = shelter_areas
-    map_path = to_html(to_deck(layers), out / "map.html", title=f"{model.name} — cimtwin 地图 map")
+    map_path = to_html(to_deck(layers, simplify_m=5.0), out / "map.html", title=f"{model.name} — cimtwin 地图 map")
     step("write")
     written = [p for p, _ in maps] + [map_path]
     sheets = {"指标评估": table[table["zone"] == "all"], "分区明细": table[table["zone"] != "all"]}

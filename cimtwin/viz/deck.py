@@ -299,7 +299,7 @@ def _sources(obj) -> tuple[dict[str, tuple[Any, str | None]], Any]:
         items = obj.items()
     elif hasattr(obj, "__dict__") or hasattr(obj, "__dataclass_fields__"):
         # A result object: draw every GeoDataFrame and DataArray it carries (gaps, zones, rasters).
-        items = ((k, getattr(obj, k)) for k in dir(obj) if not k.startswith("_"))
+        items = ((k, v) for k, v in vars(obj).items() if not k.startswith("_"))
     else:
         raise InputTypeError(
             "to_deck takes a CityModel, a GeoDataFrame, a DataArray, a dict of them, or a result object "
@@ -354,7 +354,7 @@ def _view(bounds_ll: tuple[float, float, float, float], width_px: int = 1000, he
 # -- public --------------------------------------------------------------------------------------------
 
 def to_deck(model_or_result, layers: Sequence[str] | None = None, *, tooltip: bool = True,
-            rasters: bool | None = None, max_features: int = 50_000):
+            rasters: bool | None = None, max_features: int = 50_000, simplify_m: float | None = None):
     """Draw a model, a result or GeoDataFrames as a ``pydeck.Deck`` (WGS84, no base map).
 
     Parameters
@@ -373,6 +373,9 @@ def to_deck(model_or_result, layers: Sequence[str] | None = None, *, tooltip: bo
         base), yes otherwise.
     max_features
         A layer with more features than this raises (export to a file format instead).
+    simplify_m
+        Simplify lines and polygons to this tolerance in metres before drawing (keeps the
+        HTML small for zone polygons traced from rasters); None draws them as they are.
 
     Returns
     -------
@@ -414,6 +417,9 @@ def to_deck(model_or_result, layers: Sequence[str] | None = None, *, tooltip: bo
             legend.append((f"栅格 raster: {name}", (160, 160, 160, 255), "box"))
             boxes.append(_bounds_ll(layer.bounds))
             continue
+        if simplify_m and len(obj) and obj.crs is not None and not obj.crs.is_geographic:
+            obj = obj.set_geometry(obj.geometry.simplify(float(simplify_m)))
+            obj = obj[~obj.geometry.is_empty]
         deck_layers.extend((o, i, lyr) for o, lyr in _vector_layers(pdk, key, obj, kind, legend, max_features))
         if len(obj) and obj.crs is not None:
             boxes.append(tuple(obj.to_crs("EPSG:4326").total_bounds))
@@ -451,7 +457,7 @@ def _vector_layers(pdk, name: str, gdf, kind: str | None, legend: list, max_feat
     ll = gdf.to_crs("EPSG:4326")
     base_kind = kind or name
     if base_kind == "cameras" and len(gdf) and not gdf.crs.is_geographic and "range_m" in gdf:
-        fov = fov_sectors(gdf).to_crs("EPSG:4326")
+        fov = fov_sectors(gdf, arc_points=12).to_crs("EPSG:4326")
         recs = _records(fov, label("camera_fov"))["polygon"]
         fs = style_for("camera_fov")
         yield fs.order, pdk.Layer("PolygonLayer", id=f"{name}_fov", data=recs, get_polygon="polygon",
@@ -592,7 +598,8 @@ def to_html(deck, path: str | os.PathLike, *, title: str = "cimtwin 地图 map")
         The file written.
     """
     path = Path(path)
-    json_input = deck.to_json()
+    # Compact JSON: pydeck's indented form is three times larger.
+    json_input = json.dumps(json.loads(deck.to_json()), ensure_ascii=False, separators=(",", ":"))
     tooltip = getattr(deck, "_tooltip", True)
     text = _TEMPLATE.format(
         title=html.escape(title),

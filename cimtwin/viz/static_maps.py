@@ -136,8 +136,8 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
 
 
 def static_map(layers: Mapping[str, Any] | Any, *, names: Sequence[str] | None = None, raster=None,
-               raster_label: str = "", cmap: str = "viridis", title: str = "", crs=None, figsize=(9, 7.5),
-               dpi: int = 150):
+               raster_label: str = "", cmap: str = "viridis", title: str = "", crs=None, extent=None,
+               figsize=(9, 7.5), dpi: int = 150):
     """A print-quality map of GeoDataFrames (and one raster) with legend, scale bar and north arrow.
 
     Parameters
@@ -153,6 +153,9 @@ def static_map(layers: Mapping[str, Any] | Any, *, names: Sequence[str] | None =
         The map title.
     crs
         The CRS to draw in (projected); by default the model's / the first layer's.
+    extent
+        (xmin, ymin, xmax, ymax) in that CRS to zoom to (e.g. a study area inside a large
+        city); everything by default.
 
     Returns
     -------
@@ -201,6 +204,11 @@ def static_map(layers: Mapping[str, Any] | Any, *, names: Sequence[str] | None =
         for name in sorted(gdfs, key=lambda n: style_for(n).order):
             _draw_layer(ax, name, gdfs[name], handles)
         ax.set_aspect("equal")
+        if extent is not None:
+            x0, y0, x1, y1 = (float(v) for v in extent)
+            pad = 0.03 * max(x1 - x0, y1 - y0)
+            ax.set_xlim(x0 - pad, x1 + pad)
+            ax.set_ylim(y0 - pad, y1 + pad)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel("")

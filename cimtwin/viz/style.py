@@ -81,6 +81,8 @@ LAYER_STYLES: dict[str, LayerStyle] = {
     "rivers": LayerStyle("河道", "rivers", (70, 140, 220, 220), (40, 100, 200, 255), line_width_m=25.0, order=7),
     "key_areas": LayerStyle("重点区域", "key areas", (250, 200, 60, 130), (200, 140, 0, 255), order=8),
     "buildings": LayerStyle("建筑", "buildings", (160, 150, 140, 200), (110, 100, 90, 255), order=9),
+    "covered": LayerStyle("已覆盖", "covered", (56, 142, 60, 120), (27, 94, 32, 255), order=11),
+    "footprints": LayerStyle("覆盖范围", "sensor footprints", (66, 133, 244, 50), (66, 133, 244, 140), order=10),
     "gaps": LayerStyle("覆盖缺口", "coverage gaps", GAP_COLOR, (170, 10, 10, 255), order=12),
     "service_area": LayerStyle("避难场所服务范围", "shelter service area", (76, 175, 80, 110), (46, 125, 50, 255),
                                order=6),

@@ -140,3 +140,11 @@ def test_import_viz_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=__import__("pathlib").Path(__file__).parents[2]).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_coverage_result_is_drawn(tiny_model):
+    from cimtwin.coverage import coverage_ratio
+
+    result = coverage_ratio(tiny_model, sensors="cameras", targets="districts", radius_m=300.0)
+    ids = [layer.id for layer in to_deck(result).layers]
+    assert "gaps_polygons" in ids and "covered_polygons" in ids
