@@ -26,6 +26,8 @@ __all__ = [
     "dijkstra_dist",
     "astar_scale",
     "nearest_source",
+    "nearest_source_parallel",
+    "gather",
     "hilbert_codes",
 ]
 
@@ -289,6 +291,107 @@ def nearest_source(indptr, indices, weights, sources, source_dist, cutoff):
             dist[v] = dv
             label[v] = int(state[2 * v + 1])
     return dist, label
+
+
+@njit
+def _settle_part(indptr, indices, weights, sources, source_dist, cutoff, lo, hi, dist, label):
+    """Dijkstra from the sources inside nodes ``lo:hi``, never leaving that range."""
+    h = np.empty(heap_capacity(indices.shape[0], sources.shape[0]), np.float64)
+    size = 0
+    for i in range(sources.shape[0]):
+        s = sources[i]
+        if s < lo or s >= hi:
+            continue
+        d0 = source_dist[i]
+        if d0 < dist[s]:
+            dist[s] = d0
+            label[s] = i
+            size = _push(h, size, d0, s)
+    while size > 0:
+        d = h[0]
+        u = int(h[1])
+        if d > cutoff:
+            break
+        size = _pop(h, size)
+        if d > dist[u]:
+            continue
+        lu = label[u]
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            if v < lo or v >= hi:
+                continue
+            nd = d + weights[p]
+            if nd < dist[v]:
+                dist[v] = nd
+                label[v] = lu
+                size = _push(h, size, nd, v)
+
+
+@njit(parallel=True)
+def nearest_source_parallel(indptr, indices, weights, sources, source_dist, cutoff, nparts):
+    """:func:`nearest_source` in two phases, the first one parallel; same distances.
+
+    Nodes are cut into ``nparts`` ranges of their numbering (with a spatial numbering,
+    compact regions) and each range runs its own multi-source Dijkstra, confined to
+    the range, on its own thread. The second phase seeds one search with every node
+    that has an arc still able to improve its head (mostly along the cuts) and runs it
+    to a fixed point over the whole graph. A label-correcting search that starts from
+    upper bounds and queues every improvable node ends at the exact shortest distances,
+    so the result equals the one-pass search (a tie between two sources may pick the
+    other one).
+    """
+    n = indptr.shape[0] - 1
+    dist = np.full(n, _INF)
+    label = np.full(n, -1, np.int32)
+    per = (n + nparts - 1) // nparts
+    for part in prange(nparts):
+        lo = part * per
+        hi = min(n, lo + per)
+        _settle_part(indptr, indices, weights, sources, source_dist, cutoff, lo, hi, dist, label)
+    h = np.empty(heap_capacity(indices.shape[0], n), np.float64)
+    size = 0
+    for u in range(n):
+        du = dist[u]
+        if du > cutoff:
+            continue
+        for p in range(indptr[u], indptr[u + 1]):
+            if du + weights[p] < dist[indices[p]]:
+                size = _push(h, size, du, u)
+                break
+    while size > 0:
+        d = h[0]
+        u = int(h[1])
+        if d > cutoff:
+            break
+        size = _pop(h, size)
+        if d > dist[u]:
+            continue
+        lu = label[u]
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            nd = d + weights[p]
+            if nd < dist[v]:
+                dist[v] = nd
+                label[v] = lu
+                size = _push(h, size, nd, v)
+    for v in prange(n):
+        if dist[v] > cutoff:
+            dist[v] = _INF
+            label[v] = -1
+    return dist, label
+
+
+@njit
+def gather(values, index):
+    """``values[index]`` (maps kernel-order results back to the caller's order).
+
+    Serial on purpose: waking a thread pool costs more than this pass saves on a busy
+    machine, and numpy's fancy indexing first converts the int32 index.
+    """
+    out = np.empty(index.shape[0], values.dtype)
+    for i in range(index.shape[0]):
+        out[i] = values[index[i]]
+    return out
 
 
 @njit

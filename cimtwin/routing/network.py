@@ -420,7 +420,7 @@ class RoadNetwork:
                 w = w.astype(np.float64)
             except (TypeError, ValueError) as exc:
                 raise SchemaError(f"Edge attribute {weight!r} is not numeric.") from exc
-        w = w.astype(np.float64)
+        w = w.astype(np.float64, copy=False)
         if weight != "length":
             self._check_weights(w, weight)
         return _Weight(f"attr:{weight}", self._scaled_cost(w), True, "m" if weight == "length" else weight)
@@ -539,7 +539,7 @@ class RoadNetwork:
         >>> net.distances([1]).tolist()   # node 2 is isolated
         [[100.0, 0.0, inf]]
         """
-        from cimtwin.kernels.graph import dijkstra_many, nearest_source
+        from cimtwin.kernels.graph import dijkstra_many, gather
 
         wt = self._weight(weight)
         indptr, indices, w, _ = self._icsr(wt)
@@ -551,7 +551,7 @@ class RoadNetwork:
         if n_src == 1 and nodes.size == 1 and d0[0] == 0:
             from cimtwin.kernels.graph import dijkstra_dist
 
-            return dijkstra_dist(indptr, indices, w, int(nodes[0]), cut)[rank][None, :]
+            return gather(dijkstra_dist(indptr, indices, w, int(nodes[0]), cut), rank)[None, :]
         out = np.empty((n_src, self.n_nodes))
         if n_src and np.all(d0 == 0) and np.array_equal(group, np.arange(n_src)):
             for start in _progress(range(0, n_src, batch_size), n_src > batch_size, "distances"):
@@ -560,7 +560,7 @@ class RoadNetwork:
             return out
         for g in range(n_src):
             sel = group == g
-            out[g] = nearest_source(indptr, indices, w, nodes[sel], d0[sel], cut)[0][rank]
+            out[g] = gather(_nearest_source(indptr, indices, w, nodes[sel], d0[sel], cut)[0], rank)
         return out
 
     def nearest_facility(self, facilities, weight="length", *, cutoff: float | None = None,
@@ -572,22 +572,16 @@ class RoadNetwork:
         from the facility outwards; with one-way streets use :meth:`reversed` costs by
         passing ``direction="to"`` to :func:`cimtwin.routing.service_areas` helpers.
         """
-        from cimtwin.kernels.graph import nearest_source
-
         wt = self._weight(weight)
         indptr, indices, w, _ = self._icsr(wt)
         _, rank = self._spatial_order()
         cut = np.inf if cutoff is None else require_positive(cutoff, arg="cutoff", allow_zero=True)
         nodes, d0, group = self._seeds(facilities, wt, max_snap_m=max_snap_m)
-        dist, label = nearest_source(indptr, indices, w, rank[nodes], d0, cut)
-        dist, label = dist[rank], label[rank]
-        which = np.where(label >= 0, group[np.maximum(label, 0)], -1)
-        return dist, which
+        dist, label = _nearest_source(indptr, indices, w, rank[nodes], d0, cut)
+        return _in_public_order(dist, label, group, rank)
 
     def nearest_facility_to(self, facilities, weight="length", *, cutoff=None, max_snap_m: float = 100.0):
         """Like :meth:`nearest_facility` but costs run node -> facility (one-way aware)."""
-        from cimtwin.kernels.graph import nearest_source
-
         wt = self._weight(weight)
         indptr, indices, w, _ = self._icsr(wt, reverse=True)
         _, rank = self._spatial_order()
@@ -599,9 +593,8 @@ class RoadNetwork:
         else:
             nodes = self.node_index(facilities)
             d0, group = np.zeros(nodes.size), np.arange(nodes.size)
-        dist, label = nearest_source(indptr, indices, w, rank[nodes], d0, cut)
-        dist, label = dist[rank], label[rank]
-        return dist, np.where(label >= 0, group[np.maximum(label, 0)], -1)
+        dist, label = _nearest_source(indptr, indices, w, rank[nodes], d0, cut)
+        return _in_public_order(dist, label, group, rank)
 
     def k_nearest_facilities(self, facilities, k: int = 3, weight="length", *, cutoff=None):
         """The ``k`` nearest facilities of every node: ``(dist, facility)`` of shape (n_nodes, k)."""
@@ -946,6 +939,33 @@ class RoadNetwork:
 
 
 # ---------------------------------------------------------------------- helpers
+def _nearest_source(indptr, indices, w, nodes, d0, cut):
+    """Multi-source search in the kernels' numbering: ``(dist, source index)`` per node.
+
+    On large graphs with many sources the nodes are cut into ranges of about 20,000
+    (compact regions in the spatial numbering) searched one per thread, then fixed up
+    across the cuts: the same distances, but each search's data stays in cache.
+    """
+    import numba
+
+    from cimtwin.kernels.graph import nearest_source, nearest_source_parallel
+
+    n = indptr.size - 1
+    nparts = max(numba.get_num_threads(), n // 20_000)
+    if n >= 200_000 and nodes.size >= 4 * nparts:
+        return nearest_source_parallel(indptr, indices, w, nodes, d0, cut, nparts)
+    return nearest_source(indptr, indices, w, nodes, d0, cut)
+
+
+def _in_public_order(dist, label, group, rank):
+    """Kernel-order (dist, source index) -> public order (dist, facility index)."""
+    from cimtwin.kernels.graph import gather
+
+    dist = gather(dist, rank)
+    label = gather(label, rank)
+    return dist, np.where(label >= 0, group[np.maximum(label, 0)], -1)
+
+
 def _progress(it, show, desc):
     from cimtwin.config import config
 

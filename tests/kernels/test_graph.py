@@ -75,3 +75,42 @@ def test_parallel_arcs_keep_cheapest():
     indptr, indices, w, arc = kg.build_csr(2, np.array([0, 0, 0], np.int32), np.array([1, 1, 1], np.int32),
                                            np.array([5.0, 2.0, 3.0]))
     assert indices.tolist() == [1] and w.tolist() == [2.0] and arc.tolist() == [1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(graphs(), st.data())
+def test_nearest_source_matches_networkx(g, data):
+    """The lean and the two-phase (parallel, cut into ranges) searches give the same distances."""
+    n, u, v, w, _ = g
+    indptr, indices, ww, _ = kg.build_csr(n, u, v, w)
+    G = _nx(n, u, v, w)
+    srcs = np.array(sorted(set(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4)))), np.int32)
+    d0 = np.array(data.draw(st.lists(st.floats(0, 20), min_size=srcs.size, max_size=srcs.size)))
+    per = np.array([[d0[i] + nx.single_source_dijkstra_path_length(G, int(a)).get(j, np.inf) for j in range(n)]
+                    for i, a in enumerate(srcs)])
+    cut = data.draw(st.sampled_from([np.inf, 30.0]))
+    expect = per.min(axis=0)
+    expect = np.where(expect <= cut, expect, np.inf)
+    nparts = data.draw(st.integers(1, 5))
+    for dist, lab in (kg.nearest_source(indptr, indices, ww, srcs, d0, cut),
+                      kg.nearest_source_parallel(indptr, indices, ww, srcs, d0, cut, nparts)):
+        np.testing.assert_allclose(dist, expect)
+        reached = np.isfinite(dist)
+        assert (lab[~reached] == -1).all()
+        np.testing.assert_allclose(per[lab[reached], np.flatnonzero(reached)], dist[reached])
+
+
+def test_hilbert_codes_are_a_spatial_order():
+    """Neighbouring cells of a grid get nearby Hilbert positions; gather inverts the order."""
+    side = 16
+    jj, ii = np.meshgrid(np.arange(side), np.arange(side))
+    x, y = jj.ravel().astype(float), ii.ravel().astype(float)
+    codes = kg.hilbert_codes(x, y, 4)
+    assert np.unique(codes).size == side * side  # a bijection on a 2^4 grid
+    order = np.argsort(codes)
+    steps = np.hypot(np.diff(x[order]), np.diff(y[order]))
+    np.testing.assert_allclose(steps, 1.0)  # the curve moves one cell at a time
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    vals = np.arange(order.size) * 1.5
+    np.testing.assert_array_equal(kg.gather(kg.gather(vals, order), rank), vals)
