@@ -227,14 +227,15 @@ def depression_depth(dem: Any, *, nodata: float | None = None, backend: str = "a
 
 
 def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = False,
-         nodata: float | None = None, d8: Any = None, backend: str = "auto"):
+         nodata: float | None = None, d8: Any = None, accumulation: Any = None, backend: str = "auto"):
     """Height Above Nearest Drainage (m) along D8 flow paths.
 
     Streams are cells whose flow accumulation is at least ``stream_threshold_cells``. Each
     cell's HAND is its conditioned elevation minus that of the first stream cell on its D8
     path (so HAND >= 0 and is 0 on streams). Cells whose path leaves the grid without meeting
     a stream are NaN, as are holes. ``d8`` reuses directions from :func:`flow_direction_d8`
-    (with ``conditioned=True`` and the filled DEM, nothing is recomputed but accumulation).
+    (with ``conditioned=True`` and the filled DEM, nothing is recomputed but accumulation);
+    ``accumulation`` (from :func:`flow_accumulation` with the same ``d8``) also skips that.
 
     Examples
     --------
@@ -249,8 +250,15 @@ def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = Fa
             f"`stream_threshold_cells` must be a positive integer; got {stream_threshold_cells!r}.")
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
     zz, dirs = _directions(z, valid, conditioned, backend, d8)
-    acc_kernel, _ = select("flow_accumulation", backend)
-    acc = acc_kernel(dirs, np.uint32 if z.size < 2**32 else np.uint64)
+    if accumulation is not None:
+        if d8 is None:
+            raise ValidationError("`accumulation` must come with the `d8` it was computed from; pass both.")
+        acc = as_grid(accumulation, arg="accumulation").values
+        if acc.shape != z.shape:
+            raise GridAlignmentError(f"`accumulation` has shape {acc.shape} but the DEM has {z.shape}.")
+    else:
+        acc_kernel, _ = select("flow_accumulation", backend)
+        acc = acc_kernel(dirs, np.uint32 if z.size < 2**32 else np.uint64)
     streams = acc >= int(stream_threshold_cells)
     del acc
     hand_kernel, _ = select("hand", backend)

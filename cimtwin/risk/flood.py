@@ -138,12 +138,15 @@ def flood_hazard(model, *, rain=None, storm=None, rain_source: str = "auto", cn_
     runoff = scs_runoff_mm(rain, cn)
     runoff_in = np.where(holes | ~np.isfinite(runoff.values), 0.0, runoff.values).astype("float32")
 
-    # fill once; accumulation and HAND reuse the filled surface (conditioned=True)
+    # fill once and D8 once; accumulation and HAND reuse the filled surface and the directions,
+    # and HAND reuses the accumulation for its streams
     filled = hydro.fill_depressions(dem)
     depth = filled.values - dem.values  # = hydro.depression_depth(dem), without a second fill
-    acc = hydro.flow_accumulation(filled, conditioned=True)
-    hand_m = hydro.hand(filled, stream_threshold_cells=int(stream_threshold_cells), conditioned=True)
-    del filled
+    d8 = hydro.flow_direction_d8(filled, conditioned=True)
+    acc = hydro.flow_accumulation(filled, conditioned=True, d8=d8)
+    hand_m = hydro.hand(filled, stream_threshold_cells=int(stream_threshold_cells), conditioned=True, d8=d8,
+                        accumulation=acc)
+    del filled, d8
     pond = hydro.ponding_depth(dem, runoff_in, res_m=res_m)
     ponding_m = _as_da(spec, pond.depth_m, "ponding_m", "m", holes)
     volumes = {"runoff": float(pond.runoff_volume_m3), "ponded": float(pond.ponded_volume_m3),

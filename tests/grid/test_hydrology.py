@@ -203,3 +203,14 @@ def test_precomputed_d8_is_reused_and_checked():
         flow_accumulation(filled, d8=d8.astype(np.int32))
     with pytest.raises(ValidationError):
         flow_accumulation(filled, d8=d8[:2])
+
+
+def test_hand_reuses_precomputed_accumulation():
+    filled = fill_depressions(BOWL)
+    d8 = flow_direction_d8(filled, conditioned=True)
+    acc = flow_accumulation(filled, d8=d8)
+    np.testing.assert_array_equal(
+        hand(filled, conditioned=True, d8=d8, accumulation=acc, stream_threshold_cells=3),
+        hand(BOWL, stream_threshold_cells=3))
+    with pytest.raises(ValidationError):
+        hand(filled, conditioned=True, accumulation=acc)  # accumulation without its d8
