@@ -29,6 +29,8 @@ if str(HERE.parent) not in sys.path:  # run as a script from a checkout
 
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
+import shapely.affinity  # noqa: E402
+import shapely.ops  # noqa: E402
 from pyproj import Transformer  # noqa: E402
 from scipy import ndimage  # noqa: E402
 from shapely.geometry import LineString, MultiPoint, Point, Polygon, box  # noqa: E402
@@ -141,273 +143,326 @@ CLUSTER_CENTRES = {
     "遥墙街道": (117.215, 36.830),
     "章锦街道": (117.280, 36.675),
 }
-_MIN_SEPARATION_M = 90.0
-
-
-def _unit(angle):
-    return np.array([np.cos(angle), np.sin(angle)])
+_MIN_SEPARATION_M = 90.0     # parallel notice roads side by side
+_CLEARANCE_M = 30.0          # notice roads the notice does not join stay this far apart
+_TURN_ANGLE = {"E": 0.0, "N": np.pi / 2, "W": np.pi, "S": -np.pi / 2}
+_END_VERTEX = {"from": 0, "corner": 1, "turn_to": -1}
 
 
 class _Layout:
     """Least-squares layout of one cluster of notice roads and the roads they end on.
 
     A notice road is a straight segment of its published length (an L-shaped road: two
-    legs whose lengths add up to it) whose direction stays within ±0.35 rad of east or
-    north; each road it ends on but that is not in the notice is a straight line of free
-    direction. Residuals: each declared endpoint's distance to the road it meets, plus
-    soft terms that keep parallel streets apart and directions near the axes.
+    legs whose lengths add up to it) tilted at most ``MAX_TILT`` from east or north; each
+    road it ends on that is not in the notice is a straight line of free direction.
+    Residuals: each declared endpoint's distance to the road it meets; soft terms keep
+    directions near the axes, parallel streets apart and roads the notice does not join
+    from crossing or touching. Everything is vectorised over roads and pairs, so a solve
+    takes a fraction of a second and several starts are affordable. The result is made
+    exact afterwards by :func:`_snap_junctions`.
     """
 
     MAX_TILT = 0.45
 
     def __init__(self, roads: pd.DataFrame, junctions: pd.DataFrame, aliases: dict[str, str], rng):
-        self.roads = roads.reset_index(drop=True)
-        self.names = list(self.roads["name"])
+        roads = roads.reset_index(drop=True)
+        self.names = list(roads["name"])
         self.rng = rng
-        self.kind = {}
-        self.length = {}
-        self.orient = {}
-        for r in self.roads.itertuples():
-            self.kind[r.name] = "L" if isinstance(r.turn_to_road, str) and r.turn_to_road else "I"
-            self.length[r.name] = float(r.length_m)
-            self.orient[r.name] = r.orientation
-        # constraints: (road, end, other) with end in {"from", "to", "turn_to", "corner"}
+        n = len(self.names)
+        idx = {nm: i for i, nm in enumerate(self.names)}
+        self.is_l = np.array([isinstance(t, str) and bool(t) for t in roads["turn_to_road"]])
+        self.length = roads["length_m"].to_numpy(dtype="float64")
+        self.orient = list(roads["orientation"])
+        self.base = np.array([0.0 if o == "EW" else np.pi / 2 for o in self.orient])
+        self.turn_base = np.array([_TURN_ANGLE.get(d, np.pi) if is_l else 0.0
+                                   for d, is_l in zip(roads["turn_direction"], self.is_l)])
+        # constraints: (road, end, other) with end in {"from", "corner", "turn_to"}; the 南至/西至
+        # end of an L road is its corner
         self.cons = []
         for j in junctions.itertuples():
             other = aliases.get(j.other_road, j.other_road)
-            end = {"from": "from", "to": "to", "turn": "corner", "turn_to": "turn_to"}[j.relation]
+            end = {"from": "from", "to": "turn_to", "turn": "corner", "turn_to": "turn_to"}[j.relation]
+            if j.relation == "to" and self.is_l[idx[j.road]]:
+                end = "corner"
             self.cons.append((j.road, end, other))
-        self.synthetic = sorted({o for _, _, o in self.cons if o not in self.kind})
+        self.synthetic = sorted({o for _, _, o in self.cons if o not in idx})
+        sidx = {s: i for i, s in enumerate(self.synthetic)}
         # a road that is not in the notice runs across the roads that end on it
         votes = {s: [] for s in self.synthetic}
         for road, end, other in self.cons:
             if other in votes:
-                o = self.orient[road]
+                o = self.orient[idx[road]]
                 if end == "turn_to":
-                    o = "EW" if o == "NS" else "NS"
+                    o = "EW" if self.turn_base[idx[road]] in (0.0, np.pi) else "NS"
                 votes[other].append("NS" if o == "EW" else "EW")
-        self.syn_orient = {s: max(set(v), key=v.count) for s, v in votes.items()}
-        # parameter slices
-        self.slices = {}
-        i = 0
-        for n in self.names:
-            k = 5 if self.kind[n] == "L" else 3
-            self.slices[n] = slice(i, i + k)
-            i += k
-        for s in self.synthetic:
-            self.slices[s] = slice(i, i + 3)
-            i += 3
-        self.n_params = i
-        linked = {(a, b) for a, _, b in self.cons} | {(b, a) for a, _, b in self.cons}
-        self.pairs = [(a, b) for ia, a in enumerate(self.names) for b in self.names[ia + 1:]
-                      if self.orient[a] == self.orient[b] and (a, b) not in linked
-                      and self.kind[a] == self.kind[b] == "I"]
+        self.syn_orient = {s: max(sorted(set(v)), key=v.count) for s, v in votes.items()}
+        self.syn_target = np.array([0.0 if self.syn_orient[s] == "EW" else np.pi / 2 for s in self.synthetic])
+        # parameter columns: (cx, cy, tilt1, tilt2, main-leg share); an I road reuses tilt1
+        # for the last two so it has three parameters
+        self.ix = np.zeros((n, 5), dtype=int)
+        col = 0
+        for i in range(n):
+            self.ix[i, :3] = col + np.arange(3)
+            self.ix[i, 3:] = (col + 3, col + 4) if self.is_l[i] else (col + 2, col + 2)
+            col += 5 if self.is_l[i] else 3
+        self.sx = col + 3 * np.arange(len(self.synthetic))[:, None] + np.arange(3)
+        self.n_params = col + 3 * len(self.synthetic)
+        code = {"from": 0, "corner": 1, "turn_to": 2}
+        self.c_road = np.array([idx[r] for r, _, _ in self.cons], dtype=int)
+        self.c_end = np.array([code[e] if not (e == "turn_to" and not self.is_l[idx[r]]) else 2
+                               for r, e, _ in self.cons], dtype=int)
+        self.c_notice = np.array([o in idx for _, _, o in self.cons], dtype=bool)
+        self.c_other = np.array([idx[o] if o in idx else sidx[o] for _, _, o in self.cons], dtype=int)
+        linked = {(idx[a], idx[b]) for a, _, b in self.cons if b in idx}
+        linked |= {(b, a) for a, b in linked}
+        pairs = [(a, b) for a in range(n) for b in range(a + 1, n) if (a, b) not in linked]
+        self.pairs = np.array(pairs, dtype=int).reshape(-1, 2)
+        par = [(a, b) for a, b in pairs if self.orient[a] == self.orient[b] and not (self.is_l[a] or self.is_l[b])]
+        self.par = np.array(par, dtype=int).reshape(-1, 2)
+        self.par_ax = np.array([1 if self.orient[a] == "EW" else 0 for a, _ in par], dtype=int)
         syn = self.synthetic
-        self.syn_pairs = [(a, b) for ia, a in enumerate(syn) for b in syn[ia + 1:]
-                          if self.syn_orient[a] == self.syn_orient[b]]
+        self.syn_pairs = np.array([(a, b) for a in range(len(syn)) for b in range(a + 1, len(syn))
+                                   if self.syn_orient[syn[a]] == self.syn_orient[syn[b]]], dtype=int).reshape(-1, 2)
 
-    # -- geometry from parameters ---------------------------------------------------------
-    def _base(self, orient):
-        return 0.0 if orient == "EW" else np.pi / 2
-
-    def polyline(self, p, name):
-        """Vertices from the 'from' end to the 'to' end (through the corner for an L)."""
-        v = p[self.slices[name]]
-        L = self.length[name]
-        if self.kind[name] == "I":
-            u = _unit(self._base(self.orient[name]) + v[2])
-            c = v[:2]
-            return np.array([c + u * L / 2, c - u * L / 2])
-        corner = v[:2]
-        a = L * v[4]
-        u1 = _unit(self._base(self.orient[name]) + v[2])          # towards the 'from' end
-        u2 = _unit(np.pi + v[3])                                   # the turn leg runs west
-        return np.array([corner + u1 * a, corner, corner + u2 * (L - a)])
-
-    def endpoint(self, p, name, end):
-        pl = self.polyline(p, name)
-        return {"from": pl[0], "to": pl[-1] if self.kind[name] == "I" else pl[1],
-                "corner": pl[1], "turn_to": pl[-1]}[end]
+    # -- geometry (batched: p has shape (batch, n_params)) ----------------------------------
+    def polylines(self, p) -> np.ndarray:
+        """(batch, n_roads, 3, 2): the 'from' end, the centre (I) or corner (L), the far end."""
+        c = p[:, self.ix[:, :2]]
+        t1 = self.base + p[:, self.ix[:, 2]]
+        u1 = np.stack([np.cos(t1), np.sin(t1)], axis=-1)
+        a = self.length * np.where(self.is_l, p[:, self.ix[:, 4]], 0.5)
+        t2 = self.turn_base + p[:, self.ix[:, 3]]
+        u2 = np.where(self.is_l[:, None], np.stack([np.cos(t2), np.sin(t2)], axis=-1), -u1)
+        return np.stack([c + u1 * a[..., None], c, c + u2 * (self.length - a)[..., None]], axis=-2)
 
     @staticmethod
-    def _seg_residual(pt, a, b):
+    def _point_segment(pts, a, b):
+        """Perpendicular offset and overshoot of points from segments a→b (element-wise)."""
         d = b - a
-        L = np.hypot(*d) + 1e-9
-        u = d / L
-        t = float(np.dot(pt - a, u))
-        perp = float(u[0] * (pt - a)[1] - u[1] * (pt - a)[0])
-        over = max(0.0, -t) + max(0.0, t - L)
+        L = np.hypot(d[..., 0], d[..., 1]) + 1e-9
+        q = pts - a
+        t = (q[..., 0] * d[..., 0] + q[..., 1] * d[..., 1]) / L
+        perp = (d[..., 0] * q[..., 1] - d[..., 1] * q[..., 0]) / L
+        over = np.maximum(0.0, -t) + np.maximum(0.0, t - L)
         return perp, over
 
-    def _prep(self):
-        """Index arrays for the vectorised residuals."""
-        if hasattr(self, "_ix"):
-            return self._ix
-        idx = {n: i for i, n in enumerate(self.names)}
-        sidx = {n: i for i, n in enumerate(self.synthetic)}
-        endcode = {"from": 0, "corner": 1, "to": 2, "turn_to": 2}
-        c_road = np.array([idx[r] for r, _, _ in self.cons], dtype=int)
-        c_end = np.array([endcode[e] if not (e == "to" and self.kind[r] == "L") else 1
-                          for r, e, _ in self.cons], dtype=int)
-        c_is_notice = np.array([o in idx for _, _, o in self.cons], dtype=bool)
-        c_other = np.array([idx[o] if o in idx else sidx[o] for _, _, o in self.cons], dtype=int)
-        pa = np.array([idx[a] for a, _ in self.pairs], dtype=int)
-        pb = np.array([idx[b] for _, b in self.pairs], dtype=int)
-        pax = np.array([1 if self.orient[a] == "EW" else 0 for a, _ in self.pairs], dtype=int)
-        sa = np.array([sidx[a] for a, _ in self.syn_pairs], dtype=int)
-        sb = np.array([sidx[b] for _, b in self.syn_pairs], dtype=int)
-        self._ix = (c_road, c_end, c_is_notice, c_other, pa, pb, pax, sa, sb)
-        return self._ix
+    def _synthetic(self, p):
+        return p[:, self.sx] if len(self.synthetic) else np.zeros((len(p), 0, 3))
 
-    def all_polylines(self, p):
-        """(n_roads, 3, 2): from end, middle/corner, to end of every notice road."""
-        out = np.empty((len(self.names), 3, 2))
-        for i, n in enumerate(self.names):
-            pl = self.polyline(p, n)
-            out[i] = pl if len(pl) == 3 else np.array([pl[0], pl.mean(axis=0), pl[1]])
-        return out
+    def _junction_residuals(self, P, S):
+        pts = P[:, self.c_road, self.c_end]
+        A = P[:, np.where(self.c_notice, self.c_other, 0)]
+        p1, o1 = self._point_segment(pts, A[:, :, 0], A[:, :, 1])
+        p2, o2 = self._point_segment(pts, A[:, :, 1], A[:, :, 2])
+        first = p1 ** 2 + o1 ** 2 <= p2 ** 2 + o2 ** 2
+        perp, over = np.where(first, p1, p2), np.where(first, o1, o2)
+        if S.shape[1]:
+            Sv = S[:, np.where(self.c_notice, 0, self.c_other)]
+            q = pts - Sv[..., :2]
+            syn_perp = np.cos(Sv[..., 2]) * q[..., 1] - np.sin(Sv[..., 2]) * q[..., 0]
+            perp = np.where(self.c_notice, perp, syn_perp)
+            over = np.where(self.c_notice, over, 0.0)
+        return perp, over
+
+    def residuals_batch(self, p):
+        """(batch, n_residuals) for parameter vectors (batch, n_params)."""
+        P = self.polylines(p)
+        S = self._synthetic(p)
+        perp, over = self._junction_residuals(P, S)
+        res = [perp, over, 15.0 * p[:, self.ix[:, 2]], 15.0 * np.where(self.is_l, p[:, self.ix[:, 3]], 0.0)]
+        if S.shape[1]:
+            res += [40.0 * np.sin(S[..., 2] - self.syn_target), 0.002 * np.hypot(S[..., 0], S[..., 1])]
+        if len(self.par):
+            a, b, ax = self.par[:, 0], self.par[:, 1], self.par_ax
+            Pa, Pb = P[:, a], P[:, b]
+            along_a = np.where(ax[:, None] == 1, Pa[..., 0], Pa[..., 1])
+            along_b = np.where(ax[:, None] == 1, Pb[..., 0], Pb[..., 1])
+            across_a = np.where(ax[:, None] == 1, Pa[..., 1], Pa[..., 0]).mean(axis=-1)
+            across_b = np.where(ax[:, None] == 1, Pb[..., 1], Pb[..., 0]).mean(axis=-1)
+            overlap = np.minimum(along_a.max(-1), along_b.max(-1)) > np.maximum(along_a.min(-1), along_b.min(-1))
+            gap = np.abs(across_a - across_b)
+            res.append(np.where(overlap, 0.5 * np.maximum(0.0, _MIN_SEPARATION_M - gap), 0.0))
+        if len(self.syn_pairs):
+            sa, sb = self.syn_pairs[:, 0], self.syn_pairs[:, 1]
+            q = S[:, sb, :2] - S[:, sa, :2]
+            gap = np.abs(np.cos(S[:, sa, 2]) * q[..., 1] - np.sin(S[:, sa, 2]) * q[..., 0])
+            res.append(0.5 * np.maximum(0.0, 2 * _MIN_SEPARATION_M - gap))
+        return np.concatenate(res, axis=-1)
 
     def residuals(self, p):
-        c_road, c_end, c_is_notice, c_other, pa, pb, pax, sa, sb = self._prep()
-        P = self.all_polylines(p)
-        S = np.array([p[self.slices[s]] for s in self.synthetic]).reshape(-1, 3)
-        pts = P[c_road, c_end]
-        res = []
-        if len(pts):
-            # distance to a notice road: the better of its two segments
-            A = P[c_other % len(self.names)]
-            best_perp = np.full(len(pts), np.inf)
-            best_over = np.zeros(len(pts))
-            best_score = np.full(len(pts), np.inf)
-            for k in range(2):
-                a, b = A[:, k], A[:, k + 1]
-                d = b - a
-                L = np.hypot(d[:, 0], d[:, 1]) + 1e-9
-                u = d / L[:, None]
-                q = pts - a
-                t = (q * u).sum(axis=1)
-                perp = u[:, 0] * q[:, 1] - u[:, 1] * q[:, 0]
-                over = np.maximum(0, -t) + np.maximum(0, t - L)
-                score = perp ** 2 + over ** 2
-                better = score < best_score
-                best_perp = np.where(better, perp, best_perp)
-                best_over = np.where(better, over, best_over)
-                best_score = np.where(better, score, best_score)
-            if len(S):
-                Sv = S[np.minimum(c_other, len(S) - 1)]
-                u = np.column_stack([np.cos(Sv[:, 2]), np.sin(Sv[:, 2])])
-                q = pts - Sv[:, :2]
-                syn_perp = u[:, 0] * q[:, 1] - u[:, 1] * q[:, 0]
-            else:
-                syn_perp = np.zeros(len(pts))
-            r1 = np.where(c_is_notice, best_perp, syn_perp)
-            r2 = np.where(c_is_notice, best_over, 0.0)
-            res.append(np.column_stack([r1, r2]).ravel())
-        tilts = []
-        for n in self.names:
-            v = p[self.slices[n]]
-            tilts.append(15.0 * v[2])
-            if self.kind[n] == "L":
-                tilts.append(15.0 * v[3])
-        res.append(np.array(tilts))
-        if len(S):
-            target = np.array([self._base(self.syn_orient[s]) for s in self.synthetic])
-            res.append(np.column_stack([40.0 * np.sin(S[:, 2] - target),
-                                        0.002 * np.hypot(S[:, 0], S[:, 1])]).ravel())
-        if len(pa):
-            Pa, Pb = P[pa], P[pb]
-            along = 1 - pax
-            ar = np.arange(len(pa))
-            a_lo = Pa[ar, :, along].min(axis=1) if False else np.min(Pa[ar][:, :, :] [np.arange(len(pa)), :, along], axis=1)
-            b_lo = np.min(Pb[np.arange(len(pa)), :, along], axis=1)
-            a_hi = np.max(Pa[np.arange(len(pa)), :, along], axis=1)
-            b_hi = np.max(Pb[np.arange(len(pa)), :, along], axis=1)
-            overlap = np.minimum(a_hi, b_hi) > np.maximum(a_lo, b_lo)
-            gap = np.abs(Pa[np.arange(len(pa)), :, pax].mean(axis=1) - Pb[np.arange(len(pa)), :, pax].mean(axis=1))
-            res.append(np.where(overlap, 0.5 * np.maximum(0.0, _MIN_SEPARATION_M - gap), 0.0))
-        if len(sa):
-            u = np.column_stack([np.cos(S[sa, 2]), np.sin(S[sa, 2])])
-            q = S[sb, :2] - S[sa, :2]
-            gap = np.abs(u[:, 0] * q[:, 1] - u[:, 1] * q[:, 0])
-            res.append(0.5 * np.maximum(0.0, 2 * _MIN_SEPARATION_M - gap))
-        return np.concatenate(res)
+        return self.residuals_batch(p[None, :])[0]
 
+    def jacobian(self, p):
+        """Forward differences, every column in one batched evaluation."""
+        h = 1e-6 * np.maximum(1.0, np.abs(p))
+        R = self.residuals_batch(np.vstack([p, p + np.diag(h)]))
+        return ((R[1:] - R[0]) / h[:, None]).T
+
+    def crossings(self, p) -> tuple[int, float]:
+        """Pairs of notice roads the notice does not join that cross or come within the
+        clearance (count), and how far apart they would have to move (m)."""
+        P = self.polylines(p[None, :])[0]
+        a, b = self.pairs[:, 0], self.pairs[:, 1]
+        depth = np.zeros(len(a))
+        for k in (0, 1):
+            for m in (0, 1):
+                A0, A1, B0, B1 = P[a, k], P[a, k + 1], P[b, m], P[b, m + 1]
+                c1, _ = self._point_segment(B0, A0, A1)
+                c2, _ = self._point_segment(B1, A0, A1)
+                c3, _ = self._point_segment(A0, B0, B1)
+                c4, _ = self._point_segment(A1, B0, B1)
+                cross = (c1 * c2 < 0) & (c3 * c4 < 0)
+                d = np.minimum(np.minimum(np.abs(c1), np.abs(c2)), np.minimum(np.abs(c3), np.abs(c4)))
+                depth += np.where(cross, d + _CLEARANCE_M, 0.0)
+        for ends, other in ((P[a][:, [0, 2]], b), (P[b][:, [0, 2]], a)):
+            for e in (0, 1):
+                for k in (0, 1):
+                    perp, over = self._point_segment(ends[:, e], P[other, k], P[other, k + 1])
+                    depth += np.maximum(0.0, _CLEARANCE_M - np.hypot(perp, over))
+        return int((depth > 0).sum()), float(depth.sum())
     def initial(self):
         p = np.zeros(self.n_params)
-        ew = [n for n in self.names if self.orient[n] == "EW"]
-        ns = [n for n in self.names if self.orient[n] == "NS"]
-        for k, n in enumerate(ew):
-            s = self.slices[n]
-            p[s][:2] = self.rng.normal(0, 80, 2) + [0, -220.0 * k]
-        for k, n in enumerate(ns):
-            s = self.slices[n]
-            p[s][:2] = self.rng.normal(0, 80, 2) + [220.0 * k, 0]
-            if self.kind[n] == "L":
-                p[s][4] = 0.6
-        for s in self.synthetic:
-            v = self.slices[s]
-            p[v][:2] = self.rng.normal(0, 500, 2)
-            p[v][2] = self._base(self.syn_orient[s])
+        k_ew = k_ns = 0
+        for i in range(len(self.names)):
+            cx, cy = self.ix[i, 0], self.ix[i, 1]
+            if self.orient[i] == "EW":
+                p[[cx, cy]] = self.rng.normal(0, 80, 2) + [0, -220.0 * k_ew]
+                k_ew += 1
+            else:
+                p[[cx, cy]] = self.rng.normal(0, 80, 2) + [220.0 * k_ns, 0]
+                k_ns += 1
+            if self.is_l[i]:
+                p[self.ix[i, 4]] = 0.6
+        for k in range(len(self.synthetic)):
+            p[self.sx[k, :2]] = self.rng.normal(0, 500, 2)
+            p[self.sx[k, 2]] = self.syn_target[k]
         return p
 
     def bounds(self):
         lo = np.full(self.n_params, -np.inf)
         hi = np.full(self.n_params, np.inf)
-        for n in self.names:
-            s = self.slices[n]
-            lo[s.start + 2], hi[s.start + 2] = -self.MAX_TILT, self.MAX_TILT
-            if self.kind[n] == "L":
-                lo[s.start + 3], hi[s.start + 3] = -self.MAX_TILT, self.MAX_TILT
-                lo[s.start + 4], hi[s.start + 4] = 0.2, 0.9
+        for i in range(len(self.names)):
+            lo[self.ix[i, 2]], hi[self.ix[i, 2]] = -self.MAX_TILT, self.MAX_TILT
+            if self.is_l[i]:
+                lo[self.ix[i, 3]], hi[self.ix[i, 3]] = -self.MAX_TILT, self.MAX_TILT
+                lo[self.ix[i, 4]], hi[self.ix[i, 4]] = 0.2, 0.9
         return lo, hi
 
-    def sparsity(self):
-        """Which parameters each residual depends on (for a cheap finite-difference Jacobian)."""
-        rows = []
-        for road, _, other in self.cons:
-            rows += [(road, other), (road, other)]
-        rows += [(n,) for n in self.names for _ in range(2 if self.kind[n] == "L" else 1)]
-        rows += [(s,) for s in self.synthetic for _ in range(2)]
-        rows += list(self.pairs) + list(self.syn_pairs)
-        m = np.zeros((len(rows), self.n_params), dtype=bool)
-        for i, names in enumerate(rows):
-            for n in names:
-                m[i, self.slices[n]] = True
-        return m
+    def junction_gap(self, p) -> float:
+        perp, over = self._junction_residuals(self.polylines(p[None, :]), self._synthetic(p[None, :]))
+        return float(np.hypot(perp, over).max()) if perp.size else 0.0
 
-    def junction_error(self, p) -> float:
-        r = self.residuals(p)[: 2 * len(self.cons)]
-        return float(np.abs(r).max()) if len(r) else 0.0
+    def solve(self, tries=6, max_nfev=200):
+        """Least squares from a few seeded starts; candidates best first (small gaps, then
+        fewest crossings, then cost)."""
+        from contextlib import nullcontext
 
-    def solve(self, tries=2, max_nfev=150):
         from scipy.optimize import least_squares
 
-        best = None
+        try:  # one BLAS thread: the SVDs are tiny, and threads on a busy machine cost seconds each
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover
+            threadpool_limits = None
+        with threadpool_limits(1) if threadpool_limits else nullcontext():
+            return self._solve(least_squares, tries, max_nfev)
+
+    def _solve(self, least_squares, tries, max_nfev):
         lo, hi = self.bounds()
+        self.candidates = []
         for _ in range(tries):
             p0 = np.clip(self.initial(), lo + 1e-9, hi - 1e-9)
-            sol = least_squares(self.residuals, p0, bounds=(lo, hi), jac_sparsity=self.sparsity(),
-                                max_nfev=max_nfev)
-            err = self.junction_error(sol.x)
-            key = (err > 0.5, sol.cost)
-            if best is None or key < best[0]:
-                best = (key, sol.x, err)
-            if err < 0.05 and sol.cost < 1.0:
+            sol = least_squares(self.residuals, p0, jac=self.jacobian, bounds=(lo, hi), tr_solver="exact",
+                                max_nfev=max_nfev, ftol=1e-6, xtol=1e-8)
+            gap = self.junction_gap(sol.x)
+            n_cross, depth = self.crossings(sol.x) if len(self.pairs) else (0, 0.0)
+            self.candidates.append(((gap > 5.0, n_cross, sol.cost), sol.x, gap))
+            if gap < 0.5 and n_cross == 0:
                 break
-        self.p, self.error = best[1], best[2]
+        self.candidates.sort(key=lambda c: c[0])
+        self.p, self.error = self.candidates[0][1], self.candidates[0][2]
         return self
+    # -- results ----------------------------------------------------------------------------
+    def notice_lines(self, p) -> dict[str, np.ndarray]:
+        """Vertices from the 'from' end to the far end (through the corner of an L)."""
+        P = self.polylines(p[None, :])[0]
+        return {n: (P[i] if self.is_l[i] else P[i, [0, 2]]).copy() for i, n in enumerate(self.names)}
 
-    def synthetic_lines(self, *, margin_m=250.0) -> dict[str, np.ndarray]:
-        """Each non-notice road as a segment spanning the points that end on it, plus a margin."""
-        out = {}
-        for s in self.synthetic:
-            v = self.p[self.slices[s]]
-            u = _unit(v[2])
-            ts = [float(np.dot(self.endpoint(self.p, road, end) - v[:2], u))
-                  for road, end, other in self.cons if other == s]
-            t0, t1 = min(ts) - margin_m, max(ts) + margin_m
-            out[s] = np.array([v[:2] + u * t0, v[:2] + u * t1])
-        return out
+    def synthetic_directions(self, p) -> dict[str, np.ndarray]:
+        S = self._synthetic(p[None, :])[0]
+        return {s: np.array([np.cos(S[k, 2]), np.sin(S[k, 2])]) for k, s in enumerate(self.synthetic)}
+
+
+def _nearest_on_polyline(line: np.ndarray, q: np.ndarray) -> np.ndarray:
+    a, b = line[:-1], line[1:]
+    d = b - a
+    t = np.clip(((q - a) * d).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-18), 0.0, 1.0)
+    cand = a + d * t[:, None]
+    return cand[np.argmin(((cand - q) ** 2).sum(axis=1))]
+
+
+def _insert_vertex(line: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``line`` with ``q`` (which lies on it) as a vertex, unless it already is one."""
+    if np.min(np.hypot(*(line - q).T)) < 1e-6:
+        return line
+    a, b = line[:-1], line[1:]
+    d = b - a
+    t = np.clip(((q - a) * d).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-18), 0.0, 1.0)
+    k = int(np.argmin(np.hypot(*(a + d * t[:, None] - q).T)))
+    return np.vstack([line[: k + 1], q, line[k + 1:]])
+
+
+def _snap_junctions(lines, cons, syn_dirs, *, margin_m=250.0, passes=200):
+    """Make every declared junction exact and noded.
+
+    Each declared end of a notice road moves onto the nearest point of the notice road it
+    meets: a road with only that one notice junction moves whole (its length and direction
+    stay), otherwise only that end moves. A few sweeps settle it (moving one road moves the
+    line others end on); then the end becomes a vertex of the road it meets. A road not in
+    the notice becomes a polyline through the points that end on it, extended by
+    ``margin_m`` at both ends. Returns (notice lines, synthetic lines, largest move in m).
+    """
+    lines = {k: v.copy() for k, v in lines.items()}
+    n_notice = {}
+    for road, _, other in cons:
+        if other in lines:
+            n_notice[road] = n_notice.get(road, 0) + 1
+
+    def vertex(road, end):
+        return _END_VERTEX[end] if end != "turn_to" else len(lines[road]) - 1
+
+    largest = 0.0
+    for _ in range(passes):
+        moved = 0.0
+        for road, end, other in cons:
+            if other not in lines:
+                continue
+            v = lines[road]
+            k = vertex(road, end)
+            q = _nearest_on_polyline(lines[other], v[k])
+            step = q - v[k]
+            moved = max(moved, float(np.hypot(*step)))
+            if n_notice[road] == 1:
+                v += step
+            v[k] = q
+        largest = max(largest, moved)
+        if moved < 1e-9:
+            break
+    out = {k: v.copy() for k, v in lines.items()}
+    ends_on: dict[str, list] = {}
+    for road, end, other in cons:
+        q = lines[road][vertex(road, end)]
+        if other in lines:
+            out[other] = _insert_vertex(out[other], q)
+        else:
+            ends_on.setdefault(other, []).append(q)
+    syn = {}
+    for s, pts in ends_on.items():
+        u = syn_dirs[s]
+        pts = np.array(pts)
+        pts = pts[np.argsort(pts @ u, kind="stable")]
+        pts = pts[np.r_[True, np.hypot(*np.diff(pts, axis=0).T) > 1e-6]]
+        syn[s] = np.vstack([pts[0] - u * margin_m, pts, pts[-1] + u * margin_m])
+    return out, syn, largest
 
 
 def _notice_clusters(notice: pd.DataFrame, junctions: pd.DataFrame) -> list[list[str]]:
@@ -438,29 +493,65 @@ def _endpoint_aliases(notice: pd.DataFrame) -> dict[str, str]:
     return aliases
 
 
-def layout_gazette_roads(notice: pd.DataFrame, junctions: pd.DataFrame, rng):
-    """Place the notice roads and the roads they end on; returns (lines, attributes, errors).
+def _check_layout(notice: pd.DataFrame, lines: dict[str, np.ndarray], *, raise_=True) -> float:
+    """Largest relative length error; raises (or returns inf) if a road breaks the 5% or
+    orientation rule."""
+    worst = 0.0
+    for r in notice[notice["name"].isin(list(lines))].itertuples():
+        v = lines[r.name]
+        length = float(np.hypot(*np.diff(v, axis=0).T).sum())
+        rel = abs(length - r.length_m) / r.length_m
+        worst = max(worst, rel)
+        dx, dy = np.ptp(v[:, 0]), np.ptp(v[:, 1])
+        is_l = isinstance(r.turn_to_road, str) and bool(r.turn_to_road)
+        if rel > 0.04 or (not is_l and (dx > dy) != (r.orientation == "EW")):
+            if not raise_:
+                return np.inf
+            raise RuntimeError(f"gazette layout broke the rules for {r.name}: length {length:.1f} m "
+                               f"(published {r.length_m} m), extent {dx:.0f} x {dy:.0f} m")
+    return worst
+
+
+def layout_gazette_roads(notice: pd.DataFrame, junctions: pd.DataFrame, rng, *, frame: Polygon | None = None):
+    """Place the notice roads and the roads they end on; returns (lines, synthetic lines, aliases, errors).
 
     ``lines`` maps a road name to its vertex array in model metres (notice roads: from the
-    东起/北起 end to the 西至/南至 end).
+    东起/北起 end to the 西至/南至 end, with a vertex wherever another notice road ends on
+    it). ``errors`` maps each cluster to the largest junction gap the solve left, which
+    :func:`_snap_junctions` then closed by moving ends.
     """
     aliases = _endpoint_aliases(notice)
-    lines, syn_lines, info, errors = {}, {}, {}, {}
+    lines, syn_lines, errors = {}, {}, {}
+    placed = []  # footprints of the clusters placed so far
     for group in _notice_clusters(notice, junctions):
         sub = notice[notice["name"].isin(group)]
         jn = junctions[junctions["road"].isin(group)]
         lay = _Layout(sub, jn, aliases, rng).solve()
+        for _key, p, gap in lay.candidates:  # the best solve whose snapped roads keep the rules
+            local, syn, _ = _snap_junctions(lay.notice_lines(p), lay.cons, lay.synthetic_directions(p))
+            if np.isfinite(_check_layout(sub, local, raise_=False)):
+                break
+        errors[tuple(group)] = gap
         subs = [s for v in sub["subdistrict"] for s in str(v).split(";")]
         centre = np.mean([xy(*CLUSTER_CENTRES[s]) for s in subs], axis=0)
-        # shift so the notice roads' bounding box is centred on the sub-district centre
-        allpts = np.vstack([lay.polyline(lay.p, n) for n in group])
+        # centre the notice roads' bounding box on the sub-district centre; a second cluster in
+        # the same sub-district moves aside (spiral search) until it clears the ones placed,
+        # inside the demo area
+        allpts = np.vstack(list(local.values()))
         shift = centre - (allpts.min(axis=0) + allpts.max(axis=0)) / 2
+        foot0 = shapely.union_all([LineString(v) for v in list(local.values()) + list(syn.values())]).buffer(400.0)
+        for k in range(200):
+            ang, rad = k * 2.4, 300.0 * np.sqrt(k)
+            offset = shift + rad * np.array([np.cos(ang), np.sin(ang)])
+            foot = shapely.affinity.translate(foot0, *offset)
+            if not any(foot.intersects(f) for f in placed) and (frame is None or frame.contains(foot)):
+                break
+        placed.append(foot)
         for n in group:
-            lines[n] = lay.polyline(lay.p, n) + shift
-        for s, seg in lay.synthetic_lines().items():
-            syn_lines[(tuple(group), s)] = seg + shift
-            info[(tuple(group), s)] = lay.syn_orient[s]
-        errors[tuple(group)] = lay.error
+            lines[n] = local[n] + offset
+        for s, seg in syn.items():
+            syn_lines[(tuple(group), s)] = seg + offset
+    _check_layout(notice, lines)
     return lines, syn_lines, aliases, errors
 
 
@@ -544,7 +635,8 @@ def _distance_to_lines(spec: GridSpec, lines) -> np.ndarray:
     return ndimage.distance_transform_edt(mask == 0) * RES_M
 
 
-def build_dem(spec: GridSpec, rivers: gpd.GeoDataFrame, reservoirs: gpd.GeoDataFrame, rng):
+def build_dem(spec: GridSpec, rivers: gpd.GeoDataFrame, reservoirs: gpd.GeoDataFrame,
+              low_lying: gpd.GeoDataFrame, rng):
     """Jinan-like terrain: Yellow River plain (N), city 30-80 m, foothills to 300-600 m (S)."""
     from rasterio import features
 
@@ -572,16 +664,28 @@ def build_dem(spec: GridSpec, rivers: gpd.GeoDataFrame, reservoirs: gpd.GeoDataF
     z += 5.0 * np.exp(-((d_y - 650.0) / 120.0) ** 2)
     z -= 3.0 * np.exp(-(d_x / 60.0) ** 2)
     z -= 2.0 * np.exp(-(d_ch / 40.0) ** 2)
-    # closed depressions in the plain (ponding)
-    for lo, la, r, depth in DEPRESSIONS:
-        cx, cy = xy(lo, la)
-        z -= depth * np.exp(-(((X - cx) ** 2 + (Y - cy) ** 2) / r ** 2) ** 1.5)
     # reservoirs and lakes: flat water surfaces at the lowest shore level
     for geom in reservoirs.geometry:
         m = features.rasterize([(geom, 1)], out_shape=spec.shape, transform=spec.transform, dtype="uint8") == 1
         if m.any():
             z[m] = np.percentile(z[m], 10)
-    return np.round(np.maximum(z, 18.0), 2).astype("float32")
+    # the noise leaves pits everywhere; fill them (reservoirs rise to their spill level) so the
+    # only closed depressions are the low-lying areas carved next
+    from cimtwin.grid import fill_depressions
+
+    z = np.asarray(fill_depressions(np.maximum(z, 18.0)), dtype="float64")
+    for lo, la, r, depth in DEPRESSIONS:
+        cx, cy = xy(lo, la)
+        z -= depth * np.exp(-(((X - cx) ** 2 + (Y - cy) ** 2) / r ** 2) ** 1.5)
+    # underpasses and old low streets: a dip of the layer's depth_m, deepest in the middle
+    small = low_lying[~low_lying["name"].str.startswith("低洼区")]
+    for geom, depth in zip(small.geometry, small["depth_m"]):
+        m = features.rasterize([(geom, 1)], out_shape=spec.shape, transform=spec.transform, dtype="uint8",
+                               all_touched=True) == 1
+        if m.any():
+            inside = ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1] * RES_M
+            z[m] -= depth * np.sqrt(np.clip(inside[m] / 45.0, 0.0, 1.0))
+    return np.round(np.maximum(z, 18.0 - 4.0), 2).astype("float32")
 
 
 def build_population(spec: GridSpec, dem: np.ndarray, water_mask: np.ndarray, total=4_000_000.0):
@@ -696,7 +800,11 @@ def build_subdistricts(lines: dict, notice: pd.DataFrame, districts, frame: Poly
             continue
         pts.append(q)
         labels.append(name)
-    cells = _voronoi_cells(np.array(pts), frame)
+    # roads that meet or cross share points: one seed per place
+    _, first = np.unique(np.round(np.array(pts), 1), axis=0, return_index=True)
+    first = np.sort(first)
+    cells = _voronoi_cells(np.array(pts)[first], frame)
+    labels = [labels[i] for i in first]
     df = gpd.GeoDataFrame({"name": labels}, geometry=cells, crs=CRS).dissolve(by="name", as_index=False)
     df["geometry"] = df.geometry.buffer(0.01).buffer(-0.01)
     dist_of = {n: d for n, d, _, _ in SUBDISTRICT_SEEDS}
@@ -729,15 +837,30 @@ def build_roads(notice, lines, syn_lines, aliases, frame, yellow_river, rng):
     for v in syn_lines.values():
         ends += [v[0], v[-1]]
     ends = np.array(ends)
+    # where cluster roads cross without the notice saying so they meet at grade: node there too
+    cluster_lines = [LineString(v) for v in list(lines.values()) + list(syn_lines.values())]
+    tree = shapely.STRtree(cluster_lines)
+    left, right = tree.query(cluster_lines, predicate="intersects")
+    keep = left < right
+    inter = shapely.intersection(np.asarray(cluster_lines, dtype=object)[left[keep]],
+                                 np.asarray(cluster_lines, dtype=object)[right[keep]])
+    crossings = shapely.get_coordinates(inter)
+    ends = np.vstack([ends, crossings]) if len(crossings) else ends
+
+    end_points = shapely.points(ends)
 
     def split(coords):
-        ln = LineString(coords)
-        ds = [ln.project(Point(q)) for q in ends if ln.distance(Point(q)) < 5.0]
-        ds = sorted({round(d, 3) for d in ds if 1.0 < d < ln.length - 1.0})
-        cuts = [0.0] + ds + [ln.length]
-        return [shapely.ops.substring(ln, a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a > 0.5]
-
-    import shapely.ops  # noqa: F401
+        """Pieces of the line cut at every end or crossing within 5 m, each cut an exact vertex."""
+        v = np.asarray(coords, dtype="float64")
+        near = ends[shapely.distance(LineString(v), end_points) < 5.0]
+        cuts = []
+        for q in near:
+            q = _nearest_on_polyline(v, q)
+            v = _insert_vertex(v, q)
+            cuts.append(q)
+        at = sorted({int(np.argmin(np.hypot(*(v - q).T))) for q in cuts} | {0, len(v) - 1})
+        pieces = [v[i:k + 1] for i, k in zip(at[:-1], at[1:])]
+        return [LineString(pc) for pc in pieces if np.hypot(*np.diff(pc, axis=0).T).sum() > 1e-6]
 
     for r in notice.itertuples():
         for seg in split(lines[r.name]):
@@ -1045,10 +1168,12 @@ def build_model(verbose: bool = True) -> CityModel:
     log("districts", len(districts))
     notice = parse_road_notice(NOTICE_FILE.read_text(encoding="utf-8"))
     junctions = road_junctions(notice)
-    lines, syn_lines, aliases, errors = layout_gazette_roads(notice, junctions, np.random.default_rng(SEED + 1))
+    lines, syn_lines, aliases, errors = layout_gazette_roads(notice, junctions, np.random.default_rng(SEED + 1),
+                                                          frame=frame)
     log("gazette layout, max junction error per cluster (m):", {k[0]: round(v, 2) for k, v in errors.items()})
     rivers, reservoirs = build_water(np.random.default_rng(SEED + 2))
-    dem = build_dem(spec, rivers, reservoirs, np.random.default_rng(SEED + 3))
+    low_lying = build_low_lying(np.random.default_rng(SEED + 8))
+    dem = build_dem(spec, rivers, reservoirs, low_lying, np.random.default_rng(SEED + 3))
     log("dem", dem.shape, float(dem.min()), float(dem.max()))
     from rasterio import features
 
@@ -1061,7 +1186,6 @@ def build_model(verbose: bool = True) -> CityModel:
     log("roads", len(roads))
     subdistricts = build_subdistricts(lines, notice, districts, frame)
     rng = np.random.default_rng(SEED + 5)
-    low_lying = build_low_lying(rng)
     buildings = build_buildings(spec, pop, ~water_mask, rng)
     key_areas = build_key_areas(spec, pop, reservoirs, rivers, low_lying, buildings, rng)
     cameras = build_cameras(roads, key_areas, rng)

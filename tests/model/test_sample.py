@@ -140,6 +140,38 @@ def test_declared_junctions_met_within_5m(model, notice):
     assert not bad, bad
 
 
+def _aliased(junctions, roads):
+    """Junctions with endpoint spellings (凤集路) replaced by the road's name (风集路) via `aka`."""
+    aka = roads.dropna(subset=["aka"]).drop_duplicates("aka").set_index("aka")["name"].to_dict()
+    return junctions.assign(other_road=junctions["other_road"].replace(aka))
+
+
+def test_declared_junctions_are_noded(model, notice):
+    """Each declared junction is a vertex the two roads share (routing needs no snapping)."""
+    _, junctions = notice
+    roads = model.layer("roads")
+    verts = {}
+    for name, g in roads.dropna(subset=["name"]).groupby("name"):
+        verts[name] = {tuple(np.round(c, 3)) for geom in g.geometry for c in geom.coords}
+    missing = [(j.road, j.other_road) for j in _aliased(junctions, roads).itertuples()
+               if not verts[j.road] & verts[j.other_road]]
+    assert not missing, missing
+
+
+def test_routing_topology_and_routes(model, notice):
+    from cimtwin.routing import RoadNetwork, check_declared_junctions
+
+    _, junctions = notice
+    roads = model.layer("roads")
+    report = check_declared_junctions(roads, _aliased(junctions, roads))
+    assert report["connected"].all(), report.loc[~report["connected"], ["road", "other_road", "reason"]]
+    net = RoadNetwork.from_roads(roads, warn_components=False)
+    near = net.route_between_roads("祈福街", "明成街")          # two clusters in 陡沟街道
+    far = net.route_between_roads("祈福街", "港源十路")         # across the demo area
+    assert near.found and far.found, (near.reason, far.reason)
+    assert 0 < near.length_m < far.length_m
+
+
 def test_gazette_roads_in_their_subdistrict(model, notice):
     df, _ = notice
     subs = model.layer("subdistricts").set_index("name")
