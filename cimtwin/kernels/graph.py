@@ -5,8 +5,9 @@ A graph is three arrays: ``indptr`` (int32, n + 1), ``indices`` (int32, arcs) an
 Weights must be finite and > 0 (the caller checks). Distances are float64 with ``inf``
 where a node is not reached. Node numbers are 0..n-1 (positions, not user ids).
 
-The priority queue is an indexed binary heap with decrease-key: its size is bounded by
-the number of nodes, so memory stays O(n) whatever the degree.
+The priority queue is a lazy 4-ary heap (stale entries skipped when popped), sized by
+the number of arcs. Callers get the best locality by numbering nodes spatially
+(:func:`hilbert_codes`) before building the CSR.
 """
 
 from __future__ import annotations
