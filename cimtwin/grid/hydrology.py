@@ -320,9 +320,9 @@ def ponding_depth(dem: Any, runoff_mm: Any, *, res_m: float | None = None, nodat
         r = float(runoff_mm)
         if not np.isfinite(r) or r < 0:
             raise ValidationError(f"`runoff_mm` must be finite and >= 0; got {runoff_mm!r}.")
-        runoff_m = np.full(z.shape, r / 1000.0)
+        runoff = r  # uniform: no full-grid array
     else:
-        rin = as_grid(runoff_mm, arg="runoff_mm", dtype=np.float64)
+        rin = as_grid(runoff_mm, arg="runoff_mm")
         if rin.values.shape != z.shape:
             raise GridAlignmentError(
                 f"`runoff_mm` has shape {rin.values.shape} but the DEM has {z.shape}; give a scalar "
@@ -330,18 +330,21 @@ def ponding_depth(dem: Any, runoff_mm: Any, *, res_m: float | None = None, nodat
         if inp.spec is not None and rin.spec is not None:
             inp.spec.require_aligned(rin.spec, what="runoff raster")
         rv = rin.values
+        if not np.issubdtype(rv.dtype, np.floating):
+            rv = rv.astype(np.float64)
         bad = valid & ~np.isfinite(rv)
         if bad.any():
             rr, cc = np.nonzero(bad)
             raise ValidationError(
                 f"`runoff_mm` is NaN/inf on {bad.sum()} valid DEM cells (first at row {rr[0]}, col {cc[0]}); "
                 "fill them (e.g. with 0) or mark those DEM cells as nodata.")
-        if (rv[valid] < 0).any():
+        del bad
+        if (rv < 0).any() and (rv[valid] < 0).any():
             raise ValidationError("`runoff_mm` has negative values; runoff depths must be >= 0.")
-        runoff_m = np.where(valid, rv, 0.0) / 1000.0
+        runoff = rv  # mm; the kernel reads valid cells only
     kernel, _ = select("ponding_fsm", backend)
-    depth, runoff_v, ponded_v, outflow_v = kernel(z, valid, runoff_m, res * res)
-    depth = depth.astype(np.float32)
+    depth, runoff_v, ponded_v, outflow_v = kernel(z, valid, runoff, res * res)
+    depth = depth.astype(np.float32, copy=False)
     depth[~valid] = np.nan
     attrs = {"cimtwin_op": "ponding_depth", "runoff_volume_m3": runoff_v,
              "ponded_volume_m3": ponded_v, "outflow_volume_m3": outflow_v}

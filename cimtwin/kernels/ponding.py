@@ -24,7 +24,9 @@ Volume is conserved by construction: runoff = ponded + outflow.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from numba import prange
 
 from cimtwin.kernels._dispatch import register
 from cimtwin.kernels._jit import njit
@@ -272,9 +274,11 @@ def _levels(zf, leaf, act_of_leaf, spill, water, cell_area, depth):
                 depth[i] = d
 
 
-@register("ponding_fsm", "cpu")
-def fill_spill_merge(z, valid, runoff_m, cell_area_m2):
-    """Ponded depth (m) and volumes (m^3) from a runoff depth (m) per cell.
+def fill_spill_merge_sorted(z, valid, runoff_m, cell_area_m2):
+    """Reference implementation: the merge tree from one pass over all cells in sorted order.
+
+    Slower than :func:`fill_spill_merge` (a full sort, then random access in elevation order)
+    and kept to check it. Ponded depth (m) and volumes (m^3) from a runoff depth (m) per cell.
 
     ``runoff_m`` is a float64 array of the DEM's shape (0 where there is no runoff). Returns
     ``(depth_m float32, runoff_m3, ponded_m3, outflow_m3)``.
@@ -306,3 +310,441 @@ def fill_spill_merge(z, valid, runoff_m, cell_area_m2):
     ponded = float(depth.sum() * cell_area_m2)
     outflow_total = outflow + ocean_direct
     return depth.reshape(rows, cols), runoff_total, ponded, outflow_total
+
+
+# --------------------------------------------------------------------------------------
+# Fast path: the same merge tree without visiting every cell in elevation order
+# --------------------------------------------------------------------------------------
+# Cell i "precedes" cell j when (z_i, i) < (z_j, j): that is the sorted order of the reference.
+# There, a cell joins the basin of its lowest preceding neighbour, which is a local rule: each
+# basin (leaf) is found by following those pointers down to a pit, in parallel. Merges happen
+# only where two basins touch, so only boundary cells (a few per basin) need sorting, and
+# Kruskal's union-find runs over those events. The per-node cell counts and elevation sums
+# (capacities) then come from one pass that places each cell in the node that was on top of
+# its basin when the cell was reached.
+
+_NOT_DONE = -1  # label of an unlabelled (or nodata) cell while basins are labelled
+_PIT = -3
+
+
+@njit
+def _lower_slot(zf, vf, i, r, c, rows, cols):
+    """Slot k of the lowest preceding valid neighbour of valid cell ``i`` (ties: first k).
+
+    9 when the cell touches the edge or nodata (it drains out: the ocean), 8 for a pit.
+    """
+    if r == 0 or c == 0 or r == rows - 1 or c == cols - 1:
+        return 9
+    zi = zf[i]
+    best = 8
+    bestz = np.inf
+    for k in range(8):
+        j = i + DR[k] * cols + DC[k]
+        if not vf[j]:
+            return 9
+        zj = zf[j]
+        if (zj < zi or (zj == zi and j < i)) and zj < bestz:
+            bestz = zj
+            best = k
+    return best
+
+
+def _row_chunk(cols):
+    """Rows per parallel work item: small items keep a preempted thread from holding the rest."""
+    return max(1, 65536 // max(1, cols))
+
+
+@njit(parallel=True)
+def _mark_pits(zf, vf, leaf, down, rows, cols, chunk):
+    """leaf = OCEAN on drained cells, _PIT on pits, _NOT_DONE elsewhere; ``down`` = the slot k
+    of the lowest preceding neighbour (8 = none). Returns pits per row."""
+    per_row = np.zeros(rows, dtype=np.int64)
+    old_chunk = numba.set_parallel_chunksize(chunk)
+    for r in prange(rows):
+        m = 0
+        for c in range(cols):
+            i = r * cols + c
+            down[i] = 8
+            if not vf[i]:
+                leaf[i] = _NOT_DONE
+                continue
+            k = _lower_slot(zf, vf, i, r, c, rows, cols)
+            if k == 9:
+                leaf[i] = OCEAN
+            elif k == 8:
+                leaf[i] = _PIT
+                m += 1
+            else:
+                leaf[i] = _NOT_DONE
+                down[i] = k
+        per_row[r] = m
+    numba.set_parallel_chunksize(old_chunk)
+    return per_row
+
+
+@njit(parallel=True)
+def _list_pits(leaf, offsets, pits, rows, cols, chunk):
+    old_chunk = numba.set_parallel_chunksize(chunk)
+    for r in prange(rows):
+        m = offsets[r]
+        for c in range(cols):
+            i = r * cols + c
+            if leaf[i] == _PIT:
+                pits[m] = i
+                m += 1
+    numba.set_parallel_chunksize(old_chunk)
+
+
+@njit(parallel=True)
+def _label_basins(vf, leaf, down, rows, cols, chunk):
+    """Each cell's basin: the label at the end of its chain of lowest preceding neighbours.
+
+    Two walks per chain (find the label, then write it), so no stack is needed; threads that
+    meet on a chain write the same labels, so the result does not depend on scheduling.
+    """
+    step = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        step[k] = DR[k] * cols + DC[k]
+    old_chunk = numba.set_parallel_chunksize(chunk)
+    for r in prange(rows):
+        for c in range(cols):
+            i = r * cols + c
+            if not vf[i] or leaf[i] != _NOT_DONE:
+                continue
+            j = i
+            while leaf[j] == _NOT_DONE:
+                j += step[down[j]]
+            label = leaf[j]
+            j = i
+            while leaf[j] == _NOT_DONE:
+                leaf[j] = label
+                j += step[down[j]]
+    numba.set_parallel_chunksize(old_chunk)
+
+
+@njit
+def _boundary_mask(zf, vf, leaf, i, rows, cols):
+    """Bit k set where cell ``i`` meets a new basin through neighbour k (first k per basin)."""
+    r = i // cols
+    c = i - r * cols
+    zi = zf[i]
+    my = leaf[i]
+    mask = 0
+    for k in range(8):
+        rr = r + DR[k]
+        cc = c + DC[k]
+        if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+            continue
+        j = rr * cols + cc
+        if not vf[j]:
+            continue
+        zj = zf[j]
+        if not (zj < zi or (zj == zi and j < i)):
+            continue
+        lj = leaf[j]
+        if lj == my:
+            continue
+        dup = False
+        for t in range(k):  # a basin already met through an earlier slot
+            if (mask >> t) & 1 and leaf[(r + DR[t]) * cols + c + DC[t]] == lj:
+                dup = True
+                break
+        if dup:
+            continue
+        mask |= 1 << k
+    return mask
+
+
+@njit(parallel=True)
+def _mark_events(zf, vf, leaf, masks, rows, cols, chunk):
+    per_row = np.zeros(rows, dtype=np.int64)
+    old_chunk = numba.set_parallel_chunksize(chunk)
+    for r in prange(rows):
+        m = 0
+        for c in range(cols):
+            i = r * cols + c
+            b = 0
+            if vf[i]:
+                b = _boundary_mask(zf, vf, leaf, i, rows, cols)
+                for k in range(8):
+                    m += (b >> k) & 1
+            masks[i] = b
+        per_row[r] = m
+    numba.set_parallel_chunksize(old_chunk)
+    return per_row
+
+
+@njit(parallel=True)
+def _list_events(masks, offsets, events, rows, cols, chunk):
+    old_chunk = numba.set_parallel_chunksize(chunk)
+    for r in prange(rows):
+        m = offsets[r]
+        for c in range(cols):
+            i = r * cols + c
+            b = masks[i]
+            if b == 0:
+                continue
+            for k in range(8):
+                if (b >> k) & 1:
+                    events[m] = i * 8 + k
+                    m += 1
+    numba.set_parallel_chunksize(old_chunk)
+
+
+@njit
+def _packed_event_codes(keys):
+    out = np.empty(keys.size, dtype=np.int64)
+    low = np.uint64(0xFFFFFFFF)
+    for t in range(keys.size):
+        out[t] = np.int64(keys[t] & low)
+    return out
+
+
+@njit(parallel=True)
+def _pack_event_keys(zbits, codes):
+    """uint64 keys (sortable float32 height, cell * 8 + k): integer order = event order."""
+    keys = np.empty(codes.size, dtype=np.uint64)
+    for t in prange(codes.size):
+        b = zbits[codes[t] >> 3]
+        if b & np.uint32(0x80000000):
+            s = ~b
+        else:
+            s = b | np.uint32(0x80000000)
+        keys[t] = (np.uint64(s) << np.uint64(32)) | np.uint64(codes[t])
+    return keys
+
+
+@njit
+def _kruskal(zf, leaf, events, n_leaves, cols):
+    """Merge tree from the events in elevation order (the reference's merge rules)."""
+    cap = 2 * n_leaves + 2
+    uf = np.arange(cap)
+    parent = np.full(cap, -1, dtype=np.int64)
+    spill = np.full(cap, np.inf, dtype=np.float64)
+    spill_cell = np.full(cap, np.iinfo(np.int64).max, dtype=np.int64)
+    target = np.full(cap, -1, dtype=np.int64)
+    child_a = np.full(cap, -1, dtype=np.int64)
+    child_b = np.full(cap, -1, dtype=np.int64)
+    nn = n_leaves + 1
+    for t in range(events.size):
+        code = events[t]
+        i = code >> 3
+        k = code & 7
+        r = i // cols
+        j = (r + DR[k]) * cols + (i - r * cols) + DC[k]
+        my = leaf[i]
+        a = _find(uf, my)
+        b = _find(uf, leaf[j])
+        if a == b:
+            continue
+        zi = zf[i]
+        if a == OCEAN or b == OCEAN:
+            d = b if a == OCEAN else a
+            spill[d] = zi
+            spill_cell[d] = i
+            parent[d] = OCEAN
+            target[d] = OCEAN
+            uf[d] = OCEAN
+            continue
+        p = nn
+        nn += 1
+        child_a[p] = a
+        child_b[p] = b
+        spill[a] = zi
+        spill[b] = zi
+        spill_cell[a] = i
+        spill_cell[b] = i
+        parent[a] = p
+        parent[b] = p
+        # a holds this cell's own basin: its spill leads to the neighbour's basin
+        target[a] = leaf[j]
+        target[b] = my
+        uf[a] = p
+        uf[b] = p
+    return nn, parent[:nn].copy(), spill[:nn].copy(), spill_cell[:nn].copy(), target[:nn].copy(), \
+        child_a[:nn].copy(), child_b[:nn].copy()
+
+
+@njit
+def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell):
+    """Cells and elevation sums per node: each cell counts in the node on top of its basin
+    when the cell is reached (below that node's spill), none once its basin drains out.
+
+    Spill keys grow towards the root, so the node is the first ancestor whose spill comes
+    after the cell; skew-binary jump pointers (Myers 1983) find it in O(log depth) steps.
+    """
+    out_z = spill.copy()  # the key at which each node's root spills out (inf if it never does)
+    out_cell = spill_cell.copy()
+    for d in range(nn - 1, 0, -1):
+        p = parent[d]
+        if p > 0:
+            out_z[d] = out_z[p]
+            out_cell[d] = out_cell[p]
+    depth = np.zeros(nn, dtype=np.int64)
+    jump = np.arange(nn)
+    up = np.arange(nn)  # parent within the tree (a root points at itself)
+    for d in range(nn - 1, 0, -1):  # parents are numbered after their children
+        p = parent[d]
+        if p <= 0:
+            continue
+        up[d] = p
+        depth[d] = depth[p] + 1
+        jp = jump[p]
+        if depth[p] - depth[jp] == depth[jp] - depth[jump[jp]]:
+            jump[d] = jump[jp]
+        else:
+            jump[d] = p
+    # a root's jump must be itself; depth counts from the root, so recompute roots' jumps
+    for d in range(nn - 1, 0, -1):
+        if parent[d] <= 0:
+            jump[d] = d
+    cnt = np.zeros(nn, dtype=np.float64)
+    zsum = np.zeros(nn, dtype=np.float64)
+    for i in range(zf.size):
+        lf = leaf[i]
+        if lf <= 0 or not vf[i]:
+            continue
+        zi = zf[i]
+        if zi > out_z[lf] or (zi == out_z[lf] and i >= out_cell[lf]):
+            continue  # reached after its basin joined the ocean
+        d = lf
+        while zi > spill[d] or (zi == spill[d] and i >= spill_cell[d]):
+            jd = jump[d]
+            if zi > spill[jd] or (zi == spill[jd] and i >= spill_cell[jd]):
+                d = jd if jd != d else up[d]
+            else:
+                d = up[d]
+        cnt[d] += 1.0
+        zsum[d] += zi
+    return cnt, zsum
+
+
+@njit
+def _basin_runoff(vf, leaf, runoff_mm, uniform, cell_area, nn):
+    """Runoff volume (m^3) per leaf; [0] is what lands on drained cells. Also the total."""
+    water = np.zeros(nn, dtype=np.float64)
+    total = 0.0
+    for i in range(leaf.size):
+        if not vf[i]:
+            continue
+        v = ((runoff_mm[0] if uniform else runoff_mm[i]) / 1000.0) * cell_area
+        total += v
+        lf = leaf[i]
+        if lf >= 0:
+            water[lf] += v
+    return water, total
+
+
+@njit
+def _levels_f32(zf, leaf, act_of_leaf, spill, water, cell_area, depth):
+    """Like :func:`_levels`, writing float32 depths; returns the ponded volume (m^3)."""
+    n = zf.size
+    nn = water.size
+    counts = np.zeros(nn + 1, dtype=np.int64)
+    for i in range(n):
+        lf = leaf[i]
+        if lf <= 0:
+            continue
+        a = act_of_leaf[lf]
+        if water[a] > 0.0 and zf[i] < spill[a]:
+            counts[a + 1] += 1
+    for a in range(nn):
+        counts[a + 1] += counts[a]
+    cells = np.empty(counts[nn], dtype=np.int64)
+    fill = counts[:nn].copy()
+    for i in range(n):
+        lf = leaf[i]
+        if lf <= 0:
+            continue
+        a = act_of_leaf[lf]
+        if water[a] > 0.0 and zf[i] < spill[a]:
+            cells[fill[a]] = i
+            fill[a] += 1
+    ponded = 0.0
+    for a in range(nn):
+        lo = counts[a]
+        hi = counts[a + 1]
+        if hi == lo:
+            continue
+        idx = cells[lo:hi]
+        zs = np.sort(zf[idx].astype(np.float64))
+        target_vol = water[a] / cell_area
+        csum = 0.0
+        level = spill[a]
+        m = zs.size
+        for k in range(1, m + 1):
+            csum += zs[k - 1]
+            upper = zs[k] if k < m else spill[a]
+            if k * upper - csum >= target_vol:
+                level = (target_vol + csum) / k
+                break
+        if level > spill[a]:
+            level = spill[a]
+        for t in range(idx.size):
+            i = idx[t]
+            d = level - zf[i]
+            if d > 0.0:
+                depth[i] = d
+                ponded += d
+    return ponded * cell_area
+
+
+@register("ponding_fsm", "cpu")
+def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
+    """Ponded depth (m) and volumes (m^3) from a runoff depth (mm) per cell.
+
+    ``runoff_mm`` is a float array of the DEM's shape (read on valid cells only) or a scalar
+    for uniform runoff. Returns ``(depth_m float32, runoff_m3, ponded_m3, outflow_m3)``; the
+    same results as :func:`fill_spill_merge_sorted` (up to float rounding in the sums).
+    """
+    rows, cols = z.shape
+    n = rows * cols
+    zf = np.ascontiguousarray(z).ravel()
+    vf = np.ascontiguousarray(valid).ravel()
+    leaf = np.empty(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    down = np.empty(n, dtype=np.uint8)  # flow slot per cell, then the event bit masks
+    chunk = _row_chunk(cols)
+    pits_per_row = _mark_pits(zf, vf, leaf, down, rows, cols, chunk)
+    offsets = np.concatenate(([0], np.cumsum(pits_per_row)))
+    pits = np.empty(int(offsets[-1]), dtype=np.int64)
+    _list_pits(leaf, offsets, pits, rows, cols, chunk)
+    # leaves are numbered in elevation order (pits are listed by index; a stable sort keeps ties so)
+    pits = pits[np.argsort(zf[pits], kind="stable")]
+    leaf[pits] = np.arange(1, pits.size + 1, dtype=leaf.dtype)
+    n_leaves = pits.size
+    del pits
+    _label_basins(vf, leaf, down, rows, cols, chunk)
+    ev_per_row = _mark_events(zf, vf, leaf, down, rows, cols, chunk)
+    offsets = np.concatenate(([0], np.cumsum(ev_per_row)))
+    codes = np.empty(int(offsets[-1]), dtype=np.int64)
+    _list_events(down, offsets, codes, rows, cols, chunk)
+    del down
+    if zf.dtype == np.float32 and n < 2**29:
+        keys = _pack_event_keys(zf.view(np.uint32), codes)
+        del codes
+        keys.sort()
+        codes = _packed_event_codes(keys)
+        del keys
+    else:
+        codes = codes[np.lexsort((codes, zf[codes >> 3]))]
+    nn, parent, spill, spill_cell, target, child_a, child_b = _kruskal(zf, leaf, codes, n_leaves, cols)
+    del codes
+    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell)
+    for node in range(1, nn):  # children are always numbered before their parents
+        p = parent[node]
+        if p > 0:
+            cnt[p] += cnt[node]
+            zsum[p] += zsum[node]
+    with np.errstate(invalid="ignore"):
+        capacity = np.where(np.isfinite(spill), (cnt * spill - zsum) * cell_area_m2, np.inf)
+    capacity[0] = np.inf
+    capacity = np.maximum(capacity, 0.0)
+    uniform = np.ndim(runoff_mm) == 0
+    runoff = np.array([float(runoff_mm)]) if uniform else np.ascontiguousarray(runoff_mm).ravel()
+    leaf_water, runoff_total = _basin_runoff(vf, leaf, runoff, uniform, float(cell_area_m2), nn)
+    ocean_direct = float(leaf_water[0])
+    leaf_water[0] = 0.0
+    water, active, outflow = _route(nn, parent, spill, target, child_a, child_b, capacity, leaf_water)
+    depth = np.zeros(n, dtype=np.float32)
+    ponded = _levels_f32(zf, leaf, active, spill, water, float(cell_area_m2), depth)
+    return depth.reshape(rows, cols), float(runoff_total), float(ponded), outflow + ocean_direct
