@@ -845,6 +845,7 @@ def build_roads(notice, lines, syn_lines, aliases, frame, yellow_river, rng):
     inter = shapely.intersection(np.asarray(cluster_lines, dtype=object)[left[keep]],
                                  np.asarray(cluster_lines, dtype=object)[right[keep]])
     crossings = shapely.get_coordinates(inter)
+    n_ends = len(ends)
     ends = np.vstack([ends, crossings]) if len(crossings) else ends
 
     end_points = shapely.points(ends)
@@ -852,10 +853,12 @@ def build_roads(notice, lines, syn_lines, aliases, frame, yellow_river, rng):
     def split(coords):
         """Pieces of the line cut at every end or crossing within 5 m, each cut an exact vertex."""
         v = np.asarray(coords, dtype="float64")
-        near = ends[shapely.distance(LineString(v), end_points) < 5.0]
+        near = np.flatnonzero(shapely.distance(LineString(v), end_points) < 5.0)
         cuts = []
-        for q in near:
-            q = _nearest_on_polyline(v, q)
+        for i in near:  # road ends first, then crossings (skipped next to a cut: no sliver pieces)
+            q = _nearest_on_polyline(v, ends[i])
+            if i >= n_ends and cuts and np.min(np.hypot(*(np.array(cuts) - q).T)) < 1.0:
+                continue
             v = _insert_vertex(v, q)
             cuts.append(q)
         at = sorted({int(np.argmin(np.hypot(*(v - q).T))) for q in cuts} | {0, len(v) - 1})
@@ -945,6 +948,26 @@ def build_roads(notice, lines, syn_lines, aliases, frame, yellow_river, rng):
                                             "branch": 30.0, "local": 20.0}).astype("float64")
     df["gazette_seq"] = df["gazette_seq"].astype("int64")
     return df
+
+
+def keep_connected_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The roads of the network's largest connected part: lattice pieces the river, the hills
+    or the clusters' keep-out cut off would make routes to them impossible."""
+    import networkx as nx
+
+    from cimtwin.routing import RoadNetwork
+
+    _, edges = RoadNetwork.from_roads(roads, warn_components=False).to_gdfs()
+    g = nx.Graph()
+    g.add_edges_from(zip(edges["u"], edges["v"]))
+    main = max(nx.connected_components(g), key=len)
+    # pieces shorter than the network's snap tolerance have no edge of their own: keep them
+    keep = roads.index.isin(set(edges.loc[edges["u"].isin(main), "road_index"]))
+    keep |= ~roads.index.isin(set(edges["road_index"]))
+    cut_off = roads.loc[~keep & (roads["gazette_seq"] >= 0), "name"]
+    if len(cut_off):
+        raise RuntimeError(f"gazette roads {sorted(set(cut_off))} are not connected to the street network")
+    return roads.loc[keep].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1183,6 +1206,7 @@ def build_model(verbose: bool = True) -> CityModel:
     pop = build_population(spec, dem, water_mask)
     yellow = rivers.loc[rivers["name"] == "黄河", "geometry"].iloc[0]
     roads = build_roads(notice, lines, syn_lines, aliases, frame, yellow, np.random.default_rng(SEED + 4))
+    roads = keep_connected_roads(roads)
     log("roads", len(roads))
     subdistricts = build_subdistricts(lines, notice, districts, frame)
     rng = np.random.default_rng(SEED + 5)
