@@ -116,65 +116,113 @@ def _u64_push(heap, size, key):
 
 @njit
 def _u64_pop(heap, size):
+    """Remove the minimum: the hole sinks to a leaf along smaller children (one comparison per
+    level), then the last key rises from there; new keys are mostly large, so it rises little."""
     size -= 1
     key = heap[size]
+    if size == 0:
+        return size
     pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
+    child = 1
+    while child < size:
         if child + 1 < size and heap[child + 1] < heap[child]:
             child += 1
-        if key <= heap[child]:
-            break
         heap[pos] = heap[child]
         pos = child
+        child = 2 * pos + 1
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        pk = heap[parent]
+        if pk <= key:
+            break
+        heap[pos] = pk
+        pos = parent
     heap[pos] = key
     return size
 
 
 @njit
-def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, rows, cols):
+def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, ttail, rows, cols):
     """Run the flood until done or until a buffer might overflow.
 
+    Three containers: the heap (cells that may spill into a lower open neighbour), the pit
+    queue (cells raised to the current level) and the trace queue (cells that keep their own
+    height). A cell next to a closed cell no higher than itself keeps its height whatever
+    the order, so a traced cell whose open neighbours are all higher closes them at once,
+    without the heap (the one-pass variant of Zhou, Sun & Fu 2016); only a traced cell with
+    a lower or equal open neighbour goes to the heap. The filled surface is unique, so this
+    gives the same result as the plain Priority-Flood.
+
     Growing arrays inside this loop would make numba reference-count every access (about
-    20x slower), so the caller grows them between runs. Returns (size, head, tail, status):
-    status 0 = done, 1 = heap full, 2 = pit queue full.
+    20x slower), so the caller grows them between runs. Returns (size, head, tail, thead,
+    ttail, status): status 0 = done, 1 = heap full, 2 = pit queue full, 3 = trace queue full.
     """
     mask = np.uint64(0xFFFFFFFF)
-    while size > 0 or tail > head:
+    off = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        off[k] = DR[k] * cols + DC[k]
+    nb = np.empty(8, dtype=np.int64)
+    while size > 0 or tail > head or ttail > thead:
         if size + 8 > heap.size:
-            return size, head, tail, 1
+            return size, head, tail, thead, ttail, 1
         if tail + 8 > pit.size:
-            return size, head, tail, 2
+            return size, head, tail, thead, ttail, 2
+        if ttail + 8 > trace.size:
+            return size, head, tail, thead, ttail, 3
+        traced = False
         if tail > head:
             c0 = pit[head]
             head += 1
             if head == tail:
                 head = 0
                 tail = 0
+        elif ttail > thead:
+            c0 = trace[thead]
+            thead += 1
+            if thead == ttail:
+                thead = 0
+                ttail = 0
+            traced = True
         else:
             c0 = np.int64(heap[0] & mask)
             size = _u64_pop(heap, size)
         level = zf[c0]
         r = c0 // cols
         c = c0 - r * cols
+        interior = r > 0 and c > 0 and r < rows - 1 and c < cols - 1
+        m = 0
         for k in range(8):
-            rr = r + DR[k]
-            cc = c + DC[k]
-            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+            if interior:
+                j = c0 + off[k]
+            else:
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                j = rr * cols + cc
+            if not closed[j]:
+                nb[m] = j
+                m += 1
+        if traced:
+            spills = False
+            for t in range(m):
+                if zf[nb[t]] <= level:
+                    spills = True
+                    break
+            if spills:  # wait in the heap for its turn
+                size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[c0])) << np.uint64(32)) | np.uint64(c0))
                 continue
-            j = rr * cols + cc
-            if closed[j]:
-                continue
+        for t in range(m):
+            j = nb[t]
             closed[j] = True
             if zf[j] <= level:
                 zf[j] = level
                 pit[tail] = j
                 tail += 1
             else:
-                size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[j])) << np.uint64(32)) | np.uint64(j))
-    return size, head, tail, 0
+                trace[ttail] = j
+                ttail += 1
+    return size, head, tail, thead, ttail, 0
 
 
 @njit
@@ -203,16 +251,22 @@ def _priority_flood_f32(z, valid):
                 closed[i] = True
                 size = _u64_push(heap, size, (np.uint64(_sortable_u32(bits[i])) << np.uint64(32)) | np.uint64(i))
     pit = np.empty(4096, dtype=np.int64)
+    trace = np.empty(4096, dtype=np.int64)
     head = 0
     tail = 0
+    thead = 0
+    ttail = 0
     while True:
-        size, head, tail, status = _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, rows, cols)
+        size, head, tail, thead, ttail, status = _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail,
+                                                                trace, thead, ttail, rows, cols)
         if status == 0:
             break
         if status == 1:
             heap = _grow(heap)
-        else:
+        elif status == 2:
             pit = _grow(pit)
+        else:
+            trace = _grow(trace)
     return out
 
 
