@@ -258,7 +258,11 @@ def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.D
     rows: list[dict[str, Any]] = []
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    for entry in cat.to_dict("records"):
+    from tqdm.auto import tqdm
+
+    from cimtwin.config import config
+
+    for entry in tqdm(cat.to_dict("records"), desc="plan targets", unit="target", disable=not config.progress):
         comp = parse_computation(entry["computation"])
         fn = COMPUTATIONS.get(comp.name)
         t0 = time.perf_counter()
