@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -361,9 +362,10 @@ def _priority_flood(z, valid, epsilon):
 
 
 @njit(parallel=True)
-def _d8_local(z, valid, dirs, unresolved):
+def _d8_local(z, valid, dirs, unresolved, chunk):
     """Steepest-descent direction per cell; flags interior cells with no lower neighbour."""
     rows, cols = z.shape
+    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         for c in range(cols):
             if not valid[r, c]:
@@ -374,10 +376,11 @@ def _d8_local(z, valid, dirs, unresolved):
             best = 0.0
             code = 0
             border = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
+            interior = not border
             for k in range(8):
                 rr = r + DR[k]
                 cc = c + DC[k]
-                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                if not interior and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
                     continue
                 if not valid[rr, cc]:
                     border = True
@@ -388,6 +391,7 @@ def _d8_local(z, valid, dirs, unresolved):
                     code = CODES[k]
             dirs[r, c] = code
             unresolved[r, c] = code == 0 and not border
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
@@ -473,7 +477,7 @@ def d8_directions(z, valid):
     """D8 directions (ESRI codes) with flats resolved; returns (dirs uint8, flat_dist int32)."""
     dirs = np.empty(z.shape, dtype=np.uint8)
     unresolved = np.empty(z.shape, dtype=np.bool_)
-    _d8_local(z, valid, dirs, unresolved)
+    _d8_local(z, valid, dirs, unresolved, max(1, 65536 // max(1, z.shape[1])))
     flat_dist = np.zeros(z.shape, dtype=np.int32)
     n_flat = int(np.count_nonzero(unresolved))
     if n_flat:
@@ -498,37 +502,52 @@ def _receiver(dirs_flat, i, cols, n):
     return r * cols + c
 
 
+def _offset_by_code(cols):
+    """Flat-index step of each D8 code (0 for outlets, pits and nodata)."""
+    off = np.zeros(256, dtype=np.int64)
+    for k in range(8):
+        off[CODES[k]] = DR[k] * cols + DC[k]
+    return off
+
+
 @njit(parallel=True)
-def _indegree(dirs, indeg):
+def _init_accumulation(dirs, indeg, acc, chunk):
+    """In-degree of every cell and its own count (1, or 0 on nodata), rows in parallel."""
     rows, cols = dirs.shape
+    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         for c in range(cols):
             cnt = 0
+            interior = r > 0 and c > 0 and r < rows - 1 and c < cols - 1
             for k in range(8):
                 rr = r + DR[k]
                 cc = c + DC[k]
-                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                if not interior and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
                     continue
                 if dirs[rr, cc] == CODES[(k + 4) % 8]:
                     cnt += 1
             indeg[r, c] = cnt
+            acc[r, c] = 0 if dirs[r, c] == 255 else 1
+    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
-def _accumulate(dirs, indeg, acc):
-    rows, cols = dirs.shape
-    n = rows * cols
+def _accumulate(dirs, indeg, acc, off):
+    """Push counts downstream from every source; a cell passes its total on once all its
+    donors have (Kahn's topological order, one walk per chain, no queue)."""
+    n = dirs.size
     df = dirs.ravel()
     ind = indeg.ravel()
     af = acc.ravel()
     for i in range(n):
-        if df[i] == 255 or ind[i] != 0:
+        if ind[i] != 0 or df[i] == 255:
             continue
         j = i
         while True:
-            rcv = _receiver(df, j, cols, n)
-            if rcv < 0:
+            d = df[j]
+            if d == 0 or d == 255:
                 break
+            rcv = j + off[d]
             af[rcv] += af[j]
             ind[rcv] -= 1
             if ind[rcv] > 0:
@@ -541,14 +560,14 @@ def _accumulate(dirs, indeg, acc):
 def flow_accumulation_d8(dirs, dtype=np.uint32):
     """Cells draining through each cell (itself included) from D8 codes; 0 on nodata."""
     indeg = np.empty(dirs.shape, dtype=np.uint8)
-    _indegree(dirs, indeg)
-    acc = (dirs != 255).astype(dtype)
-    _accumulate(dirs, indeg, acc)
+    acc = np.empty(dirs.shape, dtype=dtype)
+    _init_accumulation(dirs, indeg, acc, max(1, 65536 // max(1, dirs.shape[1])))
+    _accumulate(dirs, indeg, acc, _offset_by_code(dirs.shape[1]))
     return acc
 
 
 @njit
-def _hand_run(zf, df, sf, ref, done, stack, start, cols, n):
+def _hand_run(zf, df, sf, ref, done, stack, start, off, n):
     """Reference heights from cell ``start`` on; returns the cell where the stack ran out, or n."""
     for i in range(start, n):
         if done[i] or df[i] == 255:
@@ -569,10 +588,10 @@ def _hand_run(zf, df, sf, ref, done, stack, start, cols, n):
                 return i  # nothing written for this cell yet: grow and resume here
             stack[top] = j
             top += 1
-            nxt = _receiver(df, j, cols, n)
-            if nxt < 0:
+            d = df[j]
+            if d == 0 or d == 255:
                 break
-            j = nxt
+            j = j + off[d]
         for t in range(top):
             ref[stack[t]] = value
             done[stack[t]] = True
@@ -591,9 +610,12 @@ def height_above_drainage(filled, dirs, streams):
     ref = np.full(n, np.nan, dtype=np.float64)
     done = np.zeros(n, dtype=np.bool_)
     stack = np.empty(4096, dtype=np.int64)
+    off = np.zeros(256, dtype=np.int64)
+    for k in range(8):
+        off[CODES[k]] = DR[k] * cols + DC[k]
     start = 0
     while True:
-        start = _hand_run(zf, df, sf, ref, done, stack, start, cols, n)
+        start = _hand_run(zf, df, sf, ref, done, stack, start, off, n)
         if start >= n:
             break
         stack = _grow(stack)
