@@ -133,94 +133,137 @@ def _sector_edges(az0, half_fov):
 
 
 @njit
-def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol,
-              sector, e1e, e1n, e2e, e2n, wide, value):
-    """One R2 ray from the observer to (tr, tc): marks the cells it finds visible in ``out``.
-
-    ``out`` is a window whose (0, 0) is grid cell (orow, ocol). Each step crosses one line of
-    the major axis; the cell nearest to the crossing is tested against the running maximum
-    slope of the earlier crossings, then the crossing (interpolated) updates that maximum.
-    """
-    dr = tr - r0
-    dc = tc - c0
-    steps = max(abs(dr), abs(dc))
-    if steps == 0:
-        return
-    major_cols = abs(dc) >= abs(dr)
-    inv = 1.0 / steps
-    step_len = math.sqrt(float(dr * dr + dc * dc)) * inv
-    max_slope = -np.inf
-    for k in range(1, steps + 1):
-        t = k * inv
-        if major_cols:
-            cc = c0 + (k if dc > 0 else -k)
-            y = r0 + dr * t
-            b0 = int(math.floor(y))
-            frac = y - b0
-            zs = _sample(z, cc, b0, frac, False)
-            rr = int(math.floor(y + 0.5))
-        else:
-            rr = r0 + (k if dr > 0 else -k)
-            x = c0 + dc * t
-            b0 = int(math.floor(x))
-            frac = x - b0
-            zs = _sample(z, rr, b0, frac, True)
-            cc = int(math.floor(x + 0.5))
-        dist = k * step_len
-        ddr = rr - r0
-        ddc = cc - c0
-        d2 = float(ddr * ddr + ddc * ddc)
-        if d2 > lim2:
-            break
-        zc = z[rr, cc]
-        if not np.isnan(zc):
-            slope_c = (zc + h_tgt - curv * d2 - oz) / math.sqrt(d2)
-            if slope_c >= max_slope:
-                if not sector or _in_sector(ddr, ddc, e1e, e1n, e2e, e2n, wide):
-                    out[rr - orow, cc - ocol] = value
-        if not np.isnan(zs):
-            s = (zs - curv * dist * dist - oz) / dist
-            if s > max_slope:
-                max_slope = s
-
-
-@njit
-def _perimeter(rmin, rmax, cmin, cmax):
-    """Cells on the border of a box, clockwise from the north-west corner."""
+def _perimeter_cell(t, rmin, rmax, cmin, cmax):
+    """The ``t``-th border cell of a box, clockwise from the north-west corner (no allocation)."""
     h = rmax - rmin + 1
     w = cmax - cmin + 1
     if h == 1 or w == 1:
-        m = h * w
-        pr = np.empty(m, dtype=np.int64)
-        pc = np.empty(m, dtype=np.int64)
-        t = 0
-        for r in range(rmin, rmax + 1):
-            for c in range(cmin, cmax + 1):
-                pr[t] = r
-                pc[t] = c
-                t += 1
-        return pr, pc
-    m = 2 * (h + w) - 4
-    pr = np.empty(m, dtype=np.int64)
-    pc = np.empty(m, dtype=np.int64)
-    t = 0
-    for c in range(cmin, cmax + 1):
-        pr[t] = rmin
-        pc[t] = c
-        t += 1
-    for r in range(rmin + 1, rmax + 1):
-        pr[t] = r
-        pc[t] = cmax
-        t += 1
-    for c in range(cmax - 1, cmin - 1, -1):
-        pr[t] = rmax
-        pc[t] = c
-        t += 1
-    for r in range(rmax - 1, rmin, -1):
-        pr[t] = r
-        pc[t] = cmin
-        t += 1
-    return pr, pc
+        return rmin + t // w, cmin + t % w
+    if t < w:
+        return rmin, cmin + t
+    t -= w
+    if t < h - 1:
+        return rmin + 1 + t, cmax
+    t -= h - 1
+    if t < w - 1:
+        return rmax, cmax - 1 - t
+    t -= w - 1
+    return rmax - 1 - t, cmin
+
+
+@njit
+def _n_perimeter(rmin, rmax, cmin, cmax):
+    h = rmax - rmin + 1
+    w = cmax - cmin + 1
+    if h == 1 or w == 1:
+        return h * w
+    return 2 * (h + w) - 4
+
+
+@njit
+def _r2_ray(zf, ncols, r0, c0, oz, tr, tc, h_tgt, lim2, curv, sector, e1e, e1n, e2e, e2n, wide,
+            out, ow, orow, ocol, inv_k):
+    """One R2 ray from the observer to (tr, tc); sets ``out[r - orow, c - ocol]`` where visible.
+
+    ``zf`` is the surface, flattened (rows of ``ncols``); ``out`` a flattened window (rows of
+    ``ow``). Each step crosses one line of the major axis. The cell nearest to the crossing is
+    visible when its slope from the observer is >= the running maximum slope of the earlier
+    crossings; then the crossing (linearly interpolated between its two cells) updates that
+    maximum. The minor coordinate of the crossing, ``k * dminor / steps``, is kept as an exact
+    integer part and remainder, so the cells sampled do not depend on floating-point rounding.
+    Marks are or-ed in without branching (visibility flips unpredictably along a ray), and the
+    sample slopes multiply by a table of 1/k (``_inv_k``) instead of dividing.
+    """
+    dr = tr - r0
+    dc = tc - c0
+    adr = abs(dr)
+    adc = abs(dc)
+    steps = max(adr, adc)
+    if steps == 0:
+        return
+    if adc >= adr:  # major axis: columns
+        dmin = dr
+        zmaj = 1 if dc > 0 else -1
+        zmin = ncols
+        omaj = zmaj
+        omin = ow
+        rmaj, cmaj, rmin_, cmin_ = 0, zmaj, 1, 0
+    else:
+        dmin = dc
+        zmaj = ncols if dr > 0 else -ncols
+        zmin = 1
+        omaj = ow if dr > 0 else -ow
+        omin = 1
+        rmaj, cmaj, rmin_, cmin_ = (1 if dr > 0 else -1), 0, 0, 1
+    inv = 1.0 / steps
+    step_len = math.sqrt(float(dr * dr + dc * dc)) * inv
+    inv_len = 1.0 / step_len
+    # steps below k_test need the sector test; beyond it the cells (within half a cell of the
+    # ray) are inside the sector by more than 1e-6 rad, so the test would pass anyway
+    k_test = 0
+    if sector:
+        k_test = steps + 1
+        if not wide:
+            ve = float(dc)
+            vn = float(-dr)
+            sin_in = min(e1n * ve - e1e * vn, vn * e2e - ve * e2n) / math.sqrt(ve * ve + vn * vn)
+            if sin_in > 2e-6:
+                k_test = min(steps + 1, int(0.5 / (sin_in - 1e-6)) + 1)
+    bent = curv != 0.0
+    max_slope = -np.inf
+    max_sq = -np.inf
+    zi = r0 * ncols + c0  # flat index of the cell at floor of the crossing
+    oi = (r0 - orow) * ow + (c0 - ocol)
+    mb = 0  # minor offset of that cell from the observer
+    fnum = 0  # crossing = that cell + fnum / steps (0 <= fnum < steps)
+    for k in range(1, steps + 1):
+        fnum += dmin
+        carry = (fnum >= steps) - (fnum < 0)
+        fnum -= carry * steps
+        mb += carry
+        zi += zmaj + carry * zmin
+        oi += omaj + carry * omin
+        z0 = zf[np.uint64(zi)]
+        z1 = zf[np.uint64(zi + (fnum > 0) * zmin)]
+        up = 2 * fnum >= steps
+        zc = z1 if up else z0
+        mo = mb + up
+        d2i = k * k + mo * mo
+        d2 = float(d2i)
+        if d2 > lim2:
+            break
+        a = zc + h_tgt
+        if bent:
+            a -= curv * d2
+        a -= oz
+        # a / sqrt(d2) >= max_slope, compared through x * |x| (increasing) without a root
+        seen = a * abs(a) >= max_sq * d2  # False for a hole (NaN)
+        if k < k_test:
+            seen = seen & _in_sector(k * rmaj + mo * rmin_, k * cmaj + mo * cmin_, e1e, e1n, e2e, e2n,
+                                     wide)
+        oc = np.uint64(oi + up * omin)
+        out[oc] |= seen
+        zs = z0 + (z1 - z0) * (fnum * inv)
+        if np.isnan(zs):
+            zs = z1 if np.isnan(z0) else z0  # a hole takes the valid side's value (NaN if both)
+        if bent:
+            dist = k * step_len
+            zs -= curv * dist * dist
+        s = (zs - oz) * (inv_k[np.uint64(k)] * inv_len)
+        if s > max_slope:  # False for NaN
+            max_slope = s
+            max_sq = s * abs(s)
+
+
+@njit
+def _inv_k(max_steps):
+    """1/k for k = 0..max_steps: products with it replace a division per ray step (the CUDA
+    twin computes the same IEEE quotients directly, so both give identical slopes)."""
+    inv_k = np.empty(max_steps + 1)
+    inv_k[0] = 0.0
+    for k in range(1, max_steps + 1):
+        inv_k[k] = 1.0 / k
+    return inv_k
 
 
 @njit
@@ -231,42 +274,54 @@ def _window(rows, cols, r0, c0, max_dist_cells):
     return 0, rows - 1, 0, cols - 1
 
 
-@register("viewshed_r2", "cpu")
 @njit(parallel=True)
-def viewshed_r2(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
-    """Approximate viewshed by rays to every border cell of the window (parallel over rays).
-
-    A cell is visible when any ray that visits it finds it visible; rays only ever write
-    True, so the result does not depend on thread scheduling.
-    """
+def _viewshed_r2_into(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv, vis):
     rows, cols = z.shape
-    vis = np.zeros((rows, cols), dtype=np.bool_)
     oz = z[r0, c0] + h_obs
     lim2 = max_dist_cells * max_dist_cells
     rmin, rmax, cmin, cmax = _window(rows, cols, r0, c0, max_dist_cells)
-    pr, pc = _perimeter(rmin, rmax, cmin, cmax)
-    for t in prange(pr.size):
-        _cast_ray(z, r0, c0, oz, pr[t], pc[t], h_tgt, lim2, curv, vis, 0, 0,
-                  False, 0.0, 0.0, 0.0, 0.0, False, True)
+    n = _n_perimeter(rmin, rmax, cmin, cmax)
+    inv_k = _inv_k(max(rows, cols))
+    zf = z.reshape(z.size)
+    vf = vis.reshape(vis.size)
+    for t in prange(n):
+        tr, tc = _perimeter_cell(t, rmin, rmax, cmin, cmax)
+        _r2_ray(zf, cols, r0, c0, oz, tr, tc, h_tgt, lim2, curv, False, 0.0, 0.0, 0.0, 0.0, False,
+                vf, cols, 0, 0, inv_k)
     vis[r0, c0] = True
+
+
+@register("viewshed_r2", "cpu")
+def viewshed_r2(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
+    """Approximate viewshed by rays to every border cell of the window (parallel over rays).
+
+    A cell is visible when any ray that visits it finds it visible; rays only ever set marks,
+    so the result does not depend on thread scheduling. The output is allocated by NumPy,
+    which asks for huge pages: rays running north-south touch a new row at every step, and
+    with 4 KB pages each step would miss the TLB.
+    """
+    vis = np.zeros(z.shape, dtype=np.bool_)
+    _viewshed_r2_into(np.ascontiguousarray(z), int(r0), int(c0), float(h_obs), float(h_tgt), float(max_dist_cells),
+                      float(curv), vis)
     return vis
 
 
 @njit
-def _observer_into(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, buf, method_exact):
-    """Viewshed of one observer into ``buf`` (a window around it, zeroed by the caller).
+def _count_observer(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, method_exact, count, buf,
+                    inv_k):
+    """Add 1 to ``count`` at each cell one observer sees (its window is ``rad`` cells around it).
 
-    Returns the window origin (row, col) and the box (rmin, rmax, cmin, cmax) in grid cells
-    that holds every cell written.
+    ``buf`` is an all-zero scratch window at least as large as the observer's; it is left
+    all zero.
     """
     rows, cols = z.shape
     oz = z[r0, c0] + h_obs
     lim2 = rad * rad
     rmin, rmax, cmin, cmax = _window(rows, cols, r0, c0, rad)
-    wr0, wc0 = rmin, cmin
     sector = half_fov < math.pi
     e1e, e1n, e2e, e2n, wide = _sector_edges(az0, half_fov)
-    if method_exact:
+    count[r0, c0] += 1
+    if method_exact:  # one sight line per cell: each cell is tested once, no scratch needed
         for r in range(rmin, rmax + 1):
             for c in range(cmin, cmax + 1):
                 zc = z[r, c]
@@ -280,28 +335,34 @@ def _observer_into(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, buf, metho
                 if sector and not _in_sector(dr, dc, e1e, e1n, e2e, e2n, wide):
                     continue
                 if _los_visible(z, r0, c0, oz, r, c, zc + h_tgt - curv * d2, curv):
-                    buf[r - rmin, c - cmin] = 1
-    else:
-        pr, pc = _perimeter(rmin, rmax, cmin, cmax)
-        # half a cell of angle at the border keeps every cell of the sector on some ray
-        margin = 1.0 / max(1.0, rad)
-        # bounding box of the rays cast (observer + their end cells): the caller scans only it
-        br0, br1, bc0, bc1 = r0, r0, c0, c0
-        for t in range(pr.size):
-            if sector:
-                az = math.atan2(float(pc[t] - c0), float(r0 - pr[t]))
-                diff = abs((az - az0 + 3.0 * math.pi) % (2.0 * math.pi) - math.pi)
-                if diff > half_fov + margin + 0.01:
-                    continue
-            _cast_ray(z, r0, c0, oz, pr[t], pc[t], h_tgt, lim2, curv, buf, rmin, cmin,
-                      sector, e1e, e1n, e2e, e2n, wide, 1)
-            br0 = min(br0, pr[t])
-            br1 = max(br1, pr[t])
-            bc0 = min(bc0, pc[t])
-            bc1 = max(bc1, pc[t])
-        rmin, rmax, cmin, cmax = br0, br1, bc0, bc1
-    buf[r0 - wr0, c0 - wc0] = 1
-    return wr0, wc0, rmin, rmax, cmin, cmax
+                    count[r, c] += 1
+        return
+    zf = z.reshape(z.size)
+    # rays only to border cells within the sector widened by half a cell at the border (+0.01
+    # rad), so that every cell of the sector lies on some ray
+    ray_half = half_fov + 1.0 / max(1.0, rad) + 0.01
+    ray_sector = sector and ray_half < math.pi
+    f1e, f1n, f2e, f2n, fwide = _sector_edges(az0, ray_half)
+    # rays cross cells near the observer many times: they mark ``buf``, then the box they
+    # covered (observer + ray ends) is added to ``count`` once and cleared
+    br0, br1, bc0, bc1 = r0, r0, c0, c0
+    n = _n_perimeter(rmin, rmax, cmin, cmax)
+    for t in range(n):
+        tr, tc = _perimeter_cell(t, rmin, rmax, cmin, cmax)
+        if ray_sector and not _in_sector(tr - r0, tc - c0, f1e, f1n, f2e, f2n, fwide):
+            continue
+        _r2_ray(zf, cols, r0, c0, oz, tr, tc, h_tgt, lim2, curv, sector, e1e, e1n, e2e, e2n, wide,
+                buf.reshape(buf.size), buf.shape[1], rmin, cmin, inv_k)
+        br0 = min(br0, tr)
+        br1 = max(br1, tr)
+        bc0 = min(bc0, tc)
+        bc1 = max(bc1, tc)
+    for r in range(br0, br1 + 1):
+        brow = buf[r - rmin]
+        crow = count[r]
+        for c in range(bc0, bc1 + 1):
+            crow[c] += brow[c - cmin]
+            brow[c - cmin] = 0
 
 
 @register("cumulative_viewshed", "cpu")
@@ -312,7 +373,9 @@ def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, 
 
     Observers are grouped into row bands taller than any observer's window; even bands run in
     parallel first, then odd bands, so no two threads touch the same cells and the integer
-    sums are deterministic without atomics or per-thread copies of the grid.
+    sums are deterministic without atomics or per-thread copies of the grid. R2 rays cross
+    cells near the observer many times; they mark a per-band scratch window, which is added
+    to ``count`` (and cleared) once per observer.
     """
     rows, cols = z.shape
     m = rows_o.size
@@ -328,36 +391,30 @@ def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, 
             rmax_all = ri
     band_h = 2 * rmax_all + 1
     nb = rows // band_h + 1
-    # observers sorted by band (counting sort, stable by input order)
+    # observers sorted by band, then by column: neighbours in the order share most of their
+    # windows, which stay in cache (the counts are integer sums, so the order does not matter)
     start = np.zeros(nb + 1, dtype=np.int64)
+    key = np.empty(m, dtype=np.int64)
     for o in range(m):
         start[rows_o[o] // band_h + 1] += 1
+        key[o] = (rows_o[o] // band_h) * cols + cols_o[o]
     for b in range(nb):
         start[b + 1] += start[b]
-    pos = start[:nb].copy()
-    ordered = np.empty(m, dtype=np.int64)
-    for o in range(m):
-        b = rows_o[o] // band_h
-        ordered[pos[b]] = o
-        pos[b] += 1
-    wmax = min(band_h, max(rows, cols))
+    ordered = np.argsort(key, kind="mergesort")
+    wh = min(band_h, rows)
+    ww = min(band_h, cols)
+    inv_k = _inv_k(max(rows, cols))
     for phase in range(2):
         nphase = (nb - phase + 1) // 2
         for q in prange(nphase):
             b = 2 * q + phase
             if start[b] == start[b + 1]:
                 continue
-            buf = np.zeros((min(wmax, rows), min(wmax, cols)), dtype=np.uint8)
+            buf = np.zeros((0, 0) if method_exact else (wh, ww), dtype=np.uint8)
             for t in range(start[b], start[b + 1]):
                 o = ordered[t]
                 rr = rad[o]
                 if not np.isfinite(rr):
                     rr = float(max(rows, cols))
-                wr0, wc0, rmin, rmax, cmin, cmax = _observer_into(
-                    z, rows_o[o], cols_o[o], h_obs[o], h_tgt, rr, curv, az0[o], half_fov[o], buf,
-                    method_exact)
-                for r in range(rmin, rmax + 1):
-                    for c in range(cmin, cmax + 1):
-                        if buf[r - wr0, c - wc0]:
-                            count[r, c] += 1
-                            buf[r - wr0, c - wc0] = 0
+                _count_observer(z, rows_o[o], cols_o[o], h_obs[o], h_tgt, rr, curv, az0[o],
+                                half_fov[o], method_exact, count, buf, inv_k)
