@@ -1089,7 +1089,7 @@ def build_low_lying(rng):
     for k, (lo, la, r, depth) in enumerate(DEPRESSIONS):
         cx, cy = xy(lo, la)
         rows.append({"name": f"低洼区{k + 1:02d}", "depth_m": depth, "source": "DEM depression (synthetic)"})
-        geoms.append(_blob(cx, cy, r * 0.9, r * 0.8, rng, n=24, rough=0.1))
+        geoms.append(_blob(cx, cy, r * 1.2, r * 1.05, rng, n=24, rough=0.1))  # the carved dip is > 0.3 m out to ~1.2 r
     # underpasses and old low streets in the city (synthetic)
     for k in range(36):
         lo, la = rng.uniform(116.93, 117.18), rng.uniform(36.645, 36.73)

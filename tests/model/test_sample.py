@@ -184,3 +184,25 @@ def test_gazette_roads_in_their_subdistrict(model, notice):
 
 def test_sample_path_is_found():
     assert (sample_path("jinan") / "manifest.json").is_file()
+
+
+def test_closed_depressions_are_the_low_lying_areas(model):
+    """The DEM's closed depressions (> 0.3 m) lie in the plain, mostly under `low_lying_areas`."""
+    from rasterio import features
+    from scipy import ndimage
+
+    from cimtwin.grid import depression_depth
+
+    dem = model.raster("dem")
+    depth = np.asarray(depression_depth(dem))
+    ponds = depth > 0.3
+    assert 1_000 < ponds.sum() < 0.02 * ponds.size      # a few depressions, not pits everywhere
+    assert float(np.median(dem.values[ponds])) < 60.0   # in the plain and the low city
+    low = model.layer("low_lying_areas")
+    inside = features.rasterize([(g, 1) for g in low.geometry], out_shape=depth.shape,
+                                transform=model.grid.transform, dtype="uint8") == 1
+    assert (ponds & inside).sum() / ponds.sum() > 0.7
+    labels, n = ndimage.label(ponds)
+    sizes = ndimage.sum(ponds, labels, range(1, n + 1))
+    covered = ndimage.maximum(inside, labels, range(1, n + 1))
+    assert covered[sizes >= 10].all()                    # every sizeable depression is a mapped area
