@@ -91,14 +91,28 @@ def _in_sector(ddr, ddc, e1e, e1n, e2e, e2n, wide):
     return a >= 0.0 and b >= 0.0
 
 
-def _sector_edges(az0, half_fov):
-    """Per-observer edge vectors, with ``math`` (libm) like the CPU kernel, not numpy."""
+def _edges(az, half):
+    a1 = az - half
+    a2 = az + half
+    return math.sin(a1), math.cos(a1), math.sin(a2), math.cos(a2), float(half > 0.5 * math.pi)
+
+
+def _sector_edges(az0, half_fov, rad=None):
+    """Per-observer edge vectors, with ``math`` (libm) like the CPU kernel, not numpy.
+
+    Rows 0-4: the sector; rows 5-9 (with ``rad``): the sector widened by the CPU kernel's
+    margin, which picks the border cells that R2 rays go to; row 10: 1 where that widened
+    sector is narrower than the full circle.
+    """
     m = len(az0)
-    edges = np.empty((5, m))
+    edges = np.zeros((11, m))
     for o in range(m):
-        a1 = float(az0[o]) - float(half_fov[o])
-        a2 = float(az0[o]) + float(half_fov[o])
-        edges[:, o] = (math.sin(a1), math.cos(a1), math.sin(a2), math.cos(a2), float(half_fov[o] > 0.5 * math.pi))
+        az, half = float(az0[o]), float(half_fov[o])
+        edges[:5, o] = _edges(az, half)
+        if rad is not None:
+            ray_half = half + 1.0 / max(1.0, float(rad[o])) + 0.01
+            edges[5:10, o] = _edges(az, ray_half)
+            edges[10, o] = float(half < math.pi and ray_half < math.pi)
     return edges
 
 
@@ -123,49 +137,77 @@ def _exact_kernel(z, r0, c0, oz, h_tgt, lim2, curv, rmin, rmax, vis):
 
 @cuda.jit(device=True)
 def _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, lim2, curv, out, orow, ocol, ob, sector, edges, o):
-    """One R2 ray (the CPU kernel's ``_cast_ray``); marks ``out[ob, r - orow, c - ocol] = 1``."""
+    """One R2 ray (the CPU kernel's ``_r2_ray``, same integer stepping and arithmetic);
+    marks ``out[ob, r - orow, c - ocol] = 1``. The CPU kernel skips the sector test where it
+    cannot fail; here every cell is tested, with the same outcome."""
     dr = tr - r0
     dc = tc - c0
-    steps = max(abs(dr), abs(dc))
+    adr = abs(dr)
+    adc = abs(dc)
+    steps = max(adr, adc)
     if steps == 0:
         return
-    major_cols = abs(dc) >= abs(dr)
+    major_cols = adc >= adr
+    if major_cols:
+        dmin = dr
+        smaj = 1 if dc > 0 else -1
+    else:
+        dmin = dc
+        smaj = 1 if dr > 0 else -1
     inv = 1.0 / steps
     step_len = math.sqrt(float(dr * dr + dc * dc)) * inv
+    inv_len = 1.0 / step_len
+    bent = curv != 0.0
     max_slope = -math.inf
+    max_sq = -math.inf
+    mb = 0
+    fnum = 0
     for k in range(1, steps + 1):
-        t = k * inv
+        fnum += dmin
+        carry = 0
+        if fnum >= steps:
+            carry = 1
+        elif fnum < 0:
+            carry = -1
+        fnum -= carry * steps
+        mb += carry
+        b1 = mb + 1 if fnum > 0 else mb
+        up = 2 * fnum >= steps
+        mo = b1 if up else mb
         if major_cols:
-            cc = c0 + (k if dc > 0 else -k)
-            y = r0 + dr * t
-            b0 = int(math.floor(y))
-            frac = y - b0
-            zs = _sample(z, cc, b0, frac, False)
-            rr = int(math.floor(y + 0.5))
+            z0 = z[r0 + mb, c0 + smaj * k]
+            z1 = z[r0 + b1, c0 + smaj * k]
+            rr = r0 + mo
+            cc = c0 + smaj * k
         else:
-            rr = r0 + (k if dr > 0 else -k)
-            x = c0 + dc * t
-            b0 = int(math.floor(x))
-            frac = x - b0
-            zs = _sample(z, rr, b0, frac, True)
-            cc = int(math.floor(x + 0.5))
-        dist = k * step_len
-        ddr = rr - r0
-        ddc = cc - c0
-        d2 = float(ddr * ddr + ddc * ddc)
+            z0 = z[r0 + smaj * k, c0 + mb]
+            z1 = z[r0 + smaj * k, c0 + b1]
+            rr = r0 + smaj * k
+            cc = c0 + mo
+        zc = z1 if up else z0
+        d2 = float(k * k + mo * mo)
         if d2 > lim2:
             break
-        zc = z[rr, cc]
-        if not math.isnan(zc):
-            slope_c = (zc + h_tgt - curv * d2 - oz) / math.sqrt(d2)
-            if slope_c >= max_slope:
-                if not sector or _in_sector(ddr, ddc, edges[0, o], edges[1, o], edges[2, o], edges[3, o],
-                                            edges[4, o] != 0.0):
-                    out[ob, rr - orow, cc - ocol] = 1
-        if not math.isnan(zs):
-            s = (zs - curv * dist * dist - oz) / dist
-            if s > max_slope:
-                max_slope = s
+        # float(): widen float32 exactly, as the CPU kernel does (the simulator would keep
+        # float32 for an array element plus a Python float)
+        a = float(zc) + h_tgt
+        if bent:
+            a -= curv * d2
+        a -= oz
+        if a * abs(a) >= max_sq * d2:
+            if not sector or _in_sector(rr - r0, cc - c0, edges[0, o], edges[1, o], edges[2, o], edges[3, o],
+                                        edges[4, o] != 0.0):
+                out[ob, rr - orow, cc - ocol] = 1
+        zs = float(z0) + float(z1 - z0) * (fnum * inv)
+        if math.isnan(zs):
+            zs = float(z1) if math.isnan(z0) else float(z0)
+        if bent:
+            dist = k * step_len
+            zs -= curv * dist * dist
+        s = (zs - oz) * ((1.0 / k) * inv_len)
+        if s > max_slope:
+            max_slope = s
+            max_sq = s * abs(s)
 
 
 @cuda.jit(device=True)
@@ -234,7 +276,7 @@ def viewshed_device(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv, method_exact=
         n = 2 * (rmax - rmin + cmax - cmin + 2)
         vis3 = vis.reshape((1, rows, cols))
         _r2_kernel[blocks_for(n), THREADS](d_z, r0, c0, oz, float(h_tgt), lim2, float(curv),
-                                           rmin, rmax, cmin, cmax, vis3, to_device(np.zeros((5, 1))))
+                                           rmin, rmax, cmin, cmax, vis3, to_device(np.zeros((11, 1))))
     vis[r0:r0 + 1, c0:c0 + 1] = np.ones((1, 1), np.uint8)
     return vis
 
@@ -309,15 +351,13 @@ def _cum_r2_rays(z, ro, co, h_obs, h_tgt, rad, az0, half_fov, edges, curv, o0, b
         oz = z[r0, c0] + h_obs[o]
         rmin, rmax, cmin, cmax = _obs_window(rows, cols, r0, c0, rr)
         sector = half_fov[o] < math.pi
-        margin = 1.0 / max(1.0, rr)
+        ray_sector = edges[10, o] != 0.0
         n = _n_perimeter(rmin, rmax, cmin, cmax)
         for t in range(cuda.threadIdx.x, n, cuda.blockDim.x):
             tr, tc = _perimeter_cell(t, rmin, rmax, cmin, cmax)
-            if sector:
-                az = math.atan2(float(tc - c0), float(r0 - tr))
-                diff = abs((az - az0[o] + 3.0 * math.pi) % (2.0 * math.pi) - math.pi)
-                if diff > half_fov[o] + margin + 0.01:
-                    continue
+            if ray_sector and not _in_sector(tr - r0, tc - c0, edges[5, o], edges[6, o], edges[7, o], edges[8, o],
+                                             edges[9, o] != 0.0):
+                continue
             _cast_ray(z, r0, c0, oz, tr, tc, h_tgt, rr * rr, curv, buf, rmin, cmin, b,
                       sector, edges, o)
         if cuda.threadIdx.x == 0:
@@ -358,7 +398,7 @@ def cumulative_device(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv,
     d_r, d_c = to_device(rows_o, np.int64), to_device(cols_o, np.int64)
     d_h, d_rad = to_device(h_obs, np.float64), to_device(rad, np.float64)
     d_az, d_half = to_device(az0, np.float64), to_device(half_fov, np.float64)
-    d_edges = to_device(_sector_edges(np.asarray(az0, np.float64), np.asarray(half_fov, np.float64)))
+    d_edges = to_device(_sector_edges(np.asarray(az0, np.float64), np.asarray(half_fov, np.float64), rad))
     if method_exact:
         _cum_exact_kernel[blocks_for(m, 1), THREADS](d_z, d_r, d_c, d_h, float(h_tgt), d_rad, d_edges, d_half,
                                                      float(curv), count)
