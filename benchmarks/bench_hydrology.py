@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import machine, parse_args, report, size_label, timeit  # noqa: E402
+from _common import machine, parse_args, report, size_label, timeit, warm_memory  # noqa: E402
 
 
 def synthetic_dem(n_cells: int, seed: int = 0, *, relief_m: float = 60.0, noise_m: float = 0.3):
@@ -104,9 +104,11 @@ def main(argv=None):
 
     rows = []
     per_cell_anchor = {}
+    warm_memory()
     for n in args.sizes:
         dem = synthetic_dem(n)
         cells = dem.size
+        print(f"{size_label(cells)}: load average {os.getloadavg()[0]:.1f}", flush=True)
         rep = 1 if cells >= 5 * 10**7 else args.repeat
         t_fill = timeit(lambda: fill_depressions(dem), repeat=rep)
         filled = fill_depressions(dem)

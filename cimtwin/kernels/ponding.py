@@ -491,27 +491,26 @@ def _list_events(masks, offsets, events, rows, cols, chunk):
     numba.set_parallel_chunksize(old_chunk)
 
 
-@njit
-def _packed_event_codes(keys):
-    out = np.empty(keys.size, dtype=np.int64)
+@njit(parallel=True)
+def _unpack_event_codes(keys, codes):
+    """In place (``codes`` is an int64 view of ``keys``): back to ``cell * 8 + k`` codes."""
     low = np.uint64(0xFFFFFFFF)
-    for t in range(keys.size):
-        out[t] = np.int64(keys[t] & low)
-    return out
+    for t in prange(keys.size):
+        codes[t] = np.int64(keys[t] & low)
 
 
 @njit(parallel=True)
-def _pack_event_keys(zbits, codes):
-    """uint64 keys (sortable float32 height, cell * 8 + k): integer order = event order."""
-    keys = np.empty(codes.size, dtype=np.uint64)
+def _pack_event_keys(zbits, codes, keys):
+    """In place (``keys`` is a uint64 view of ``codes``): codes to keys (sortable float32
+    height, cell * 8 + k), so that integer order is event order."""
     for t in prange(codes.size):
-        b = zbits[codes[t] >> 3]
+        code = codes[t]
+        b = zbits[code >> 3]
         if b & np.uint32(0x80000000):
             s = ~b
         else:
             s = b | np.uint32(0x80000000)
-        keys[t] = (np.uint64(s) << np.uint64(32)) | np.uint64(codes[t])
-    return keys
+        keys[t] = (np.uint64(s) << np.uint64(32)) | np.uint64(code)
 
 
 @njit
@@ -720,10 +719,10 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
     _list_events(down, offsets, codes, rows, cols, chunk)
     del down
     if zf.dtype == np.float32 and n < 2**29:
-        keys = _pack_event_keys(zf.view(np.uint32), codes)
-        del codes
+        keys = codes.view(np.uint64)  # sorted in place: no second array
+        _pack_event_keys(zf.view(np.uint32), codes, keys)
         keys.sort()
-        codes = _packed_event_codes(keys)
+        _unpack_event_codes(keys, codes)
         del keys
     else:
         codes = codes[np.lexsort((codes, zf[codes >> 3]))]
