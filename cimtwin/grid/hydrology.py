@@ -151,7 +151,7 @@ def _directions(z, valid, conditioned, backend, d8=None):
     if d8 is not None:
         return zz, _check_d8(d8, z.shape)
     kernel, _ = select("flow_direction_d8", backend)
-    dirs, _ = kernel(zz, valid)
+    dirs, _ = kernel(zz, valid, False)
     return zz, dirs
 
 

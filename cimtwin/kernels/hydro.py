@@ -395,7 +395,7 @@ def _d8_local(z, valid, dirs, unresolved, chunk):
 
 
 @njit
-def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue):
+def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps):
     """Breadth-first search from each flat's outlets into its equal-elevation cells.
 
     Flats are handled one at a time (label the flat, collect its outlets, then search), which
@@ -462,7 +462,8 @@ def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue):
                 if state[j] == 2:
                     state[j] = 0
                     df[j] = CODES[(k + 4) % 8]  # points back at i
-                    fd[j] = fd[i] + 1
+                    if with_steps:
+                        fd[j] = fd[i] + 1
                     queue[tail] = j
                     tail += 1
         for h in range(ncomp):
@@ -473,19 +474,23 @@ def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue):
 
 
 @register("flow_direction_d8", "cpu")
-def d8_directions(z, valid):
-    """D8 directions (ESRI codes) with flats resolved; returns (dirs uint8, flat_dist int32)."""
+def d8_directions(z, valid, with_steps=True):
+    """D8 directions (ESRI codes) with flats resolved; returns (dirs uint8, flat_dist int32).
+
+    With ``with_steps=False`` the step counts are not kept (flat_dist is None), which saves
+    a full int32 grid when only the directions are wanted.
+    """
     dirs = np.empty(z.shape, dtype=np.uint8)
     unresolved = np.empty(z.shape, dtype=np.bool_)
     _d8_local(z, valid, dirs, unresolved, max(1, 65536 // max(1, z.shape[1])))
-    flat_dist = np.zeros(z.shape, dtype=np.int32)
     n_flat = int(np.count_nonzero(unresolved))
+    flat_dist = np.zeros(z.shape if with_steps else (1, 1), dtype=np.int32)
     if n_flat:
         idx_t = np.int32 if z.size < 2**31 else np.int64
         comp = np.empty(n_flat, dtype=idx_t)
         queue = np.empty(min(z.size, 9 * n_flat + 8), dtype=idx_t)
-        _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue)
-    return dirs, flat_dist
+        _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps)
+    return dirs, (flat_dist if with_steps else None)
 
 
 @njit

@@ -430,10 +430,11 @@ def _boundary_mask(zf, vf, leaf, i, rows, cols):
     zi = zf[i]
     my = leaf[i]
     mask = 0
+    interior = r > 0 and c > 0 and r < rows - 1 and c < cols - 1
     for k in range(8):
         rr = r + DR[k]
         cc = c + DC[k]
-        if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+        if not interior and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
             continue
         j = rr * cols + cc
         if not vf[j]:
@@ -639,24 +640,26 @@ def _levels_f32(zf, leaf, act_of_leaf, spill, water, cell_area, depth):
     """Like :func:`_levels`, writing float32 depths; returns the ponded volume (m^3)."""
     n = zf.size
     nn = water.size
+    # per leaf: the level below which its cells may hold water (-inf when its lake is dry),
+    # so the scans below read one small table per cell
+    wet_below = np.full(nn, -np.inf)
+    for lf in range(1, nn):
+        a = act_of_leaf[lf]
+        if water[a] > 0.0:
+            wet_below[lf] = spill[a]
     counts = np.zeros(nn + 1, dtype=np.int64)
     for i in range(n):
         lf = leaf[i]
-        if lf <= 0:
-            continue
-        a = act_of_leaf[lf]
-        if water[a] > 0.0 and zf[i] < spill[a]:
-            counts[a + 1] += 1
+        if lf > 0 and zf[i] < wet_below[lf]:
+            counts[act_of_leaf[lf] + 1] += 1
     for a in range(nn):
         counts[a + 1] += counts[a]
     cells = np.empty(counts[nn], dtype=np.int64)
     fill = counts[:nn].copy()
     for i in range(n):
         lf = leaf[i]
-        if lf <= 0:
-            continue
-        a = act_of_leaf[lf]
-        if water[a] > 0.0 and zf[i] < spill[a]:
+        if lf > 0 and zf[i] < wet_below[lf]:
+            a = act_of_leaf[lf]
             cells[fill[a]] = i
             fill[a] += 1
     ponded = 0.0
