@@ -107,7 +107,8 @@ def closure_impact(net, closed, facilities, *, weight="length", population=None,
     after, _ = closed.nearest_facility_to(facilities, weight, max_snap_m=max_snap_m)
     lost = np.isfinite(before) & ~np.isfinite(after)
     both = np.isfinite(before) & np.isfinite(after)
-    added = np.where(both, after - before, np.nan)
+    added = np.full(before.shape, np.nan)
+    added[both] = after[both] - before[both]  # only where both are finite: inf - inf is no cost
     pop = node_population(net, population) if population is not None else None
 
     # a facility loses access when no node outside its own zero-cost seed set reaches it

@@ -15,7 +15,9 @@ def check_declared_junctions(roads, junctions, *, tolerance_m: float = 5.0):
 
     Parameters
     ----------
-    roads : GeoDataFrame with ``name`` and line geometry (projected CRS)
+    roads : GeoDataFrame with ``name`` and line geometry (projected CRS); an optional ``aka``
+        column gives another spelling of a road's name (a notice that prints 风集路 in one
+        entry and 凤集路 in others), under which the road is found too
     junctions : DataFrame with ``road`` and ``other_road`` (e.g. ``cimtwin.io.road_junctions``)
     tolerance_m : float
         Two roads meet when their lines come within this distance.
@@ -48,6 +50,9 @@ def check_declared_junctions(roads, junctions, *, tolerance_m: float = 5.0):
     by_name = {}
     for name, grp in roads.groupby("name"):
         by_name[name] = shapely.union_all(np.asarray(grp.geometry.values, dtype=object))
+    if "aka" in roads.columns:
+        for name, grp in roads.dropna(subset=["aka"]).groupby("aka"):
+            by_name.setdefault(name, shapely.union_all(np.asarray(grp.geometry.values, dtype=object)))
     gaps, ok, reasons = [], [], []
     for a, b in zip(junctions["road"], junctions["other_road"]):
         missing = [n for n in (a, b) if n not in by_name]
