@@ -437,13 +437,11 @@ def _boundary_mask(zf, vf, leaf, i, rows, cols):
         if not interior and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
             continue
         j = rr * cols + cc
-        if not vf[j]:
+        lj = leaf[j]
+        if lj == my or not vf[j]:
             continue
         zj = zf[j]
         if not (zj < zi or (zj == zi and j < i)):
-            continue
-        lj = leaf[j]
-        if lj == my:
             continue
         dup = False
         for t in range(k):  # a basin already met through an earlier slot
@@ -566,38 +564,54 @@ def _kruskal(zf, leaf, events, n_leaves, cols):
 
 
 @njit
-def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell):
+def _after(zi, i, rec, d):
+    """True when cell (zi, i) is reached at or after node d's spill (rec[d] = spill, cell)."""
+    return zi > rec[d, 0] or (zi == rec[d, 0] and i >= rec[d, 1])
+
+
+@njit
+def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a):
     """Cells and elevation sums per node: each cell counts in the node on top of its basin
     when the cell is reached (below that node's spill), none once its basin drains out.
 
     Spill keys grow towards the root, so the node is the first ancestor whose spill comes
-    after the cell; skew-binary jump pointers (Myers 1983) find it in O(log depth) steps.
+    after the cell; skew-binary jump pointers (Myers 1983) find it in O(log depth) steps,
+    starting from the node found for the previous cell of the same basin when that is safe.
     """
-    out_z = spill.copy()  # the key at which each node's root spills out (inf if it never does)
-    out_cell = spill_cell.copy()
-    for d in range(nn - 1, 0, -1):
-        p = parent[d]
-        if p > 0:
-            out_z[d] = out_z[p]
-            out_cell[d] = out_cell[p]
+    # one 32-byte record per node (spill height, spill cell, jump, parent): one cache line
+    # per step of the search on grids whose trees do not fit in cache
+    rec = np.empty((nn, 4), dtype=np.float64)
     depth = np.zeros(nn, dtype=np.int64)
     jump = np.arange(nn)
-    up = np.arange(nn)  # parent within the tree (a root points at itself)
+    for d in range(nn):
+        rec[d, 0] = spill[d]
+        rec[d, 1] = spill_cell[d]
+        rec[d, 2] = d
+        rec[d, 3] = d
     for d in range(nn - 1, 0, -1):  # parents are numbered after their children
         p = parent[d]
         if p <= 0:
             continue
-        up[d] = p
+        rec[d, 3] = p
         depth[d] = depth[p] + 1
         jp = jump[p]
         if depth[p] - depth[jp] == depth[jp] - depth[jump[jp]]:
             jump[d] = jump[jp]
         else:
             jump[d] = p
-    # a root's jump must be itself; depth counts from the root, so recompute roots' jumps
+        rec[d, 2] = jump[d]
+    # per leaf: the key at which its root spills out of the grid (inf if it never does), and
+    # the last node found for one of its cells with the key at which that node was created
+    out_z = spill.copy()
+    out_cell = spill_cell.copy()
     for d in range(nn - 1, 0, -1):
-        if parent[d] <= 0:
-            jump[d] = d
+        p = parent[d]
+        if p > 0:
+            out_z[d] = out_z[p]
+            out_cell[d] = out_cell[p]
+    memo = np.arange(nn)
+    memo_z = np.full(nn, -np.inf)
+    memo_cell = np.zeros(nn, dtype=np.int64)
     cnt = np.zeros(nn, dtype=np.float64)
     zsum = np.zeros(nn, dtype=np.float64)
     for i in range(zf.size):
@@ -608,12 +622,22 @@ def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell):
         if zi > out_z[lf] or (zi == out_z[lf] and i >= out_cell[lf]):
             continue  # reached after its basin joined the ocean
         d = lf
-        while zi > spill[d] or (zi == spill[d] and i >= spill_cell[d]):
-            jd = jump[d]
-            if zi > spill[jd] or (zi == spill[jd] and i >= spill_cell[jd]):
-                d = jd if jd != d else up[d]
-            else:
-                d = up[d]
+        if _after(zi, i, rec, d):
+            m = memo[lf]
+            if zi > memo_z[lf] or (zi == memo_z[lf] and i >= memo_cell[lf]):
+                d = m  # the answer is the remembered node or above it
+            while _after(zi, i, rec, d):
+                jd = np.int64(rec[d, 2])
+                if jd != d and _after(zi, i, rec, jd):
+                    d = jd
+                else:
+                    d = np.int64(rec[d, 3])
+            if d != m:
+                # d was created when its children spilled: that is its creation key
+                c = child_a[d]
+                memo[lf] = d
+                memo_z[lf] = rec[c, 0]
+                memo_cell[lf] = np.int64(rec[c, 1])
         cnt[d] += 1.0
         zsum[d] += zi
     return cnt, zsum
@@ -710,8 +734,8 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
     offsets = np.concatenate(([0], np.cumsum(pits_per_row)))
     pits = np.empty(int(offsets[-1]), dtype=np.int64)
     _list_pits(leaf, offsets, pits, rows, cols, chunk)
-    # leaves are numbered in elevation order (pits are listed by index; a stable sort keeps ties so)
-    pits = pits[np.argsort(zf[pits], kind="stable")]
+    # leaves are numbered in scan order, so neighbouring cells read neighbouring node entries
+    # (numbering them by elevation made every per-cell lookup a cache miss on large grids)
     leaf[pits] = np.arange(1, pits.size + 1, dtype=leaf.dtype)
     n_leaves = pits.size
     del pits
@@ -731,7 +755,7 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
         codes = codes[np.lexsort((codes, zf[codes >> 3]))]
     nn, parent, spill, spill_cell, target, child_a, child_b = _kruskal(zf, leaf, codes, n_leaves, cols)
     del codes
-    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell)
+    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a)
     for node in range(1, nn):  # children are always numbered before their parents
         p = parent[node]
         if p > 0:
