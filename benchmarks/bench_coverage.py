@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 
@@ -160,7 +161,8 @@ def bench_viewshed(cells, n_cams):
     r = coverage_ratio(m, sensors="cameras", targets="districts", geometries=False)
     t = time.perf_counter() - t0
     return [{"op": "camera viewshed r2 (DEM)", "n": size_label(n_cams), "cells": size_label(side * side),
-             "ratio": round(float(r["ratio"].iloc[0]), 5), "cimtwin_s": t}]
+             "ratio": round(float(r["ratio"].iloc[0]), 5), "cimtwin_s": t,
+             "load": round(os.getloadavg()[0], 1)}]
 
 
 def main(argv=None):

@@ -110,6 +110,11 @@ def agreement_table(n=161, seeds=(1, 2, 3), observers=((80, 80), (40, 120), (120
     return report(rows)
 
 
+def _load():
+    """1-minute load average: other work on the shared machine inflates wall-clock times."""
+    return round(os.getloadavg()[0], 1)
+
+
 def main(argv=None):
     import argparse
 
@@ -164,10 +169,10 @@ def main(argv=None):
             t_xrs = anchor_per_cell * cells if anchor_per_cell else None
             note = "xarray-spatial extrapolated per cell from its largest run"
         rows.append({"op": "viewshed r2", "cells": size_label(cells), "cimtwin_s": t_r2, "anchor_s": t_xrs,
-                     "cimtwin_Mcells_s": cells / t_r2 / 1e6, "note": note})
+                     "cimtwin_Mcells_s": cells / t_r2 / 1e6, "load": _load(), "note": note})
         if t_ex is not None:
             rows.append({"op": "viewshed exact", "cells": size_label(cells), "cimtwin_s": t_ex, "anchor_s": t_xrs,
-                         "cimtwin_Mcells_s": cells / t_ex / 1e6, "note": note})
+                         "cimtwin_Mcells_s": cells / t_ex / 1e6, "load": _load(), "note": note})
         report(rows[-2:])
         if n == args.sizes[-1] and not opts.skip_cumulative:
             rng = np.random.default_rng(7)
@@ -176,11 +181,14 @@ def main(argv=None):
                 rr = rng.integers(0, side, m)
                 cc = rng.integers(0, side, m)
                 az = rng.uniform(0, 360, m)
+                cpu0 = time.process_time()
                 t = timeit(lambda: cumulative_viewshed(dem, rr, cc, observer_height_m=5.0, azimuth_deg=az,
                                                        hfov_deg=90.0, max_distance_m=float(rad), res_m=1.0,
                                                        method="r2"), repeat=1)
+                cpu = time.process_time() - cpu0
                 rows.append({"op": f"cumulative r2, {m} cams, 90 deg, R={rad}", "cells": size_label(cells),
-                             "cimtwin_s": t, "anchor_s": None, "cimtwin_Mcells_s": None, "note": "1 run"})
+                             "cimtwin_s": t, "anchor_s": None, "cimtwin_Mcells_s": None, "load": _load(),
+                             "note": f"1 run, {cpu:.1f} s CPU (both threads)"})
                 report(rows[-1:])
         del dem
         gc.collect()
