@@ -1014,10 +1014,134 @@ def build_buildings(spec, pop, land_mask, rng, n=4000):
     return df
 
 
-def build_cameras(roads, key_areas, rng, n=3000):
-    urban = roads[roads["road_class"] != "local"]
-    segs = urban.sample(n=n, replace=True, random_state=int(rng.integers(1 << 31)), weights=urban.length)
+# Sensors placed the way planners point them: key sites watched from their edges, water and
+# low-lying areas watched from banks, shores and rims, the rest along roads (all synthetic).
+IMPORTANT_SITE_KINDS = [("党政机关", 10), ("医院", 8), ("客运站", 5), ("供水厂", 4), ("变电站", 4),
+                        ("广播电视", 2), ("金融中心", 3)]  # 36 重要部位 besides 省政府 and 市政府
+
+
+def build_important_sites(spec, pop, existing, rng):
+    """Walled compounds (重要部位) in the urban area: rotated rectangles 120-320 m across, kept
+    at least 700 m apart and off the other key areas."""
+    taken = shapely.union_all(list(existing.geometry))
+    weights = np.where(pop > np.percentile(pop, 80), pop, 0.0)
+    cand = _sample_cells(weights, spec, 4000, rng)
+    kinds = [k for k, n in IMPORTANT_SITE_KINDS for _ in range(n)]
+    rows, geoms, centres = [], [], []
+    counter: dict[str, int] = {}
+    for x, y in cand:
+        if len(geoms) == len(kinds):
+            break
+        if centres and np.min(np.hypot(*(np.array(centres) - (x, y)).T)) < 700.0:
+            continue
+        w, d = rng.uniform(120, 320), rng.uniform(100, 240)
+        poly = shapely.affinity.rotate(box(x - w / 2, y - d / 2, x + w / 2, y + d / 2), rng.uniform(-0.4, 0.4),
+                                       use_radians=True)
+        if poly.intersects(taken):
+            continue
+        kind = kinds[len(geoms)]
+        counter[kind] = counter.get(kind, 0) + 1
+        rows.append({"name": f"{kind}{counter[kind]:02d}", "category": "重要部位"})
+        geoms.append(poly)
+        centres.append((x, y))
+    return _gdf(rows, geoms)
+
+
+def _camera(rng, x, y, *, model, azimuth_deg=np.nan, hfov_deg=360.0, range_m, height_m):
+    return {"height_m": float(np.round(height_m, 1)),
+            "azimuth_deg": float(np.round(azimuth_deg % 360, 1) % 360) if np.isfinite(azimuth_deg) else np.nan,
+            "hfov_deg": float(np.round(hfov_deg, 1)), "range_m": float(np.round(range_m, 0)),
+            "connected": bool(rng.random() < 0.93), "is_smart": bool(rng.random() < 0.2),
+            "tilt_deg": float(np.round(rng.uniform(5, 35) if model == "bullet" else rng.uniform(0, 15), 1)),
+            "vfov_deg": float(np.round(90.0 if model != "bullet" else hfov_deg * 0.56, 1)),
+            "model": model}, Point(x, y)
+
+
+def _edge_cameras(poly, k, rng, *, inset_m=5.0):
+    """k bullet cameras spread round a polygon's edge, each pointing at its centre."""
+    cx, cy = poly.centroid.x, poly.centroid.y
+    ring = poly.exterior if poly.geom_type == "Polygon" else max(poly.geoms, key=lambda g: g.area).exterior
+    start = rng.uniform(0, 1)
+    out = []
+    for i in range(k):
+        p = ring.interpolate((start + i / k + rng.normal(0, 0.03)) % 1.0, normalized=True)
+        dx, dy = cx - p.x, cy - p.y
+        dist = float(np.hypot(dx, dy)) + 1e-9
+        x, y = p.x + dx / dist * inset_m, p.y + dy / dist * inset_m
+        hfov = rng.uniform(70, 110)
+        reach = np.clip(dist * rng.uniform(1.6, 2.2), 40.0, 200.0)
+        out.append(_camera(rng, x, y, model="bullet", azimuth_deg=np.degrees(np.arctan2(dx, dy)) + rng.normal(0, 5),
+                           hfov_deg=hfov, range_m=reach, height_m=rng.uniform(4, 10)))
+    return out
+
+
+def _along(line, spacing_m, rng, *, share, run_m=4000.0):
+    """Points every ~spacing_m along a line, in runs that are watched with probability ``share``
+    (whole stretches missing, as where a programme has not reached yet)."""
+    pts = []
+    n_runs = max(1, int(np.ceil(line.length / run_m)))
+    for r in range(n_runs):
+        if rng.random() >= share:
+            continue
+        a, b = r * run_m, min((r + 1) * run_m, line.length)
+        for d in np.arange(a + rng.uniform(0, spacing_m), b, spacing_m):
+            pts.append((line.interpolate(d), line.interpolate(min(d + 1.0, line.length))))
+    return pts
+
+
+def build_cameras(roads, key_areas, rivers, reservoirs, low_lying, frame, rng, n=3000):
     rows, geoms = [], []
+    inside = frame.buffer(-20.0)
+
+    def add(cams):
+        for row, g in cams:
+            if inside.contains(g):  # sensors exist only in the demo area
+                rows.append(row)
+                geoms.append(g)
+
+    # key sites and key public areas: bullets at the edge pointing inwards (most of them)
+    for g, cat in zip(key_areas.geometry, key_areas["category"]):
+        if cat == "重要部位" and rng.random() < 0.9:
+            add(_edge_cameras(g, int(rng.integers(4, 7)), rng))
+        elif cat in ("重点公共区域", "交通枢纽") and rng.random() < 0.8:
+            add(_edge_cameras(g, int(rng.integers(3, 6)) * (2 if cat == "交通枢纽" else 1), rng))
+    # rivers and channels: PTZ domes on the bank every ~700 m along the watched stretches
+    for line in rivers.geometry:
+        for p, q in _along(line, 700.0, rng, share=0.7):
+            dx, dy = q.x - p.x, q.y - p.y
+            dist = np.hypot(dx, dy) + 1e-9
+            side = rng.choice([-1, 1]) * rng.uniform(10, 25)
+            add([_camera(rng, p.x - dy / dist * side, p.y + dx / dist * side, model="ptz",
+                         range_m=rng.uniform(250, 400), height_m=rng.uniform(8, 15))])
+    # reservoirs: long-range PTZ on shore masts every ~900 m of the shore
+    for poly in reservoirs.geometry:
+        ring = poly.exterior
+        for p, _ in _along(ring, 1000.0, rng, share=0.6, run_m=2500.0):
+            c = poly.centroid
+            dx, dy = c.x - p.x, c.y - p.y
+            dist = np.hypot(dx, dy) + 1e-9
+            add([_camera(rng, p.x - dx / dist * 15, p.y - dy / dist * 15, model="ptz_long_range",
+                         range_m=rng.uniform(400, 700), height_m=rng.uniform(15, 25))])
+    # low-lying areas: a dome over the middle and PTZ round the rim of the big ones; underpasses
+    # get a bullet at each end pointing in
+    for poly in low_lying.geometry:
+        if rng.random() >= 0.7:
+            continue
+        r_eq = np.sqrt(poly.area / np.pi)
+        c = poly.centroid
+        if r_eq > 150:
+            add([_camera(rng, c.x, c.y, model="ptz", range_m=rng.uniform(250, 400), height_m=rng.uniform(8, 15))])
+            k = int(2 * np.pi * 0.6 * r_eq / 900.0)
+            for i in range(k):
+                t = 2 * np.pi * (i + rng.uniform(-0.2, 0.2)) / k
+                add([_camera(rng, c.x + 0.6 * r_eq * np.cos(t), c.y + 0.6 * r_eq * np.sin(t), model="ptz",
+                             range_m=rng.uniform(250, 400), height_m=rng.uniform(8, 15))])
+        else:
+            add(_edge_cameras(poly, 2, rng))
+    # the rest along the streets, as before
+    urban = roads[roads["road_class"] != "local"]
+    n_road = max(n - len(rows), 0)
+    segs = urban.sample(n=n_road, replace=True, random_state=int(rng.integers(1 << 31)), weights=urban.length)
     for g in segs.geometry:
         t = rng.uniform(0.05, 0.95)
         p = g.interpolate(t, normalized=True)
@@ -1026,17 +1150,11 @@ def build_cameras(roads, key_areas, rng, n=3000):
         off = rng.choice([-1, 1]) * rng.uniform(5, 15)
         d = (b - a) / (np.hypot(*(b - a)) + 1e-9)
         x, y = p.x - d[1] * off, p.y + d[0] * off
-        dome = rng.random() < 0.15
-        hfov = 360.0 if dome else float(np.round(rng.uniform(30, 110), 1))
-        rows.append({"height_m": float(np.round(rng.uniform(3, 12), 1)),
-                     "azimuth_deg": np.nan if dome else float(np.round((bearing + rng.choice([0, 180])
-                                                                          + rng.normal(0, 15)) % 360, 1) % 360),
-                     "hfov_deg": hfov, "range_m": float(np.round(rng.uniform(30, 200), 0)),
-                     "connected": bool(rng.random() < 0.93), "is_smart": bool(rng.random() < 0.2),
-                     "tilt_deg": float(np.round(rng.uniform(5, 35), 1)),
-                     "vfov_deg": float(np.round(90.0 if dome else hfov * 0.56, 1)),
-                     "model": "dome" if dome else "bullet"})
-        geoms.append(Point(x, y))
+        if rng.random() < 0.15:
+            add([_camera(rng, x, y, model="dome", range_m=rng.uniform(30, 150), height_m=rng.uniform(3, 12))])
+        else:
+            add([_camera(rng, x, y, model="bullet", azimuth_deg=bearing + rng.choice([0, 180]) + rng.normal(0, 15),
+                         hfov_deg=rng.uniform(30, 110), range_m=rng.uniform(30, 200), height_m=rng.uniform(3, 12))])
     return _gdf(rows, geoms)
 
 
@@ -1219,7 +1337,8 @@ def build_model(verbose: bool = True) -> CityModel:
     rng = np.random.default_rng(SEED + 5)
     buildings = build_buildings(spec, pop, ~water_mask, rng)
     key_areas = build_key_areas(spec, pop, reservoirs, rivers, low_lying, buildings, rng)
-    cameras = build_cameras(roads, key_areas, rng)
+    key_areas = pd.concat([key_areas, build_important_sites(spec, pop, key_areas, rng)], ignore_index=True)
+    cameras = build_cameras(roads, key_areas, rivers, reservoirs, low_lying, frame, rng)
     sites_5g = _sectors(_sample_cells(pop + 0.3, spec, 500, rng), rng, frequency_mhz=3500.0, bandwidth_mhz=100.0,
                         eirp_dbm=lambda r: float(np.round(r.uniform(60, 65), 1)), operator="synthetic")
     sites_nb = _sectors(_sample_cells(pop + 0.5, spec, 160, rng), rng,
@@ -1335,6 +1454,9 @@ def build_model(verbose: bool = True) -> CityModel:
         "synthetic": synthetic,
         "sources": sources,
         "demo_area_m": list(DEMO_SIZE_M),
+        "study_area": {"bounds": [float(v) for v in bounds], "crs": CRS,
+                       "note": "the demo area: synthetic sensors, buildings and other synthetic layers exist "
+                               "only inside it; the real districts reach beyond"},
         "road_notice": {"doc_no": "济政字〔2021〕62号", "date": "2021-09-03",
                         "file": "sample_data/jinan/road_notice_2021_62.txt", "roads": int(len(notice))},
         "gazette_layout_max_error_m": 0.0,  # declared junctions are shared vertices
