@@ -103,6 +103,15 @@ def _schema(layer_kind: str, geometry: tuple[str, ...], doc: str, **columns: Col
 
 
 _POINT = ("Point",)
+# 5G and NB-IoT sites share one schema; a row is a site or one sector of it.
+_RADIO_SITE = dict(
+    height_m=Column("float", minimum=0.0, min_open=True),
+    frequency_mhz=Column("float", minimum=0.0, min_open=True),
+    eirp_dbm=Column("float", minimum=-30.0, maximum=100.0),
+    bandwidth_mhz=Column("float", minimum=0.0, min_open=True),
+    azimuth_deg=Column("float", required=False, default=float("nan"), nullable=True, **_AZIMUTH),
+    beamwidth_deg=Column("float", required=False, default=65.0, minimum=0.0, maximum=360.0, min_open=True),
+)
 _LINE = ("LineString",)
 _POLY = ("Polygon",)
 
@@ -128,22 +137,8 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {s.kind: s for s in [
                             nullable=True, doc="downward from horizontal"),
             vfov_deg=Column("float", required=False, default=float("nan"), minimum=0.0, maximum=180.0,
                             min_open=True, nullable=True)),
-    _schema("sites_5g", _POINT, "5G NR base-station sites (one row per site or per sector).",
-            height_m=Column("float", minimum=0.0, min_open=True),
-            frequency_mhz=Column("float", minimum=0.0, min_open=True),
-            eirp_dbm=Column("float", minimum=-30.0, maximum=100.0),
-            bandwidth_mhz=Column("float", minimum=0.0, min_open=True),
-            azimuth_deg=Column("float", required=False, default=float("nan"), nullable=True, **_AZIMUTH),
-            beamwidth_deg=Column("float", required=False, default=65.0, minimum=0.0, maximum=360.0,
-                                 min_open=True)),
-    _schema("sites_nbiot", _POINT, "NB-IoT sites.",
-            height_m=Column("float", minimum=0.0, min_open=True),
-            frequency_mhz=Column("float", minimum=0.0, min_open=True),
-            eirp_dbm=Column("float", minimum=-30.0, maximum=100.0),
-            bandwidth_mhz=Column("float", minimum=0.0, min_open=True),
-            azimuth_deg=Column("float", required=False, default=float("nan"), nullable=True, **_AZIMUTH),
-            beamwidth_deg=Column("float", required=False, default=65.0, minimum=0.0, maximum=360.0,
-                                 min_open=True)),
+    _schema("sites_5g", _POINT, "5G NR base-station sites (one row per site or per sector).", **_RADIO_SITE),
+    _schema("sites_nbiot", _POINT, "NB-IoT sites.", **_RADIO_SITE),
     _schema("smart_poles", _POINT, "Multi-function smart poles (candidate sites for sensors).",
             height_m=Column("float", required=False, default=10.0, minimum=0.0)),
     _schema("iot_devices", _POINT, "IoT sensing devices.",
