@@ -130,21 +130,92 @@ def _attribute_share(model, *, layer: str, condition: str, where: str | None = N
                     + f" with {condition}")
 
 
-def _coverage(model, *, sensors: str, targets: str, by: str | None = None, **params):
+def _coverage(model, *, sensors: str, targets: str, by: str | None = None, study_area=None, **params):
     from cimtwin.coverage import coverage_ratio
 
     for name in (sensors, targets):
         _layer(model, name)
     if by and not model.has_layer(by):
         by = None
+    clipped = False
+    if study_area is not None and params.get("definition") not in _COUNT_DEFINITIONS:
+        model, clipped = _clip_targets(model, targets, study_area)
     result = coverage_ratio(model, sensors=sensors, targets=targets, by=by, **params)
     table = result.table
     overall = table.loc[table["zone"] == _ALL, "ratio"]
     zones = {str(z): float(r) for z, r in zip(table["zone"], table["ratio"]) if z != _ALL}
     definition = str(table["definition"].iloc[0]) if "definition" in table else params.get("definition")
     used = ", ".join(f"{k}={v}" for k, v in (result.params or {}).items() if v is not None)
-    return _Measure(float(overall.iloc[0]), zones, definition=f"{definition}" + (f" ({used})" if used else ""),
-                    result=result)
+    where = f", {targets} within the study area {_format_bounds(study_area.bounds)}" if clipped else ""
+    return _Measure(float(overall.iloc[0]), zones,
+                    definition=f"{definition}" + (f" ({used})" if used else "") + where, result=result)
+
+
+# Coverage definitions that count target features rather than measure their area or length.
+_COUNT_DEFINITIONS = ("presence",)
+
+
+def _clip_targets(model, targets: str, area):
+    """The model with its ``targets`` layer cut to ``area`` (polygon and line layers only).
+
+    Returns (model, clipped): point targets are counts, not areas or lengths, and stay whole.
+    """
+    import shapely
+
+    gdf = model.layer(targets)
+    geoms = gdf.geometry.to_numpy()
+    types = set(shapely.get_type_id(geoms[~shapely.is_empty(geoms)]).tolist())
+    if not types or types <= {0, 4}:  # points, multipoints
+        return model, False
+    dim = 2 if types & {3, 6} else 1  # polygons else lines
+    cut = shapely.intersection(geoms, area)
+    # a cut can leave slivers of a lower dimension (a line touching the edge): keep the family's parts
+    parts, owner = shapely.get_parts(cut, return_index=True)
+    keep = shapely.get_dimensions(parts) == dim
+    keep &= (shapely.area(parts) > 0) if dim == 2 else (shapely.length(parts) > 0)
+    if not keep.any():
+        raise _NotComputable(f"no {targets} inside the study area {_format_bounds(area.bounds)}")
+    rows = np.unique(owner[keep])
+    pieces = [shapely.union_all(parts[keep & (owner == r)]) for r in rows]
+    clipped = gdf.iloc[rows].copy()
+    clipped[gdf.geometry.name] = pieces
+    return model.with_layer(targets, clipped, kind=model.layer_kind(targets)), True
+
+
+def _format_bounds(bounds) -> str:
+    return "[" + ", ".join(f"{v:,.0f}" for v in bounds) + "]"
+
+
+def _study_area(model, study_area):
+    """The study-area polygon in the model CRS from ``metadata["study_area"]``, or None."""
+    if not isinstance(study_area, (bool, np.bool_)):
+        raise InputTypeError(f"`study_area` must be True or False; got {type(study_area).__name__}.")
+    spec = model.metadata.get("study_area") if study_area else None
+    if spec is None:
+        return None
+    import shapely
+
+    bounds = spec.get("bounds") if isinstance(spec, Mapping) else None
+    try:
+        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"metadata['study_area']['bounds'] must be [xmin, ymin, xmax, ymax]; got {bounds!r}. "
+                              "Fix the model's metadata or pass study_area=False.") from exc
+    if not (xmin < xmax and ymin < ymax):
+        raise ValidationError(f"metadata['study_area']['bounds'] {bounds!r} is empty (need xmin < xmax, "
+                              "ymin < ymax).")
+    area = shapely.box(xmin, ymin, xmax, ymax)
+    crs = spec.get("crs")
+    if crs is not None:
+        from cimtwin._validate import as_crs
+
+        src = as_crs(crs)
+        if not src.equals(model.crs):
+            from pyproj import Transformer
+
+            to_model = Transformer.from_crs(src, model.crs, always_xy=True)
+            area = shapely.box(*to_model.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21))
+    return area
 
 
 def _networking(model, *, sensors: str = "cameras", targets: str = "key_areas", category="重点公共区域",
@@ -233,12 +304,13 @@ def _row(cat: Mapping[str, Any], zone: str, value: float | None, target: float |
 
 
 def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.DataFrame | str | None = None,
-                ids: Iterable[str] | None = None, zones: bool = True) -> TargetRun:
+                ids: Iterable[str] | None = None, zones: bool = True, study_area: bool = True) -> TargetRun:
     """Like :func:`evaluate`, also keeping each target's raw result (coverage gaps …) and timing."""
     from cimtwin.model.city import CityModel
 
     if not isinstance(model, CityModel):
         raise InputTypeError(f"`model` must be a CityModel; got {type(model).__name__}.")
+    area = _study_area(model, study_area)
     cat = catalog if isinstance(catalog, pd.DataFrame) else load_catalog(catalog)
     if year is not None:
         years = {int(year)} if isinstance(year, (int, np.integer)) else {int(y) for y in year}
@@ -272,6 +344,8 @@ def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.D
             kwargs = dict(comp.kwargs)
             if not zones:
                 kwargs.pop("by", None)
+            if area is not None and fn is _coverage:
+                kwargs["study_area"] = area
             measure = fn(model, **kwargs)
         except _NotComputable as exc:
             rows.append(_row(entry, _ALL, None, entry["value"], definition=entry["definition"], reason=str(exc)))
@@ -300,7 +374,7 @@ def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.D
 
 
 def evaluate(model, year: int | Iterable[int] | None = None, *, catalog: pd.DataFrame | str | None = None,
-             ids: Iterable[str] | None = None, zones: bool = True) -> pd.DataFrame:
+             ids: Iterable[str] | None = None, zones: bool = True, study_area: bool = True) -> pd.DataFrame:
     """Where the model stands against each target of the plans.
 
     Parameters
@@ -315,6 +389,12 @@ def evaluate(model, year: int | Iterable[int] | None = None, *, catalog: pd.Data
         Only these target ids.
     zones
         Add one row per zone where the computation has a breakdown (``by="districts"``).
+    study_area
+        When the model's metadata has a ``study_area`` (``{"bounds": [xmin, ymin, xmax, ymax],
+        "crs": ...}``: where its sensors were surveyed), cut the polygon and line targets of
+        area- and length-based coverage ratios to it, and say so in ``definition``. Counts,
+        shares of features and ``presence`` coverage are not cut; zones outside the area drop
+        out of those coverage rows. False: measure over the whole target layers.
 
     Returns
     -------
@@ -333,4 +413,4 @@ def evaluate(model, year: int | Iterable[int] | None = None, *, catalog: pd.Data
     >>> table = evaluate(cimtwin.load_sample("jinan"), year=2023)      # doctest: +SKIP
     >>> table.loc[table.zone == "all", ["target_id", "value", "target", "met"]]  # doctest: +SKIP
     """
-    return run_targets(model, year, catalog=catalog, ids=ids, zones=zones).table
+    return run_targets(model, year, catalog=catalog, ids=ids, zones=zones, study_area=study_area).table
