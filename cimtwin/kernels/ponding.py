@@ -570,39 +570,57 @@ def _after(zi, i, rec, d):
 
 
 @njit
-def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a):
+def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b):
     """Cells and elevation sums per node: each cell counts in the node on top of its basin
     when the cell is reached (below that node's spill), none once its basin drains out.
 
     Spill keys grow towards the root, so the node is the first ancestor whose spill comes
-    after the cell; skew-binary jump pointers (Myers 1983) find it in O(log depth) steps,
-    starting from the node found for the previous cell of the same basin when that is safe.
+    after the cell. Most cells get the node of the cell scanned before them (checked with
+    preorder intervals), or the last node found in their own basin; the rest search with
+    skew-binary jump pointers (Myers 1983) in O(log depth) steps.
     """
-    # one 32-byte record per node (spill height, spill cell, jump, parent): one cache line
-    # per step of the search on grids whose trees do not fit in cache
-    rec = np.empty((nn, 4), dtype=np.float64)
+    # one 64-byte record per node, so a step of the search costs one cache line:
+    # spill height, spill cell, jump, parent, preorder index, subtree size,
+    # creation height, creation cell (the children's spill)
+    rec = np.empty((nn, 8), dtype=np.float64)
     depth = np.zeros(nn, dtype=np.int64)
     jump = np.arange(nn)
+    size = np.ones(nn, dtype=np.int64)
     for d in range(nn):
         rec[d, 0] = spill[d]
         rec[d, 1] = spill_cell[d]
         rec[d, 2] = d
         rec[d, 3] = d
-    for d in range(nn - 1, 0, -1):  # parents are numbered after their children
+        rec[d, 6] = -np.inf
+        rec[d, 7] = -1.0
+        if child_a[d] >= 0:  # children are numbered before their parents
+            size[d] += size[child_a[d]] + size[child_b[d]]
+            rec[d, 6] = spill[child_a[d]]
+            rec[d, 7] = spill_cell[child_a[d]]
+    tin = np.zeros(nn, dtype=np.int64)
+    t = 0
+    for d in range(nn - 1, 0, -1):  # parents before children
         p = parent[d]
         if p <= 0:
-            continue
-        rec[d, 3] = p
-        depth[d] = depth[p] + 1
-        jp = jump[p]
-        if depth[p] - depth[jp] == depth[jp] - depth[jump[jp]]:
-            jump[d] = jump[jp]
+            tin[d] = t  # a root: its subtree takes the next block of preorder numbers
+            t += size[d]
         else:
-            jump[d] = p
-        rec[d, 2] = jump[d]
-    # per leaf: the key at which its root spills out of the grid (inf if it never does), and
-    # the last node found for one of its cells with the key at which that node was created
-    out_z = spill.copy()
+            rec[d, 3] = p
+            depth[d] = depth[p] + 1
+            jp = jump[p]
+            if depth[p] - depth[jp] == depth[jp] - depth[jump[jp]]:
+                jump[d] = jump[jp]
+            else:
+                jump[d] = p
+            rec[d, 2] = jump[d]
+        a = child_a[d]
+        if a >= 0:
+            tin[a] = tin[d] + 1
+            tin[child_b[d]] = tin[d] + 1 + size[a]
+    for d in range(nn):
+        rec[d, 4] = tin[d]
+        rec[d, 5] = size[d]
+    out_z = spill.copy()  # per node: the key at which its root spills out (inf: never)
     out_cell = spill_cell.copy()
     for d in range(nn - 1, 0, -1):
         p = parent[d]
@@ -610,10 +628,9 @@ def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a):
             out_z[d] = out_z[p]
             out_cell[d] = out_cell[p]
     memo = np.arange(nn)
-    memo_z = np.full(nn, -np.inf)
-    memo_cell = np.zeros(nn, dtype=np.int64)
     cnt = np.zeros(nn, dtype=np.float64)
     zsum = np.zeros(nn, dtype=np.float64)
+    prev = 0
     for i in range(zf.size):
         lf = leaf[i]
         if lf <= 0 or not vf[i]:
@@ -623,21 +640,22 @@ def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a):
             continue  # reached after its basin joined the ocean
         d = lf
         if _after(zi, i, rec, d):
-            m = memo[lf]
-            if zi > memo_z[lf] or (zi == memo_z[lf] and i >= memo_cell[lf]):
-                d = m  # the answer is the remembered node or above it
-            while _after(zi, i, rec, d):
-                jd = np.int64(rec[d, 2])
-                if jd != d and _after(zi, i, rec, jd):
-                    d = jd
-                else:
-                    d = np.int64(rec[d, 3])
-            if d != m:
-                # d was created when its children spilled: that is its creation key
-                c = child_a[d]
+            tl = rec[lf, 4]
+            if (prev > 0 and rec[prev, 4] <= tl < rec[prev, 4] + rec[prev, 5] and not _after(zi, i, rec, prev)
+                    and (zi > rec[prev, 6] or (zi == rec[prev, 6] and i >= rec[prev, 7]))):
+                d = prev  # the previous cell's node is this cell's too
+            else:
+                m = memo[lf]
+                if zi > rec[m, 6] or (zi == rec[m, 6] and i >= rec[m, 7]):
+                    d = m  # the answer is the basin's last node or above it
+                while _after(zi, i, rec, d):
+                    jd = np.int64(rec[d, 2])
+                    if jd != d and _after(zi, i, rec, jd):
+                        d = jd
+                    else:
+                        d = np.int64(rec[d, 3])
                 memo[lf] = d
-                memo_z[lf] = rec[c, 0]
-                memo_cell[lf] = np.int64(rec[c, 1])
+        prev = d
         cnt[d] += 1.0
         zsum[d] += zi
     return cnt, zsum
@@ -755,7 +773,7 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
         codes = codes[np.lexsort((codes, zf[codes >> 3]))]
     nn, parent, spill, spill_cell, target, child_a, child_b = _kruskal(zf, leaf, codes, n_leaves, cols)
     del codes
-    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a)
+    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b)
     for node in range(1, nn):  # children are always numbered before their parents
         p = parent[node]
         if p > 0:

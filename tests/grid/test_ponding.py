@@ -120,3 +120,18 @@ def test_fast_fsm_matches_sorted_reference(dem, rain_mm, with_holes, as_float64)
     # a uniform runoff is passed as a scalar (no full-grid array)
     d_uni = fill_spill_merge(z, valid, 25.0, 4.0)[0]
     np.testing.assert_allclose(d_uni, fill_spill_merge(z, valid, np.full(z.shape, 25.0), 4.0)[0])
+
+
+def test_fast_fsm_matches_reference_on_nested_depressions():
+    """Deep merge trees (many nested pits in a few large basins), where the node search jumps."""
+    from cimtwin.kernels.ponding import fill_spill_merge, fill_spill_merge_sorted
+
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:80, 0:90]
+    z = (np.sin(x / 9.0) * np.cos(y / 7.0) * 5.0 + rng.normal(scale=0.4, size=x.shape)).astype(np.float32)
+    valid = np.ones(z.shape, dtype=bool)
+    for rain_mm in (5.0, 60.0, 400.0):
+        d_ref, r_ref, p_ref, o_ref = fill_spill_merge_sorted(z, valid, np.full(z.shape, rain_mm / 1000.0), 25.0)
+        d_new, r_new, p_new, o_new = fill_spill_merge(z, valid, rain_mm, 25.0)
+        np.testing.assert_allclose(d_new, d_ref.astype(np.float32), rtol=1e-6, atol=1e-6)
+        assert (r_new, p_new, o_new) == pytest.approx((r_ref, p_ref, o_ref), rel=1e-9, abs=1e-9)
