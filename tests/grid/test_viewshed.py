@@ -244,10 +244,12 @@ def reference_r2(z, r0, c0, h_obs, max_d=np.inf):
             d2 = k * k + near * near
             if d2 > max_d ** 2:
                 break
-            if (z[cell] - oz) / np.sqrt(d2) >= best:
+            if (z[cell] - oz) / np.sqrt(d2) >= best:  # False for a hole
                 vis[cell] = True
-            zs = z[lo] if rem == 0 else z[lo] + (z[hi] - z[lo]) * (rem / steps)
-            best = max(best, (zs - oz) / (k * length))
+            zl, zh = z[lo], (z[hi] if rem else z[lo])
+            zs = zh if np.isnan(zl) else zl if np.isnan(zh) else zl + (zh - zl) * (rem / steps)
+            if not np.isnan(zs):  # a hole never blocks
+                best = max(best, (zs - oz) / (k * length))
     return vis
 
 
@@ -293,3 +295,18 @@ def test_r2_sector_is_within_full_view_and_close_to_it(az, fov):
     inside = (off <= fov / 2 - 1e-6) & ((rr - 40) ** 2 + (cc - 40) ** 2 <= 38 ** 2)
     assert not (sec & ~full).any()
     assert (sec[inside] == full[inside]).mean() >= 0.99
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 1000), st.integers(0, 19), st.integers(0, 25), st.sampled_from([np.inf, 4.0, 7.5, 30.0]),
+       st.booleans())
+def test_r2_property_matches_plain_reference(seed, r0, c0, max_d, hole):
+    z = fractal_dem(26, seed)[:20]  # 20 x 26: not square
+    if hole:
+        z[(r0 + 3) % 20, (c0 + 2) % 26] = np.nan  # a hole never blocks and is never visible
+    if np.isnan(z[r0, c0]):
+        return
+    ref = reference_r2(z, r0, c0, 2.0, max_d)
+    kw = {} if not np.isfinite(max_d) else {"res_m": 1.0, "max_distance_m": max_d}
+    got = viewshed(z, r0, c0, observer_height_m=2.0, method="r2", **kw)
+    np.testing.assert_array_equal(got, ref)
