@@ -438,9 +438,8 @@ def viewshed_r2(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
     """Approximate viewshed by rays to every border cell of the window (parallel over rays).
 
     A cell is visible when any ray that visits it finds it visible; rays only ever set marks,
-    so the result does not depend on thread scheduling. The output is allocated by NumPy,
-    which asks for huge pages: rays running north-south touch a new row at every step, and
-    with 4 KB pages each step would miss the TLB.
+    so the result does not depend on thread scheduling. Rays go in chunks of neighbours that
+    advance together (``_r2_rays``).
     """
     vis = np.zeros(z.shape, dtype=np.bool_)
     _viewshed_r2_into(np.ascontiguousarray(z), int(r0), int(c0), float(h_obs), float(h_tgt), float(max_dist_cells),
