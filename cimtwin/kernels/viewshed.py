@@ -414,7 +414,7 @@ def _viewshed_r2_into(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv, vis):
     inv_k = _inv_k(max(rows, cols))
     zf = z.reshape(z.size)
     vf = vis.reshape(vis.size)
-    chunk = 256  # rays advanced together
+    chunk = 128  # rays advanced together (more keeps north-south rays in L1, fewer east-west ones)
     nchunks = (n + chunk - 1) // chunk
     # chunks handed out one at a time: a thread slowed by other work on the machine takes fewer
     old_chunk = numba.set_parallel_chunksize(1)
