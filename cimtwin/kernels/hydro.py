@@ -362,13 +362,15 @@ def _priority_flood(z, valid, epsilon):
 
 
 @njit(parallel=True)
-def _d8_local(z, valid, dirs, unresolved, chunk):
-    """Steepest-descent direction per cell; flags interior cells with no lower neighbour."""
+def _d8_local(z, valid, dirs, unresolved, chunk, all_valid=False):
+    """Steepest-descent direction per cell; flags interior cells with no lower neighbour.
+
+    ``all_valid`` (no nodata anywhere) skips the per-neighbour nodata checks."""
     rows, cols = z.shape
     old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         for c in range(cols):
-            if not valid[r, c]:
+            if not all_valid and not valid[r, c]:
                 dirs[r, c] = 255
                 unresolved[r, c] = False
                 continue
@@ -382,7 +384,7 @@ def _d8_local(z, valid, dirs, unresolved, chunk):
                 cc = c + DC[k]
                 if not interior and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
                     continue
-                if not valid[rr, cc]:
+                if not all_valid and not valid[rr, cc]:
                     border = True
                     continue
                 drop = (zc - z[rr, cc]) * _INV_DIST[k]
@@ -411,7 +413,8 @@ def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps):
     fd = flat_dist.ravel()
     # 1 unresolved, 2 in the current flat, 3 pit, 4 queued outlet. ``comp`` and ``queue`` are
     # preallocated by the caller (growing arrays here would slow every access down ~20x).
-    state = unresolved.ravel().astype(np.uint8)
+    # ``unresolved`` is the caller's scratch mask, viewed as bytes (True = 1): no copy.
+    state = unresolved.ravel()
     for i0 in range(n):
         if state[i0] != 1:
             continue
@@ -482,14 +485,14 @@ def d8_directions(z, valid, with_steps=True):
     """
     dirs = np.empty(z.shape, dtype=np.uint8)
     unresolved = np.empty(z.shape, dtype=np.bool_)
-    _d8_local(z, valid, dirs, unresolved, max(1, 65536 // max(1, z.shape[1])))
+    _d8_local(z, valid, dirs, unresolved, max(1, 65536 // max(1, z.shape[1])), bool(valid.all()))
     n_flat = int(np.count_nonzero(unresolved))
     flat_dist = np.zeros(z.shape if with_steps else (1, 1), dtype=np.int32)
     if n_flat:
         idx_t = np.int32 if z.size < 2**31 else np.int64
         comp = np.empty(n_flat, dtype=idx_t)
         queue = np.empty(min(z.size, 9 * n_flat + 8), dtype=idx_t)
-        _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps)
+        _resolve_flats(z, dirs, unresolved.view(np.uint8), flat_dist, comp, queue, with_steps)
     return dirs, (flat_dist if with_steps else None)
 
 
