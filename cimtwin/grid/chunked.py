@@ -528,7 +528,6 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
     """
     import dask
     import dask.array as da
-    import pandas as pd
 
     from cimtwin.grid.zonal import STATS
 
@@ -580,18 +579,6 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
         np.minimum(lo, p_lo, out=lo)
         np.maximum(hi, p_hi, out=hi)
         above += p_above
-    empty = cnt == 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table = {
-            "count": cnt,
-            "sum": tot,
-            "mean": np.where(empty, np.nan, tot / np.maximum(cnt, 1)),
-            "min": np.where(empty, np.nan, lo),
-            "max": np.where(empty, np.nan, hi),
-            "share_above": np.where(empty, np.nan, above / np.maximum(cnt, 1)),
-        }
-    df = pd.DataFrame({s: table[s] for s in stats}, index=pd.Index(ids, name="zone"))
-    df.attrs["backend"] = used
-    if "units" in values.attrs:
-        df.attrs["units"] = values.attrs["units"]
-    return df
+    from cimtwin.grid.zonal import zonal_table
+
+    return zonal_table(ids, cnt, tot, lo, hi, above, stats=stats, backend=used, units=values.attrs.get("units"))

@@ -131,6 +131,14 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
     sel = cells > 0  # zones present in the raster (valid values or not)
     ids = ids[sel]
     cnt, tot, lo, hi, above = cnt[sel], tot[sel], lo[sel], hi[sel], above[sel]
+    units = vin.template.attrs.get("units") if vin.is_dataarray else None
+    return zonal_table(ids, cnt, tot, lo, hi, above, stats=stats, backend=used, units=units)
+
+
+def zonal_table(ids, cnt, tot, lo, hi, above, *, stats, backend: str, units: str | None = None):
+    """The zonal result table from per-zone accumulators (shared with the chunked version)."""
+    import pandas as pd
+
     empty = cnt == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         table = {
@@ -142,7 +150,7 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
             "share_above": np.where(empty, np.nan, above / np.maximum(cnt, 1)),
         }
     df = pd.DataFrame({s: table[s] for s in stats}, index=pd.Index(ids, name="zone"))
-    df.attrs["backend"] = used
-    if vin.is_dataarray and "units" in vin.template.attrs:
-        df.attrs["units"] = vin.template.attrs["units"]
+    df.attrs["backend"] = backend
+    if units is not None:
+        df.attrs["units"] = units
     return df
