@@ -661,11 +661,12 @@ def _grid_area(pieces, mask_spec):
     labels = rasterio.features.rasterize(
         ((g, i + 1) for i, g in enumerate(pieces.geometry.to_numpy())), out_shape=spec.shape,
         transform=spec.transform, fill=0, dtype="int32")
+    from cimtwin.kernels.zonal import label_counts
+
     cell = spec.res_m ** 2
-    n = len(pieces) + 1
-    tot = np.bincount(labels.ravel(), minlength=n)[1:] * cell
-    cov = np.bincount(labels[mask], minlength=n)[1:] * cell
-    return cov.astype("float64"), tot.astype("float64")
+    # one pass over the label grid: bincount(labels[mask]) would copy most of a 1e8-cell grid twice
+    tot, cov = label_counts(labels.ravel(), np.ascontiguousarray(mask).ravel(), len(pieces) + 1)
+    return (cov[1:] * cell).astype("float64"), (tot[1:] * cell).astype("float64")
 
 
 # -- presence, thiessen, network --------------------------------------------------------------------

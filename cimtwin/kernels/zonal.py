@@ -129,3 +129,19 @@ def zonal_cpu(values, bins, nbins, nodata, threshold):
     out = _combine(acc)
     return (out[:, _CNT].astype(np.int64), out[:, _SUM].copy(), out[:, _MIN].copy(), out[:, _MAX].copy(),
             out[:, _ABOVE].astype(np.int64), out[:, _CELLS].astype(np.int64))
+
+
+@njit
+def label_counts(labels, mask, nlabels):
+    """Cells per label and, of those, cells where ``mask`` is True (one pass, no temporaries).
+
+    ``labels`` are int ids in [0, nlabels); ``mask`` is a boolean array of the same size.
+    """
+    total = np.zeros(nlabels, np.int64)
+    covered = np.zeros(nlabels, np.int64)
+    for i in range(labels.size):
+        lab = labels[i]
+        total[lab] += 1
+        if mask[i]:
+            covered[lab] += 1
+    return total, covered

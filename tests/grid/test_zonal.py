@@ -90,3 +90,14 @@ def test_bad_input():
         zonal_stats(np.zeros((3, 3)), np.zeros((3, 3), int), stats=("share_above",))
     with pytest.raises(ValidationError, match="2-D"):
         zonal_stats(np.zeros(9), np.zeros(9, int))
+
+
+def test_label_counts_matches_bincount():
+    from cimtwin.kernels.zonal import label_counts
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 7, 5000).astype(np.int32)
+    mask = rng.random(5000) < 0.3
+    total, covered = label_counts(labels, mask, 7)
+    np.testing.assert_array_equal(total, np.bincount(labels, minlength=7))
+    np.testing.assert_array_equal(covered, np.bincount(labels[mask], minlength=7))
