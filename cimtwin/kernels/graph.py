@@ -586,22 +586,7 @@ def _lower_bound(v, a, x, y, c, lm_from, lm_to, active):
 def _potential(v, s, t, x, y, c, lm_from, lm_to, active):
     """Average potential p(v) = (lb d(v, t) - lb d(s, v)) / 2 (consistent both ways)."""
     return 0.5 * (_lower_bound(v, t, x, y, c, lm_from, lm_to, active)
-                  - _lower_bound_rev(v, s, x, y, c, lm_from, lm_to, active))
-
-
-@njit
-def _lower_bound_rev(v, a, x, y, c, lm_from, lm_to, active):
-    """Lower bound of d(a, v) (note the direction)."""
-    best = c * np.sqrt((x[v] - x[a]) ** 2 + (y[v] - y[a]) ** 2)
-    for j in range(active.shape[0]):
-        i = active[j]
-        b = lm_from[v, i] - lm_from[a, i]
-        if b > best and b < _INF:
-            best = b
-        b = lm_to[a, i] - lm_to[v, i]
-        if b > best and b < _INF:
-            best = b
-    return best
+                  - _lower_bound(s, v, x, y, c, lm_from, lm_to, active))
 
 
 @njit

@@ -222,6 +222,22 @@ def _route(nn, parent, spill, target, child_a, child_b, capacity, leaf_water):
 
 
 @njit
+def _water_level(zs, target_vol, spill):
+    """Level that stores ``target_vol`` (metres x cells) over cells of sorted heights ``zs``, capped at ``spill``.
+
+    Storage at level h is k*h - sum(zs[:k]) for zs[k-1] <= h <= zs[k].
+    """
+    csum = 0.0
+    m = zs.size
+    for k in range(1, m + 1):
+        csum += zs[k - 1]
+        upper = zs[k] if k < m else spill
+        if k * upper - csum >= target_vol:
+            return min((target_vol + csum) / k, spill)
+    return spill
+
+
+@njit
 def _levels(zf, leaf, act_of_leaf, spill, water, cell_area, depth):
     """Exact water level per active depression; writes depth (m) per cell."""
     n = zf.size
@@ -253,20 +269,7 @@ def _levels(zf, leaf, act_of_leaf, spill, water, cell_area, depth):
         if hi == lo:
             continue
         idx = cells[lo:hi]
-        zs = np.sort(zf[idx].astype(np.float64))
-        target_vol = water[a] / cell_area  # in metres x cells
-        # storage(h) over sorted zs: k*h - sum(zs[:k]) for zs[k-1] <= h <= zs[k]
-        csum = 0.0
-        level = spill[a]
-        m = zs.size
-        for k in range(1, m + 1):
-            csum += zs[k - 1]
-            upper = zs[k] if k < m else spill[a]
-            if k * upper - csum >= target_vol:
-                level = (target_vol + csum) / k
-                break
-        if level > spill[a]:
-            level = spill[a]
+        level = _water_level(np.sort(zf[idx].astype(np.float64)), water[a] / cell_area, spill[a])
         for t in range(idx.size):
             i = idx[t]
             d = level - zf[i]
@@ -711,19 +714,7 @@ def _levels_f32(zf, leaf, act_of_leaf, spill, water, cell_area, depth):
         if hi == lo:
             continue
         idx = cells[lo:hi]
-        zs = np.sort(zf[idx].astype(np.float64))
-        target_vol = water[a] / cell_area
-        csum = 0.0
-        level = spill[a]
-        m = zs.size
-        for k in range(1, m + 1):
-            csum += zs[k - 1]
-            upper = zs[k] if k < m else spill[a]
-            if k * upper - csum >= target_vol:
-                level = (target_vol + csum) / k
-                break
-        if level > spill[a]:
-            level = spill[a]
+        level = _water_level(np.sort(zf[idx].astype(np.float64)), water[a] / cell_area, spill[a])
         for t in range(idx.size):
             i = idx[t]
             d = level - zf[i]
