@@ -13,7 +13,7 @@ from tests.coverage._coverage_synth import CRS, P, X0, Y0, gdf
 from cimtwin.coverage import DEFAULT_GAUGE_RADIUS_M, CoverageResult, coverage_ratio
 from cimtwin.errors import LayerNotFoundError, SchemaError, ValidationError
 
-COLUMNS = ["zone", "covered", "total", "unit", "ratio", "definition"]
+COLUMNS = ["zone", "zone_id", "parent", "covered", "total", "unit", "ratio", "definition"]
 
 
 def row(table, zone):
@@ -23,7 +23,7 @@ def row(table, zone):
 def test_result_is_a_dataframe_with_geometries(city):
     r = coverage_ratio(city, sensors="cameras", targets="key_areas", by="subdistricts", category="重要部位")
     assert isinstance(r, pd.DataFrame) and isinstance(r, CoverageResult)
-    assert list(r.columns[:6]) == COLUMNS and list(r.table.columns[:6]) == COLUMNS
+    assert list(r.columns[:8]) == COLUMNS and list(r.table.columns[:8]) == COLUMNS
     assert type(r.table) is pd.DataFrame and type(r[["zone"]]) is pd.DataFrame
     assert r["ratio"].between(0, 1).all()
     # quarter disk of 100 m inside the 200 x 300 m key area
@@ -50,7 +50,7 @@ def test_lines_by_length_and_points_by_count(city):
 def test_radius_points_exact_and_polygons(city):
     pts = gdf({}, [P(500, 800), P(500, 801)])
     r = coverage_ratio(city, sensors="rain_gauges", targets=pts, radius_m=300.0)
-    assert r["covered"].iloc[0] == 1.0 and r["definition"].iloc[0] == "radius"
+    assert r["covered"].iloc[0] == 1.0 and r["definition"].iloc[0].startswith("radius;")
     r = coverage_ratio(city, sensors="rain_gauges", targets="subdistricts", by="subdistricts", radius_m=300.0)
     assert row(r, "A")["covered"] == pytest.approx(math.pi * 300**2, rel=1e-3)
     assert row(r, "B")["covered"] == 0.0
@@ -102,7 +102,7 @@ def test_mcl_on_pipes_uses_deep_coverage_margin():
     m = cimtwin.CityModel.from_layers({"pipes": pipes, "sites_nbiot": sites})
     deep = coverage_ratio(m, sensors="sites_nbiot", targets="pipes", res_m=20.0)
     shallow = coverage_ratio(m, sensors="sites_nbiot", targets="pipes", res_m=20.0, penetration_db=0.0)
-    assert deep.params["penetration_db"] == 30.0 and deep["definition"].iloc[0] == "mcl"
+    assert deep.params["penetration_db"] == 30.0 and deep["definition"].iloc[0].startswith("mcl;")
     assert 0 < deep["ratio"].iloc[0] < shallow["ratio"].iloc[0] <= 1
 
 
@@ -180,7 +180,7 @@ def test_network_definition():
                                       kinds={"targets_pts": None})
     r = coverage_ratio(m, sensors="smart_poles", targets="targets_pts", definition="network", max_distance_m=1500.0)
     # network distances 900, 1300, 1900 m
-    assert r[["covered", "total"]].iloc[0].tolist() == [2.0, 3.0] and r["definition"].iloc[0] == "network"
+    assert r[["covered", "total"]].iloc[0].tolist() == [2.0, 3.0] and r["definition"].iloc[0].startswith("network;")
 
 
 def test_viewshed_occluded_by_a_building():
