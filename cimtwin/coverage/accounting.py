@@ -27,7 +27,7 @@ from cimtwin._validate import require_projected
 from cimtwin.errors import CRSError, InputTypeError, SchemaError, ValidationError
 
 __all__ = ["Cover", "Zones", "CoverageInputs", "Outcome", "TABLE_COLUMNS", "ALL", "resolve_inputs", "study_area",
-           "area_table", "feature_table", "footprint_outcome"]
+           "area_table", "feature_table", "footprint_outcome", "feature_zones", "resolve_clip"]
 
 ALL = "all"
 TABLE_COLUMNS = ["zone", "zone_id", "parent", "covered", "total", "unit", "ratio", "definition"]
@@ -741,3 +741,16 @@ def analysis_grid(model, targets, *, pad_m, res_m, default_res_m, prefer_model_g
     res = res_m or (grid.res_m if (grid is not None and prefer_model_grid) else default_res_m)
     return GridSpec.from_bounds((xmin - pad_m - res, ymin - pad_m - res, xmax + pad_m + res, ymax + pad_m + res),
                                 res_m=res, crs=model.crs)
+
+
+def feature_zones(model, by, gdf, *, same_layer: bool = False):
+    """(feature position, zone name, zone_id, parent) pairs of a layer's features in the zones of
+    ``by`` — by identity, a feature in every zone holding its representative point.
+
+    Examples
+    --------
+    >>> pos, names, ids, parents = feature_zones(model, "districts", model.layer("cameras"))  # doctest: +SKIP
+    """
+    zones = _zones(model, by, [])
+    fi, zi = _zone_of_features(gdf, zones, same_layer)
+    return fi, zones.names[zi], zones.ids[zi], zones.parents[zi]

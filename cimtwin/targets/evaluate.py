@@ -2,15 +2,23 @@
 
 Every catalogue row names a computation (``count``, ``attribute_share``, ``coverage_ratio``,
 ``networking_ratio``, ``fortification_share``) with literal keyword arguments. A target that
-cannot be computed on the model — a layer or column it lacks — stays in the table with an
-empty value and the reason.
+cannot be computed on the model — a layer or column it lacks, or one that holds only nulls —
+stays in the table with an empty value, ``met`` NA and the reason. Missing values never count
+as compliance: shares and counts are taken over the rows whose inputs are known, and the share
+of unknown rows is reported beside the figure (``unknown_share``).
+
+``coverage_ratio`` targets go through :func:`cimtwin.coverage.coverage_ratio` with the
+catalogue's keywords and ``clip_to`` — the one code path that ``cimtwin coverage``,
+``cimtwin demo`` and ``cimtwin report`` share.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +28,15 @@ import pandas as pd
 from cimtwin.errors import CimtwinError, InputTypeError, LayerNotFoundError, ValidationError
 from cimtwin.targets.catalog import load_catalog, parse_computation
 
-__all__ = ["evaluate", "run_targets", "TargetRun", "RESULT_COLUMNS", "COMPUTATIONS"]
+__all__ = ["evaluate", "run_targets", "TargetRun", "RESULT_COLUMNS", "COMPUTATIONS", "DEFAULT_CLIP"]
 
 RESULT_COLUMNS = [
-    "target_id", "year", "zone", "value", "target", "comparator", "unit", "met", "gap", "definition",
-    "reason", "flag", "computation", "source", "lines", "zh", "en", "kind",
+    "target_id", "year", "zone", "zone_id", "parent", "value", "target", "comparator", "unit", "met", "gap",
+    "unknown_share", "definition", "parameters", "data", "reason", "flag", "computation", "source", "lines",
+    "zh", "en", "kind",
 ]
 _ALL = "all"
+DEFAULT_CLIP = "study_area"  # the same default as cimtwin.coverage.coverage_ratio
 
 
 class _NotComputable(Exception):
@@ -36,9 +46,13 @@ class _NotComputable(Exception):
 @dataclass
 class _Measure:
     value: float
-    zones: dict[str, float] = field(default_factory=dict)
+    # (zone name, zone_id, parent, value) per zone
+    zones: list[tuple[str, str, str, float]] = field(default_factory=list)
     zone_targets_apply: bool = True  # False for counts: a city-wide count target says nothing per zone
     definition: str | None = None
+    parameters: str = ""
+    data: str = ""
+    unknown_share: float = 0.0
     result: Any = None
 
 
@@ -59,14 +73,41 @@ def _layer(model, name: str):
     return model.layer(name)
 
 
-def _filter(gdf, where: str | None, layer: str):
-    if not where:
-        return gdf
+def _names(expr: str | None) -> list[str]:
+    """The names an expression reads (its columns), in order of appearance."""
+    if not expr:
+        return []
+    seen: list[str] = []
+    for node in ast.walk(ast.parse(expr, mode="eval")):
+        if isinstance(node, ast.Name) and node.id not in seen and node.id not in ("True", "False", "None"):
+            seen.append(node.id)
+    return seen
+
+
+def _known(gdf, layer: str, *exprs: str | None, extra: Iterable[str] = ()) -> np.ndarray:
+    """Rows whose every column read by ``exprs`` is known; absent or all-null columns are n/a."""
+    cols = [c for e in exprs for c in _names(e)] + list(extra)
+    known = np.ones(len(gdf), dtype=bool)
+    for col in dict.fromkeys(cols):
+        if col not in gdf.columns:
+            from cimtwin._validate import close_matches
+
+            raise _NotComputable(f"layer {layer!r} has no column {col!r}"
+                                 f"{close_matches(col, [str(c) for c in gdf.columns])}")
+        null = gdf[col].isna().to_numpy()
+        if len(gdf) and null.all():
+            raise _NotComputable(f"layer {layer!r}: column {col!r} holds only nulls (unknown, not compliant)")
+        known &= ~null
+    return known
+
+
+def _eval(gdf, expr: str, layer: str) -> np.ndarray:
     try:
-        mask = gdf.drop(columns=gdf.geometry.name).eval(where, engine="python")
+        out = gdf.drop(columns=gdf.geometry.name).eval(expr, engine="python")
     except (NameError, KeyError, pd.errors.UndefinedVariableError) as exc:
-        raise _NotComputable(f"layer {layer!r} lacks a column used in {where!r} ({_missing_name(exc)})") from exc
-    return gdf[np.asarray(mask, dtype=bool)]
+        raise _NotComputable(f"layer {layer!r} lacks a column used in {expr!r} ({_missing_name(exc)})") from exc
+    return np.asarray(pd.Series(out).fillna(False), dtype=bool) if not np.isscalar(out) else np.full(len(gdf),
+                                                                                                     bool(out))
 
 
 def _missing_name(exc: Exception) -> str:
@@ -74,170 +115,136 @@ def _missing_name(exc: Exception) -> str:
     return text.split("'")[1] if text.count("'") >= 2 else text
 
 
-def _zone_of(gdf, model, by: str | None) -> pd.Series | None:
-    """The zone name of each feature (largest overlap for lines and polygons, containment for points)."""
+def _zone_pairs(gdf, model, by: str | None):
+    """(feature position, zone name, zone_id, parent) of each feature, or None without zones."""
     if not by or not model.has_layer(by) or len(gdf) == 0:
         return None
-    import shapely
+    from cimtwin.coverage.accounting import feature_zones
 
-    zones = model.layer(by)
-    if "name" not in zones.columns or len(zones) == 0:
-        return None
-    geoms = gdf.geometry.to_numpy()
-    points = shapely.get_type_id(geoms) == 0
-    probe = np.where(points, geoms, shapely.point_on_surface(geoms))
-    tree = shapely.STRtree(zones.geometry.to_numpy())
-    src, dst = tree.query(probe, predicate="intersects")
-    out = np.full(len(gdf), None, dtype=object)
-    names = zones["name"].astype(str).to_numpy()
-    out[src[::-1]] = names[dst[::-1]]  # first zone wins
-    return pd.Series(out, index=gdf.index)
+    return feature_zones(model, by, gdf)
+
+
+def _per_zone(pairs, values: np.ndarray, agg: str) -> list[tuple[str, str, str, float]]:
+    if pairs is None:
+        return []
+    pos, names, ids, parents = pairs
+    frame = pd.DataFrame({"zid": ids, "zone": names, "parent": parents, "v": values[pos]})
+    grouped = frame.groupby("zid", sort=False).agg(zone=("zone", "first"), parent=("parent", "first"),
+                                                   v=("v", agg))
+    return [(str(r.zone), str(zid), str(r.parent), float(r.v)) for zid, r in grouped.iterrows()]
+
+
+def _unknown_words(known: np.ndarray, what: str) -> tuple[float, str]:
+    n = len(known)
+    unknown = int((~known).sum())
+    share = unknown / n if n else 0.0
+    return share, (f"; {unknown} of {n} {what} unknown ({100 * share:.1f} %), left out" if unknown else "")
 
 
 def _count(model, *, layer: str, where: str | None = None, distinct: str | None = None, by: str | None = None):
-    gdf = _filter(_layer(model, layer), where, layer)
+    gdf = _layer(model, layer)
+    known = _known(gdf, layer, where, extra=[distinct] if distinct else [])
+    ok = known & (_eval(gdf, where, layer) if where else True)
+    share, words = _unknown_words(known, f"{layer} rows")
+    sel = gdf[ok]
 
     def n(frame) -> float:
-        if distinct:
-            return float(frame[distinct].nunique())
-        return float(len(frame))
+        return float(frame[distinct].nunique()) if distinct else float(len(frame))
 
-    if distinct and distinct not in gdf.columns:
-        raise _NotComputable(f"layer {layer!r} has no column {distinct!r}")
-    zones = {}
-    zone_of = _zone_of(gdf, model, by)
-    if zone_of is not None:
-        for z, part in gdf.groupby(zone_of.fillna("(outside)"), sort=False):
-            zones[str(z)] = n(part)
+    zones = []
+    pairs = _zone_pairs(gdf, model, by)
+    if pairs is not None:
+        pos, names, ids, parents = pairs
+        keep = ok[pos]
+        sub = gdf.iloc[pos[keep]]
+        frame = pd.DataFrame({"zid": ids[keep], "zone": names[keep], "parent": parents[keep]})
+        if distinct:
+            frame["d"] = sub[distinct].to_numpy()
+        for zid, part in frame.groupby("zid", sort=False):
+            v = float(part["d"].nunique()) if distinct else float(len(part))
+            zones.append((str(part["zone"].iloc[0]), str(zid), str(part["parent"].iloc[0]), v))
     what = f"{layer}" + (f" where {where}" if where else "") + (f", distinct {distinct}" if distinct else "")
-    return _Measure(n(gdf), zones, zone_targets_apply=False, definition=f"count of {what}")
+    return _Measure(n(sel), zones, zone_targets_apply=False, definition=f"count of {what}" + words,
+                    parameters=_params(where=where, distinct=distinct, by=by),
+                    data=f"{layer}: {len(gdf)} features", unknown_share=share)
+
+
+def _params(**kw) -> str:
+    return "; ".join(f"{k}={v}" for k, v in kw.items() if v is not None)
 
 
 def _attribute_share(model, *, layer: str, condition: str, where: str | None = None, by: str | None = None):
-    gdf = _filter(_layer(model, layer), where, layer)
-    if len(gdf) == 0:
-        raise _NotComputable(f"layer {layer!r} has no features" + (f" where {where}" if where else ""))
-    try:
-        ok = np.asarray(gdf.drop(columns=gdf.geometry.name).eval(condition, engine="python"), dtype=bool)
-    except (NameError, KeyError, pd.errors.UndefinedVariableError) as exc:
-        raise _NotComputable(f"layer {layer!r} has no column {_missing_name(exc)!r}") from exc
-    zones = {}
-    zone_of = _zone_of(gdf, model, by)
-    if zone_of is not None:
-        frame = pd.DataFrame({"zone": zone_of.fillna("(outside)").to_numpy(), "ok": ok})
-        zones = frame.groupby("zone", sort=False)["ok"].mean().astype(float).to_dict()
-    return _Measure(float(ok.mean()), zones, definition=f"share of {layer}" + (f" where {where}" if where else "")
-                    + f" with {condition}")
+    gdf = _layer(model, layer)
+    known = _known(gdf, layer, where, condition)
+    inside = _eval(gdf, where, layer) if where else np.ones(len(gdf), dtype=bool)
+    # a row whose `where` is unknown may or may not belong: unknown too
+    scope = inside | ~known
+    if not (inside & known).any():
+        if not inside.any():
+            raise _NotComputable(f"layer {layer!r} has no features" + (f" where {where}" if where else ""))
+        raise _NotComputable(f"layer {layer!r}: no feature" + (f" where {where}" if where else "")
+                             + f" has a known value for {condition!r}")
+    ok = _eval(gdf, condition, layer) & known
+    share, words = _unknown_words(known[scope], f"{layer} rows")
+    use = inside & known
+    pairs = _zone_pairs(gdf, model, by)
+    zones = []
+    if pairs is not None:
+        pos, names, ids, parents = pairs
+        keep = use[pos]
+        zones = _per_zone((pos[keep], names[keep], ids[keep], parents[keep]), ok.astype(float), "mean")
+    return _Measure(float(ok[use].mean()), zones,
+                    definition=f"share of {layer}" + (f" where {where}" if where else "") + f" with {condition}"
+                    + words, parameters=_params(condition=condition, where=where, by=by),
+                    data=f"{layer}: {len(gdf)} features, {int(use.sum())} with known values", unknown_share=share)
 
 
-def _coverage(model, *, sensors: str, targets: str, by: str | None = None, study_area=None, **params):
+def _coverage(model, *, sensors: str, targets: str, by: str | None = None, clip_to=DEFAULT_CLIP, **params):
     from cimtwin.coverage import coverage_ratio
 
     for name in (sensors, targets):
         _layer(model, name)
     if by and not model.has_layer(by):
         by = None
-    clipped = False
-    if study_area is not None and params.get("definition") not in _COUNT_DEFINITIONS:
-        model, clipped = _clip_targets(model, targets, study_area)
-    result = coverage_ratio(model, sensors=sensors, targets=targets, by=by, **params)
+    result = coverage_ratio(model, sensors=sensors, targets=targets, by=by, clip_to=clip_to, **params)
     table = result.table
     overall = table.loc[table["zone"] == _ALL, "ratio"]
-    zones = {str(z): float(r) for z, r in zip(table["zone"], table["ratio"]) if z != _ALL}
-    definition = str(table["definition"].iloc[0]) if "definition" in table else params.get("definition")
-    used = ", ".join(f"{k}={v}" for k, v in (result.params or {}).items() if v is not None)
-    where = f", {targets} within the study area {_format_bounds(study_area.bounds)}" if clipped else ""
-    return _Measure(float(overall.iloc[0]), zones,
-                    definition=f"{definition}" + (f" ({used})" if used else "") + where, result=result)
-
-
-# Coverage definitions that count target features rather than measure their area or length.
-_COUNT_DEFINITIONS = ("presence",)
-
-
-def _clip_targets(model, targets: str, area):
-    """The model with its ``targets`` layer cut to ``area`` (polygon and line layers only).
-
-    Returns (model, clipped): point targets are counts, not areas or lengths, and stay whole.
-    """
-    import shapely
-
-    gdf = model.layer(targets)
-    geoms = gdf.geometry.to_numpy()
-    types = set(shapely.get_type_id(geoms[~shapely.is_empty(geoms)]).tolist())
-    if not types or types <= {0, 4}:  # points, multipoints
-        return model, False
-    dim = 2 if types & {3, 6} else 1  # polygons else lines
-    cut = shapely.intersection(geoms, area)
-    # a cut can leave slivers of a lower dimension (a line touching the edge): keep the family's parts
-    parts, owner = shapely.get_parts(cut, return_index=True)
-    keep = shapely.get_dimensions(parts) == dim
-    keep &= (shapely.area(parts) > 0) if dim == 2 else (shapely.length(parts) > 0)
-    if not keep.any():
-        raise _NotComputable(f"no {targets} inside the study area {_format_bounds(area.bounds)}")
-    rows = np.unique(owner[keep])
-    pieces = [shapely.union_all(parts[keep & (owner == r)]) for r in rows]
-    clipped = gdf.iloc[rows].copy()
-    clipped[gdf.geometry.name] = pieces
-    return model.with_layer(targets, clipped, kind=model.layer_kind(targets)), True
-
-
-def _format_bounds(bounds) -> str:
-    return "[" + ", ".join(f"{v:,.0f}" for v in bounds) + "]"
-
-
-def _study_area(model, study_area):
-    """The study-area polygon in the model CRS from ``metadata["study_area"]``, or None."""
-    if not isinstance(study_area, (bool, np.bool_)):
-        raise InputTypeError(f"`study_area` must be True or False; got {type(study_area).__name__}.")
-    spec = model.metadata.get("study_area") if study_area else None
-    if spec is None:
-        return None
-    import shapely
-
-    bounds = spec.get("bounds") if isinstance(spec, Mapping) else None
-    try:
-        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"metadata['study_area']['bounds'] must be [xmin, ymin, xmax, ymax]; got {bounds!r}. "
-                              "Fix the model's metadata or pass study_area=False.") from exc
-    if not (xmin < xmax and ymin < ymax):
-        raise ValidationError(f"metadata['study_area']['bounds'] {bounds!r} is empty (need xmin < xmax, "
-                              "ymin < ymax).")
-    area = shapely.box(xmin, ymin, xmax, ymax)
-    crs = spec.get("crs")
-    if crs is not None:
-        from cimtwin._validate import as_crs
-
-        src = as_crs(crs)
-        if not src.equals(model.crs):
-            from pyproj import Transformer
-
-            to_model = Transformer.from_crs(src, model.crs, always_xy=True)
-            area = shapely.box(*to_model.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21))
-    return area
+    if overall.empty:
+        raise _NotComputable(f"no {targets} to measure")
+    zones = [(str(r.zone), str(r.zone_id), str(r.parent), float(r.ratio)) for r in table.itertuples()
+             if r.zone_id != _ALL]
+    return _Measure(float(overall.iloc[0]), zones, definition=str(table["definition"].iloc[0]),
+                    parameters=result.parameters(), data=result.data, result=result)
 
 
 def _networking(model, *, sensors: str = "cameras", targets: str = "key_areas", category="重点公共区域",
                 by: str | None = None):
     from cimtwin.coverage import networking_rate
 
-    _layer(model, sensors)
+    cams = _layer(model, sensors)
     _layer(model, targets)
+    _known(cams, sensors, "connected")
     if by and not model.has_layer(by):
         by = None
     table = networking_rate(model, cameras=sensors, key_areas=targets, category=category, by=by)
-    overall = table.loc[table["zone"] == _ALL, "ratio"]
-    if overall.empty:
-        raise _NotComputable(f"no {sensors} inside {targets} of category {category}")
-    zones = {str(z): float(r) for z, r in zip(table["zone"], table["ratio"]) if z != _ALL}
-    return _Measure(float(overall.iloc[0]), zones, definition=str(table["definition"].iloc[0]), result=table)
+    overall = table.loc[table["zone_id"] == _ALL]
+    if overall.empty or not overall["total"].iloc[0] > 0:
+        raise _NotComputable(f"no {sensors} with a known `connected` inside {targets} of category {category}")
+    row = overall.iloc[0]
+    n = row["total"] + row["unknown"]
+    share = float(row["unknown"] / n) if n else 0.0
+    words = (f"; {int(row['unknown'])} of {int(n)} cameras with unknown `connected`, left out" if row["unknown"]
+             else "")
+    zones = [(str(r.zone), str(r.zone_id), str(r.parent), float(r.ratio)) for r in table.itertuples()
+             if r.zone_id != _ALL and r.total > 0]
+    return _Measure(float(row["ratio"]), zones, definition=str(table["definition"].iloc[0]) + words,
+                    parameters=_params(category=category, by=by),
+                    data=f"{sensors}: {len(cams)} features; {targets}: {len(model.layer(targets))} features",
+                    unknown_share=share, result=table)
 
 
 def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, important_uplift: int = 1,
                    res_m: float = 100.0):
-    import warnings
-
     from cimtwin.grid.spec import GridSpec
     from cimtwin.risk.seismic import buildings_below_fortification, seismic_hazard
 
@@ -245,6 +252,7 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
     _layer(model, "faults")
     if model.grid is None:
         raise _NotComputable("no raster grid (dem) for the seismic scenario")
+    known = _known(buildings, "buildings", "fortification_intensity")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a missing site_class layer is said in the definition
         # Zoning intensity varies over kilometres: a grid of res_m (never finer than the model's) suffices.
@@ -252,19 +260,25 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
         res = max(float(res_m), float(abs(grid.transform.a)))
         spec = GridSpec.from_bounds(grid.bounds, res_m=res, crs=model.crs)
         hazard = seismic_hazard(model, spec=spec)
-    weak = buildings_below_fortification(buildings, hazard.zoning_intensity, minimum_intensity=minimum_intensity,
+    sel = buildings[known]
+    weak = buildings_below_fortification(sel, hazard.zoning_intensity, minimum_intensity=minimum_intensity,
                                          important_uplift=important_uplift)
     ok = ~buildings.index.isin(weak.index)
-    zones = {}
-    zone_of = _zone_of(buildings, model, by)
-    if zone_of is not None:
-        frame = pd.DataFrame({"zone": zone_of.fillna("(outside)").to_numpy(), "ok": ok})
-        zones = frame.groupby("zone", sort=False)["ok"].mean().astype(float).to_dict()
+    share, words = _unknown_words(known, "buildings' fortification_intensity")
+    pairs = _zone_pairs(buildings, model, by)
+    zones = []
+    if pairs is not None:
+        pos, names, ids, parents = pairs
+        keep = known[pos]
+        zones = _per_zone((pos[keep], names[keep], ids[keep], parents[keep]), ok.astype(float), "mean")
     site = "site_class layer" if model.has_layer("site_class") else "site class II everywhere (no site_class layer)"
-    return _Measure(float(ok.mean()), zones, result=weak,
+    return _Measure(float(ok[known].mean()), zones, result=weak, unknown_share=share,
+                    parameters=_params(minimum_intensity=minimum_intensity, important_uplift=important_uplift,
+                                       res_m=res, by=by),
+                    data=f"buildings: {len(buildings)} features; faults: {len(model.layer('faults'))} features",
                     definition=f"share of buildings at or above the required intensity: max(GB 18306 zoning "
                                f"intensity, {minimum_intensity}) + {important_uplift} for key uses; Yu et al. 2013 "
-                               f"PGA on a {res:g} m grid, {site}")
+                               f"PGA on a {res:g} m grid, {site}" + words)
 
 
 COMPUTATIONS: dict[str, Callable[..., _Measure]] = {
@@ -278,7 +292,7 @@ COMPUTATIONS: dict[str, Callable[..., _Measure]] = {
 
 # -- comparison ----------------------------------------------------------------------------------------
 
-def _met(value: float, comparator: str, target: float) -> bool | None:
+def _met(value: float | None, comparator: str, target: float | None) -> bool | None:
     if value is None or not math.isfinite(value) or target is None or not math.isfinite(target):
         return None
     if comparator == ">=":
@@ -288,29 +302,55 @@ def _met(value: float, comparator: str, target: float) -> bool | None:
     return abs(value - target) <= 1e-9 * max(1.0, abs(target))
 
 
-def _row(cat: Mapping[str, Any], zone: str, value: float | None, target: float | None, *, definition: str,
-         reason: str = "") -> dict[str, Any]:
+def _row(cat, zone: tuple[str, str, str], value: float | None, target: float | None, *, definition: str,
+         reason: str = "", measure: _Measure | None = None) -> dict[str, Any]:
     met = _met(value, cat["comparator"], target) if value is not None else None
     gap = (target - value) if (value is not None and target is not None and math.isfinite(target)) else np.nan
     return {
-        "target_id": cat["id"], "year": int(cat["year"]), "zone": zone,
+        "target_id": cat["id"], "year": int(cat["year"]), "zone": zone[0], "zone_id": zone[1], "parent": zone[2],
         "value": np.nan if value is None else float(value),
         "target": np.nan if target is None else float(target),
         "comparator": cat["comparator"], "unit": cat["unit"], "met": met, "gap": gap,
-        "definition": definition, "reason": reason, "flag": cat.get("flag", ""),
+        "unknown_share": np.nan if measure is None else measure.unknown_share,
+        "definition": definition, "parameters": "" if measure is None else measure.parameters,
+        "data": "" if measure is None else measure.data, "reason": reason, "flag": cat.get("flag", ""),
         "computation": cat["computation"], "source": cat["source"], "lines": cat["lines"],
         "zh": cat["zh"], "en": cat["en"], "kind": cat.get("kind", "target"),
     }
 
 
+def _clip_argument(clip_to, study_area):
+    """``clip_to``, with the deprecated ``study_area=True/False`` mapped onto it."""
+    if study_area is None:
+        return clip_to
+    if not isinstance(study_area, (bool, np.bool_)):
+        raise InputTypeError(f"`study_area` must be True or False; got {type(study_area).__name__}. "
+                             "Use `clip_to=` instead.")
+    warnings.warn("`study_area=` is deprecated; use `clip_to='study_area'` (the default) or `clip_to=None`.",
+                  DeprecationWarning, stacklevel=3)
+    return "study_area" if study_area else None
+
+
+_WHOLE = (_ALL, _ALL, "")
+
+
 def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.DataFrame | str | None = None,
-                ids: Iterable[str] | None = None, zones: bool = True, study_area: bool = True) -> TargetRun:
-    """Like :func:`evaluate`, also keeping each target's raw result (coverage gaps …) and timing."""
+                ids: Iterable[str] | None = None, zones: bool = True, clip_to=DEFAULT_CLIP, by: str | None = None,
+                study_area: bool | None = None) -> TargetRun:
+    """Like :func:`evaluate`, also keeping each target's raw result (coverage gaps …) and timing.
+
+    Examples
+    --------
+    >>> run = run_targets(model, ids=["rain_gauge_coverage_radius"])   # doctest: +SKIP
+    >>> run.results["rain_gauge_coverage_radius"].gaps                 # doctest: +SKIP
+    """
+    from cimtwin.coverage.accounting import resolve_clip
     from cimtwin.model.city import CityModel
 
     if not isinstance(model, CityModel):
         raise InputTypeError(f"`model` must be a CityModel; got {type(model).__name__}.")
-    area = _study_area(model, study_area)
+    clip_to = _clip_argument(clip_to, study_area)
+    resolve_clip(model, clip_to)  # a bad clip or study area fails here, not once per target
     cat = catalog if isinstance(catalog, pd.DataFrame) else load_catalog(catalog)
     if year is not None:
         years = {int(year)} if isinstance(year, (int, np.integer)) else {int(y) for y in year}
@@ -344,28 +384,31 @@ def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.D
             kwargs = dict(comp.kwargs)
             if not zones:
                 kwargs.pop("by", None)
-            if area is not None and fn is _coverage:
-                kwargs["study_area"] = area
+            elif by is not None:
+                kwargs["by"] = by
+            if fn is _coverage:
+                kwargs["clip_to"] = clip_to
             measure = fn(model, **kwargs)
         except _NotComputable as exc:
-            rows.append(_row(entry, _ALL, None, entry["value"], definition=entry["definition"], reason=str(exc)))
+            rows.append(_row(entry, _WHOLE, None, entry["value"], definition=entry["definition"], reason=str(exc)))
             continue
         except (CimtwinError, ValueError, KeyError, TypeError) as exc:
-            rows.append(_row(entry, _ALL, None, entry["value"], definition=entry["definition"],
+            rows.append(_row(entry, _WHOLE, None, entry["value"], definition=entry["definition"],
                              reason=f"cannot compute: {type(exc).__name__}: {exc}"))
             continue
         except ImportError as exc:
-            rows.append(_row(entry, _ALL, None, entry["value"], definition=entry["definition"],
+            rows.append(_row(entry, _WHOLE, None, entry["value"], definition=entry["definition"],
                              reason=f"not available: {exc}"))
             continue
         finally:
             seconds[entry["id"]] = time.perf_counter() - t0
         definition = f"{entry['definition']} [{measure.definition}]" if measure.definition else entry["definition"]
-        rows.append(_row(entry, _ALL, measure.value, entry["value"], definition=definition))
-        for zone, value in measure.zones.items():
+        rows.append(_row(entry, _WHOLE, measure.value, entry["value"], definition=definition, measure=measure))
+        for zone in measure.zones:
             target = entry["value"] if measure.zone_targets_apply else None
             reason = "" if measure.zone_targets_apply else "breakdown only: the target is city-wide"
-            rows.append(_row(entry, zone, value, target, definition=definition, reason=reason))
+            rows.append(_row(entry, zone[:3], zone[3], target, definition=definition, reason=reason,
+                             measure=measure))
         if measure.result is not None:
             results[entry["id"]] = measure.result
     table = pd.DataFrame(rows, columns=RESULT_COLUMNS)
@@ -374,14 +417,16 @@ def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.D
 
 
 def evaluate(model, year: int | Iterable[int] | None = None, *, catalog: pd.DataFrame | str | None = None,
-             ids: Iterable[str] | None = None, zones: bool = True, study_area: bool = True) -> pd.DataFrame:
+             ids: Iterable[str] | None = None, zones: bool = True, clip_to=DEFAULT_CLIP, by: str | None = None,
+             study_area: bool | None = None) -> pd.DataFrame:
     """Where the model stands against each target of the plans.
 
     Parameters
     ----------
     model : CityModel
     year
-        Only the targets due in this year (or these years): 2021, 2022, 2023, 2025. All by default.
+        Only the targets due in this year (or these years): 2020 (baseline facts), 2021, 2022,
+        2023, 2025. All by default.
     catalog
         A catalogue DataFrame (:func:`~cimtwin.targets.load_catalog`) or the path of your own
         TOML catalogue; Jinan's plans by default.
@@ -389,22 +434,26 @@ def evaluate(model, year: int | Iterable[int] | None = None, *, catalog: pd.Data
         Only these target ids.
     zones
         Add one row per zone where the computation has a breakdown (``by="districts"``).
+    clip_to : None, "study_area" or a polygon
+        Passed to :func:`~cimtwin.coverage.coverage_ratio` for every coverage target, with the
+        same default (``"study_area"``: the model's ``metadata["study_area"]`` when it has one).
+        Counts and attribute shares are not clipped.
+    by
+        A zone layer for every target's breakdown, instead of the catalogue's (``"districts"`` or none).
     study_area
-        When the model's metadata has a ``study_area`` (``{"bounds": [xmin, ymin, xmax, ymax],
-        "crs": ...}``: where its sensors were surveyed), cut the polygon and line targets of
-        area- and length-based coverage ratios to it, and say so in ``definition``. Counts,
-        shares of features and ``presence`` coverage are not cut; zones outside the area drop
-        out of those coverage rows. False: measure over the whole target layers.
+        Deprecated alias: True is ``clip_to="study_area"``, False is ``clip_to=None``.
 
     Returns
     -------
     DataFrame
-        One row per target (``zone`` = ``"all"``) plus zone rows, with ``target_id``,
-        ``year``, ``zone``, ``value`` and ``target`` in the same unit (``unit``: "fraction"
-        for ratios, "count"), ``comparator``, ``met`` (nullable boolean; NA when the value
-        is unknown), ``gap`` = target − value (positive: short of the target), ``definition``
-        (the catalogue's words and what cimtwin used), ``reason`` (why a value is missing),
-        ``flag`` (text/table mismatches and interpretations) and the source columns.
+        One row per target (``zone`` = ``zone_id`` = ``"all"``) plus zone rows (``zone_id``,
+        ``parent``), with ``target_id``, ``year``, ``value`` and ``target`` in the same unit
+        (``unit``: "fraction" for ratios, "count"), ``comparator``, ``met`` (nullable boolean;
+        NA when the value is unknown), ``gap`` = target − value (positive: short of the
+        target), ``unknown_share`` (share of rows whose inputs are null, left out),
+        ``definition`` (the catalogue's words and what cimtwin used, with the clip),
+        ``parameters``, ``data`` (layers and feature counts), ``reason`` (why a value is
+        missing), ``flag`` (text/table mismatches and interpretations) and the source columns.
 
     Examples
     --------
@@ -413,4 +462,5 @@ def evaluate(model, year: int | Iterable[int] | None = None, *, catalog: pd.Data
     >>> table = evaluate(cimtwin.load_sample("jinan"), year=2023)      # doctest: +SKIP
     >>> table.loc[table.zone == "all", ["target_id", "value", "target", "met"]]  # doctest: +SKIP
     """
-    return run_targets(model, year, catalog=catalog, ids=ids, zones=zones, study_area=study_area).table
+    clip_to = _clip_argument(clip_to, study_area)
+    return run_targets(model, year, catalog=catalog, ids=ids, zones=zones, clip_to=clip_to, by=by).table

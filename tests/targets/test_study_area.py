@@ -39,28 +39,45 @@ def test_area_and_length_targets_are_cut_to_the_study_area(model):
     # both town districts lie within 2,185 m of a gauge; 丙区 is outside the study area and drops out
     assert radius.loc["all", "value"] == pytest.approx(1.0)
     assert set(radius.index) == {"all", "甲区", "乙区"}
-    assert "within the study area" in radius.loc["all", "definition"]
+    assert "clipped to the study area" in radius.loc["all", "definition"]
     river = _rows(t, "river_video_coverage")
     assert river.loc["all", "value"] == pytest.approx(1000.0 / 3900.0, rel=1e-3)  # river x 100-4000 m inside
-    assert "within the study area" in river.loc["all", "definition"]
+    assert "clipped to the study area" in river.loc["all", "definition"]
 
 
-def test_counts_and_presence_are_not_cut(model):
+def test_counts_are_not_cut_and_presence_counts_the_features_inside(model):
     t = evaluate(model, ids=IDS)
     presence = _rows(t, "rain_gauge_coverage_presence")
-    assert presence.loc["all", "value"] == pytest.approx(0.5)  # s1 and s3 of 4 sub-districts
-    assert "study area" not in presence.loc["all", "definition"]
-    assert _rows(t, "sites_5g_2023").loc["all", "value"] == 3
+    # the four sub-districts all lie inside the study area: s1 and s3 hold a gauge
+    assert presence.loc["all", "value"] == pytest.approx(0.5)
+    assert "clipped to the study area" in presence.loc["all", "definition"]
+    count = _rows(t, "sites_5g_2023").loc["all"]
+    assert count["value"] == 3 and "study area" not in count["definition"]
 
 
 def test_without_the_study_area(model, hand_model):
-    for t in (evaluate(model, ids=IDS, study_area=False),
+    for t in (evaluate(model, ids=IDS, clip_to=None),
               evaluate(model.with_metadata(study_area=None), ids=IDS)):
         radius = _rows(t, "rain_gauge_coverage_radius")
         assert radius.loc["all", "value"] == pytest.approx(2.0 / 3.0)  # 丙区 (a third of the area) uncovered
         assert radius.loc["丙区", "value"] == pytest.approx(0.0)
-        assert "study area" not in radius.loc["all", "definition"]
+        assert "no clip" in radius.loc["all", "definition"]
         assert _rows(t, "river_video_coverage").loc["all", "value"] == pytest.approx(1000.0 / 7800.0, rel=1e-3)
+
+
+def test_study_area_flag_is_a_deprecated_alias(model):
+    with pytest.warns(DeprecationWarning, match="clip_to"):
+        old = evaluate(model, ids=["rain_gauge_coverage_radius"], study_area=False)
+    new = evaluate(model, ids=["rain_gauge_coverage_radius"], clip_to=None)
+    assert old["value"].tolist() == new["value"].tolist()
+
+
+def test_clip_to_a_geometry(model):
+    # the western district only: gauge s1 at (500, 1000) covers it all
+    t = evaluate(model, ids=["rain_gauge_coverage_radius"], clip_to=shapely.box(_town.X0, _town.Y0, _town.X0 + 2000, _town.Y0 + 2000))
+    radius = _rows(t, "rain_gauge_coverage_radius")
+    assert set(radius.index) == {"all", "甲区"} and radius.loc["all", "value"] == pytest.approx(1.0)
+    assert "clipped to the given area" in radius.loc["all", "definition"]
 
 
 def test_study_area_given_in_another_crs(model):
