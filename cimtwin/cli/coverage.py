@@ -1,117 +1,111 @@
-"""``cimtwin coverage [PATH] --out DIR``: the plans' coverage targets, their gaps, as tables and layers.
+"""``cimtwin coverage [PATH] --out DIR``: the catalogue's coverage targets, their gaps, as tables and layers.
 
-Prints each plan target's ratio as a percentage with the definition used, then writes
+Runs every catalogue target computed by ``coverage_ratio`` (plus the networking rate and the
+camera and 5G counts) through :func:`cimtwin.targets.run_targets` — the same function and
+parameters as ``cimtwin.targets.evaluate``, ``cimtwin demo`` and ``cimtwin report`` — prints each
+with its target_id, definition (with the clip), parameters and data, then writes
 ``coverage_ratios.csv``, ``coverage_ratios.xlsx`` (Chinese headers) and ``coverage_gaps.gpkg``
 (one layer of uncovered parts per target) into DIR.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from cimtwin.cli._common import add_model_argument, open_model
-from cimtwin.errors import CimtwinError
 
-# (target id, indicator name, sensor kind, target layer(s) with an optional key_areas category,
-#  coverage_ratio keywords, plan value, comparator)
-PLAN_TARGETS = (
-    ("T3", "全市重要部位的视频感知设备覆盖率", "cameras", (("key_areas", "重要部位"),), {}, 1.00, "≥"),
-    ("T6", "重点水库视频监控覆盖率", "cameras", (("reservoirs", None), ("key_areas", "重点水库")), {}, 0.95, ">"),
-    ("T6", "河道视频监控覆盖率", "cameras", (("rivers", None), ("key_areas", "河道")), {}, 0.95, ">"),
-    ("T6", "城区低洼地区视频监控覆盖率", "cameras", (("low_lying_areas", None), ("key_areas", "城区低洼地区")), {},
-     0.95, ">"),
-    ("T5", "全市雨量监测站点覆盖率（镇街有站）", "rain_gauges", (("subdistricts", None),),
-     {"definition": "presence"}, 1.00, "≥"),
-    ("T5", "全市雨量监测站点覆盖率（半径 R）", "rain_gauges", (("subdistricts", None),),
-     {"definition": "radius"}, 1.00, "≥"),
-    ("T7", "5G 网络全域覆盖（面积）", "sites_5g", (("districts", None),), {"definition": "rsrp"}, 1.00, "≥"),
-    ("T14", "NB-IoT 交通路网覆盖（长度）", "sites_nbiot", (("roads", None),), {"definition": "mcl"}, 1.00, "≥"),
-    ("T14", "NB-IoT 地下管网深度覆盖（长度）", "sites_nbiot", (("pipes", None),), {"definition": "mcl"}, 1.00, "≥"),
-)
-
+COLUMNS = ["target_id", "indicator", "zone", "zone_id", "parent", "covered", "total", "unit", "ratio", "definition",
+           "parameters", "data", "plan_value", "comparator", "met", "reason", "notes"]
 _ZH_HEADERS = {
-    "target_id": "指标编号", "indicator": "指标名称", "zone": "区域", "covered": "已覆盖量", "total": "总量",
-    "unit": "单位", "ratio": "覆盖率", "definition": "计算口径", "plan_value": "规划目标值", "comparator": "比较",
-    "params": "参数", "notes": "说明",
+    "target_id": "指标编号", "indicator": "指标名称", "zone": "区域", "zone_id": "区域编码", "parent": "上级区域",
+    "covered": "已覆盖量", "total": "总量", "unit": "单位", "ratio": "覆盖率", "definition": "计算口径",
+    "parameters": "参数", "data": "数据", "plan_value": "规划目标值", "comparator": "比较", "met": "是否达标",
+    "reason": "说明", "notes": "备注",
 }
+# The other camera and network indicators shown beside the ratios (sheets 数量指标 and 联网率).
+_EXTRA = ("networking_ratio", "count")
+_EXTRA_LAYERS = ("cameras", "sites_5g")
 
 
 def add_parser(sub):
     p = sub.add_parser("coverage", help="coverage ratios of the plans' targets, with gap layers")
     add_model_argument(p)
     p.add_argument("--out", required=True, help="output folder for the CSV, Excel and GeoPackage files")
-    p.add_argument("--by", default=None, help="zone layer for the breakdown (default: districts when present)")
+    p.add_argument("--by", default=None,
+                   help="zone layer for every target's breakdown (default: the catalogue's, districts or none)")
+    p.add_argument("--clip-to", default="study_area", choices=("study_area", "none"),
+                   help="clip the targets to the model's study area (default, when it has one) or not")
     return p
 
 
-def _target_layer(model, choices):
-    for layer, category in choices:
-        if not model.has_layer(layer) or len(model.layer(layer)) == 0:
-            continue
-        if category is not None:
-            gdf = model.layer(layer)
-            if "category" not in gdf or not (gdf["category"] == category).any():
-                continue
-        return layer, category
-    return None, None
+def coverage_targets(catalog=None):
+    """The catalogue rows computed by ``coverage_ratio``, and those shown beside them."""
+    from cimtwin.targets import load_catalog, parse_computation
+
+    cat = load_catalog(catalog) if not hasattr(catalog, "columns") else catalog
+    name = cat["computation"].map(lambda c: parse_computation(c).name)
+    layer = cat["computation"].map(lambda c: parse_computation(c).kwargs.get("layer"))
+    extra = name.isin(_EXTRA) & ((name != "count") | layer.isin(_EXTRA_LAYERS))
+    return cat[name == "coverage_ratio"], cat[extra]
 
 
-def compute_targets(model, *, by=None):
-    """Run every plan target the model has layers for: (rows, gap layers, messages, failures)."""
+def compute_targets(model, *, by=None, clip_to="study_area"):
+    """Every coverage target of the catalogue: (ratios table, other indicators, gap layers, messages,
+    failures)."""
     import pandas as pd
 
-    from cimtwin.coverage import coverage_ratio
+    from cimtwin.targets import run_targets
 
-    if by is None and model.has_layer("districts"):
-        by = "districts"
+    ratios_cat, extra_cat = coverage_targets()
+    run = run_targets(model, ids=list(ratios_cat["id"]) + list(extra_cat["id"]), clip_to=clip_to, by=by)
+    city = run.table[run.table["zone_id"] == "all"].set_index("target_id")
     rows, gaps, messages, failures = [], {}, [], 0
-    for tid, name, sensor_kind, choices, kwargs, value, comparator in PLAN_TARGETS:
-        sensors = model.layers_of_kind(sensor_kind)
-        layer, category = _target_layer(model, choices)
-        if not sensors or layer is None:
-            messages.append(f"{tid} {name}: skipped (the model lacks a {sensor_kind} layer or its targets)")
+    for entry in ratios_cat.itertuples():
+        tid, row = entry.id, city.loc[entry.id]
+        met = "n/a" if pd.isna(row["met"]) else ("met" if bool(row["met"]) else "not met")
+        result = run.results.get(tid)
+        if result is None:
+            failures += row["reason"].startswith("cannot compute")
+            messages.append(f"{tid} {entry.zh}: n/a — {row['reason']}")
+            rows.append(pd.DataFrame([{"target_id": tid, "indicator": entry.zh, "zone": "all", "zone_id": "all",
+                                       "parent": "", "ratio": math.nan, "definition": row["definition"],
+                                       "plan_value": entry.value, "comparator": entry.comparator, "met": met,
+                                       "reason": row["reason"]}]))
             continue
-        try:
-            r = coverage_ratio(model, sensors=sensors[0], targets=layer, by=by if layer != by else None,
-                               category=category, **kwargs)
-        except (CimtwinError, ImportError) as exc:
-            failures += 1
-            messages.append(f"{tid} {name}: not computed: {exc}")
-            continue
-        table = r.table
-        overall = table.set_index("zone").loc["all"]
-        params = "; ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.params.items())
-        met = overall["ratio"] >= value if comparator == "≥" else overall["ratio"] > value
-        messages.append(f"{tid} {name}: {100 * overall['ratio']:.1f}% (plan {comparator} {100 * value:.0f}%, "
-                        f"{'met' if met else 'not met'}; definition {overall['definition']}"
-                        f"{', ' + params if params else ''}; targets {layer}"
-                        f"{' / ' + category if category else ''})")
-        table.insert(0, "indicator", name)
+        messages.append(f"{tid} {entry.zh}: {100 * row['value']:.1f}% (plan {entry.comparator} "
+                        f"{100 * entry.value:.0f}%, {met}); definition {result['definition'].iloc[0]}; "
+                        f"parameters {result.parameters()}; data {result.data}")
+        table = result.table
+        table.insert(0, "indicator", entry.zh)
         table.insert(0, "target_id", tid)
-        table["plan_value"] = value
-        table["comparator"] = comparator
-        table["params"] = params
-        table["notes"] = " | ".join(r.notes)
+        table["parameters"] = result.parameters()
+        table["data"] = result.data
+        table["plan_value"] = entry.value
+        table["comparator"] = entry.comparator
+        table["met"] = [met if z == "all" else "" for z in table["zone_id"]]
+        table["reason"] = ""
+        table["notes"] = " | ".join(result.notes)
         rows.append(table)
-        if r.gaps is not None and len(r.gaps):
-            gaps[f"{tid}_{len(gaps) + 1}_{layer}_gaps"] = r.gaps
-    ratios = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(_ZH_HEADERS))
-    return ratios, gaps, messages, failures
+        if result.gaps is not None and len(result.gaps):
+            gaps[f"{tid}_gaps"] = result.gaps
+    ratios = pd.concat(rows, ignore_index=True).reindex(columns=COLUMNS) if rows else pd.DataFrame(columns=COLUMNS)
+    extra = run.table[run.table["target_id"].isin(extra_cat["id"])]
+    return ratios, extra, gaps, messages, failures
 
 
-def _counts(model):
-    import pandas as pd
-
-    from cimtwin.coverage import count_indicators, networking_rate
-
-    counts = count_indicators(model)
-    net = None
-    if model.has_layer("cameras") and model.has_layer("key_areas"):
-        try:
-            net = networking_rate(model)
-        except CimtwinError:
-            net = None
-    return counts, (net if net is not None else pd.DataFrame())
+def _format_extra(extra) -> list[str]:
+    lines = []
+    for r in extra[extra["zone_id"] == "all"].itertuples():
+        if r.value != r.value:
+            lines.append(f"{r.target_id}: n/a — {r.reason}")
+            continue
+        value = f"{100 * r.value:.1f}%" if r.unit == "fraction" else f"{r.value:,.0f}"
+        target = f"{100 * r.target:.0f}%" if r.unit == "fraction" else f"{r.target:,.0f}"
+        met = "n/a" if r.met is None or r.met != r.met else ("met" if bool(r.met) else "not met")
+        lines.append(f"{r.target_id}: {value} (plan {r.comparator} {target} by {r.year}, {met}); definition "
+                     f"{r.definition}; parameters {r.parameters}; data {r.data}")
+    return lines
 
 
 def run(args) -> int:
@@ -120,28 +114,23 @@ def run(args) -> int:
     model = open_model(args.path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ratios, gaps, messages, failures = compute_targets(model, by=args.by)
-    counts, net = _counts(model)
+    clip_to = None if args.clip_to == "none" else args.clip_to
+    ratios, extra, gaps, messages, failures = compute_targets(model, by=args.by, clip_to=clip_to)
     print(f"Coverage of the plan targets — model {model.name}")
-    for line in messages:
+    for line in messages + _format_extra(extra):
         print("  " + line)
-    if len(net):
-        overall = net.set_index("zone").loc["all"]
-        print(f"  T4 重点公共区域监控联网率: {100 * overall['ratio']:.1f}% (plan 100%; connected ÷ cameras inside "
-              "重点公共区域 key areas)")
-    for r in counts.itertuples():
-        print(f"  {r.indicator} {r.name}: {r.value:,} of {r.target:,} by {r.year} ({100 * r.ratio_to_target:.1f}%)")
 
     ratios.to_csv(out / "coverage_ratios.csv", index=False, encoding="utf-8-sig")
     with pd.ExcelWriter(out / "coverage_ratios.xlsx", engine="openpyxl") as xl:
         ratios.rename(columns=_ZH_HEADERS).to_excel(xl, sheet_name="覆盖率", index=False)
-        counts.rename(columns={"indicator": "指标编号", "name": "指标名称", "value": "现状值", "target": "目标值",
-                               "year": "目标年份", "ratio_to_target": "完成比例", "source": "来源"}).to_excel(
-            xl, sheet_name="数量指标", index=False)
-        if len(net):
-            net.rename(columns={"zone": "区域", "connected": "联网数", "total": "摄像机数", "unit": "单位",
-                                "ratio": "联网率", "definition": "计算口径"}).to_excel(xl, sheet_name="联网率",
-                                                                                    index=False)
+        heads = {"target_id": "指标编号", "zone": "区域", "zone_id": "区域编码", "value": "现状值", "target": "目标值",
+                 "year": "目标年份", "unknown_share": "未知比例", "definition": "计算口径", "parameters": "参数",
+                 "data": "数据", "reason": "说明"}
+        cols = list(heads)
+        counts = extra[(extra["unit"] == "count")][cols].rename(columns=heads)
+        counts.to_excel(xl, sheet_name="数量指标", index=False)
+        net = extra[(extra["unit"] == "fraction")][cols].rename(columns=heads)
+        net.to_excel(xl, sheet_name="联网率", index=False)
     gpkg = out / "coverage_gaps.gpkg"
     if gpkg.exists():
         gpkg.unlink()

@@ -17,7 +17,10 @@ def add_parser(sub):
 
 
 def format_targets(table) -> str:
-    """City-wide rows of the compliance table, ratios as percentages."""
+    """City-wide rows of the compliance table, ratios as percentages, each with what it was
+    computed under (definition and clip, parameters, data)."""
+    import pandas as pd
+
     rows = table[table["zone"] == "all"]
     lines = [f"{'target':34} {'year':>4} {'value':>12} {'target':>12}  met"]
     for r in rows.itertuples():
@@ -25,9 +28,13 @@ def format_targets(table) -> str:
             lines.append(f"{r.target_id:34} {r.year:>4} {'—':>12} {_fmt(r.target, r.unit):>12}  "
                          f"n/a ({r.reason})")
             continue
-        met = "yes" if bool(r.met) else "no"
+        met = "n/a" if pd.isna(r.met) else ("yes" if bool(r.met) else "no")
+        unknown = (f"  ({100 * r.unknown_share:.1f} % unknown, left out)"
+                   if getattr(r, "unknown_share", 0) and r.unknown_share == r.unknown_share else "")
         lines.append(f"{r.target_id:34} {r.year:>4} {_fmt(r.value, r.unit):>12} "
-                     f"{r.comparator}{_fmt(r.target, r.unit):>11}  {met}")
+                     f"{r.comparator}{_fmt(r.target, r.unit):>11}  {met}{unknown}")
+        lines.append(f"    definition: {r.definition}")
+        lines.append(f"    parameters: {r.parameters or '—'}; data: {r.data or '—'}")
     return "\n".join(lines)
 
 

@@ -125,6 +125,11 @@ def _check_options(definition: str, options: dict[str, Any]) -> None:
                     f"Valid options of {definition!r}: {list(valid)}; common to every definition: {list(_COMMON)}.")
 
 
+def _clip_name(clip_to) -> str:
+    """``clip_to`` as a parameter value (its bounds are in the ``definition``)."""
+    return "none" if clip_to is None else (clip_to if isinstance(clip_to, str) else "geometry")
+
+
 def coverage_ratio(model, *, sensors, targets, by=None, definition: str | None = None, clip_to=DEFAULT_CLIP,
                    weight: str | None = None, category=None, geometries: bool = True, **options) -> CoverageResult:
     """Share of a target layer covered by a sensor layer, overall and per zone.
@@ -200,7 +205,7 @@ def coverage_ratio(model, *, sensors, targets, by=None, definition: str | None =
     result.footprints = out.footprints
     result.grid = out.grid
     result.notes = inp.notes
-    result.params = {**inp.params, "clip_to": inp.clip}
+    result.params = {**inp.params, "clip_to": _clip_name(clip_to)}
     result.data = inp.data
     return result
 
