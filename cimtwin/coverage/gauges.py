@@ -14,15 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cimtwin.coverage.ratio import DEFAULT_GAUGE_AREA_KM2, DEFAULT_GAUGE_RADIUS_M, coverage_ratio
+from cimtwin.coverage.ratio import DEFAULT_CLIP, DEFAULT_GAUGE_AREA_KM2, DEFAULT_GAUGE_RADIUS_M, coverage_ratio
 
 __all__ = ["gauge_coverage", "thiessen_cells", "DEFAULT_GAUGE_RADIUS_M", "DEFAULT_GAUGE_AREA_KM2"]
 
 
 def gauge_coverage(model, *, gauges="rain_gauges", zones="subdistricts", by=None,
                    definitions=("presence", "radius", "thiessen"), radius_m: float | None = None,
-                   area_km2_per_gauge: float = DEFAULT_GAUGE_AREA_KM2, method: str = "auto") -> pd.DataFrame:
+                   area_km2_per_gauge: float = DEFAULT_GAUGE_AREA_KM2, method: str = "auto",
+                   clip_to=DEFAULT_CLIP) -> pd.DataFrame:
     """Rain-gauge coverage of ``zones`` under each definition, stacked in one tidy table.
+
+    ``clip_to`` as in :func:`~cimtwin.coverage.coverage_ratio` (the same default).
 
     Examples
     --------
@@ -36,7 +39,7 @@ def gauge_coverage(model, *, gauges="rain_gauges", zones="subdistricts", by=None
         if d == "thiessen":
             kw = {"area_km2_per_gauge": area_km2_per_gauge}
         frames.append(coverage_ratio(model, sensors=gauges, targets=zones, by=by, definition=d,
-                                     geometries=False, **kw).table)
+                                     clip_to=clip_to, geometries=False, **kw).table)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -18,10 +18,21 @@ def test_cli_writes_tables_and_gaps(city, tmp_path, capsys):
     args = parser.parse_args(["coverage", str(model_dir), "--out", str(tmp_path / "out")])
     assert cli_coverage.run(args) == 0
     text = capsys.readouterr().out
-    assert "T3 全市重要部位的视频感知设备覆盖率" in text and "%" in text and "definition viewshed" in text
-    assert "T4 重点公共区域监控联网率: 0.0%" in text
+    assert "key_site_video_coverage 全市重要部位的视频感知设备覆盖率" in text and "definition viewshed; no clip" in text
+    assert "parameters occlusion=None; clip_to=study_area" not in text  # None parameters are left out
+    assert "data cameras: 2 features; key_areas: 2 features, 1 of category 重要部位" in text
+    # the camera in 重点公共区域 is not connected
+    assert "key_public_area_networking: 0.0%" in text
     table = pd.read_csv(tmp_path / "out" / "coverage_ratios.csv")
-    assert {"target_id", "zone", "covered", "total", "unit", "ratio", "definition"} <= set(table.columns)
+    assert {"target_id", "zone", "zone_id", "covered", "total", "unit", "ratio", "definition", "parameters",
+            "data"} <= set(table.columns)
+    from cimtwin.cli.coverage import coverage_targets
+
+    # one row set per catalogue coverage target: computed, or n/a with the reason
+    assert set(table["target_id"]) == set(coverage_targets()[0]["id"])
+    reservoirs = table[table["target_id"] == "reservoir_video_coverage"]
+    assert len(reservoirs) == 1 and reservoirs["ratio"].isna().all()
+    assert reservoirs["reason"].iloc[0] == "no reservoirs layer"
     xl = pd.read_excel(tmp_path / "out" / "coverage_ratios.xlsx", sheet_name=None)
     assert "覆盖率" in xl and "覆盖率" in xl["覆盖率"].columns
     import pyogrio

@@ -16,7 +16,8 @@ def test_catalogue_shape():
     assert len(cat) >= 20
     assert cat["id"].is_unique
     assert set(cat["comparator"]) <= {">=", ">", "="}
-    assert set(cat["year"]) <= {2021, 2022, 2023, 2025}
+    assert set(cat["year"]) <= {2020, 2021, 2022, 2023, 2025}
+    assert set(cat.loc[cat["year"] == 2020, "kind"]) == {"fact"}  # the baselines
     assert {2022, 2023, 2025} <= set(cat["year"])
     ratios = cat[cat["unit"] == "fraction"]
     assert ratios["value"].between(0, 1).all()
@@ -71,3 +72,27 @@ def test_bad_catalogue_file(tmp_path):
                    encoding="utf-8")
     with pytest.raises(SchemaError, match="comparator"):
         load_catalog(bad)
+
+
+def test_the_seed_targets_are_in_the_catalogue():
+    cat = load_catalog().set_index("id")
+    for tid in ("fitness_circle_15min", "baseline_5g_sites_2020", "baseline_video_channels_2020",
+                "housing_managed_on_map", "projects_managed_on_map", "smart_construction_coverage",
+                "jining_platform_townships", "jining_platform_communities", "jining_platform_grid_cells"):
+        assert tid in cat.index, tid
+    assert cat.loc["baseline_5g_sites_2020", ["kind", "comparator", "value"]].tolist() == ["fact", ">", 17000.0]
+    assert cat.loc["housing_managed_on_map", "value"] == 0.9
+    assert cat.loc["smart_construction_coverage", "value"] == 0.8
+    assert "Jining" in cat.loc["jining_platform_grid_cells", "flag"]
+
+
+def test_targets_needing_a_missing_layer_stay_with_a_reason(hand_model):
+    from cimtwin.targets import evaluate
+
+    t = evaluate(hand_model, ids=["fitness_circle_15min", "jining_platform_communities", "jining_platform_townships",
+                                  "housing_managed_on_map"], zones=False).set_index("target_id")
+    assert t.loc["fitness_circle_15min", "reason"] == "no fitness_venues layer"
+    assert t.loc["jining_platform_communities", "reason"] == "no communities layer"
+    assert "no column 'platform_connected'" in t.loc["jining_platform_townships", "reason"]
+    assert "no column 'on_map'" in t.loc["housing_managed_on_map", "reason"]
+    assert t["value"].isna().all() and t["met"].isna().all()
