@@ -398,9 +398,17 @@ def _overlap_pairs(geoms, family: str):
 
     if len(geoms) < 2:
         return np.empty(0, dtype=int), np.empty(0, dtype=int)
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    a, b = shapely.STRtree(geoms).query(geoms)  # bounding boxes only: the exact test follows
     keep = a < b
     a, b = a[keep], b[keep]
+    if family == "polygon" and len(a):
+        # interiors can only overlap where the boxes overlap with positive area (tiles that merely
+        # touch, the usual zoning, are settled here without a geometry test)
+        box = shapely.bounds(geoms)
+        w = np.minimum(box[a, 2], box[b, 2]) - np.maximum(box[a, 0], box[b, 0])
+        h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
+        keep = (w > 0) & (h > 0)
+        a, b = a[keep], b[keep]
     if len(a) == 0:
         return a, b
     hit = shapely.relate_pattern(geoms[a], geoms[b], _INTERIORS_OVERLAP[family])
@@ -499,16 +507,18 @@ def _zone_of_features(targets, zones: Zones | None, same_layer: bool):
 def _table(zone_pos, cov, tot, all_cov: float, all_tot: float, *, zones: Zones | None, unit: str,
            definition: str) -> pd.DataFrame:
     """Zone rows in layer order (zones holding no target left out), then the whole-area row."""
-    rows = []
+    cols = {"zone": [], "zone_id": [], "parent": [], "covered": [], "total": []}
     if zones is not None:
         n = len(zones)
         zc = np.bincount(zone_pos, weights=cov, minlength=n)
         zt = np.bincount(zone_pos, weights=tot, minlength=n)
-        for i in np.flatnonzero(zt > 0):
-            rows.append((zones.names[i], zones.ids[i], zones.parents[i], float(zc[i]), float(zt[i])))
+        keep = np.flatnonzero(zt > 0)
+        for key, values in zip(cols, (zones.names, zones.ids, zones.parents, zc, zt)):
+            cols[key] = list(values[keep])
     if all_tot > 0:
-        rows.append((ALL, ALL, "", float(all_cov), float(all_tot)))
-    table = pd.DataFrame(rows, columns=["zone", "zone_id", "parent", "covered", "total"])
+        for key, value in zip(cols, (ALL, ALL, "", all_cov, all_tot)):
+            cols[key].append(value)
+    table = pd.DataFrame(cols)
     table["covered"] = table["covered"].astype("float64")
     table["total"] = table["total"].astype("float64")
     table["unit"] = unit
@@ -584,6 +594,8 @@ def area_table(inp: CoverageInputs, cover: Cover, definition: str):
         return table, covered, gaps
 
     units, unit_labels, merged = dissolve_overlaps(geoms, labels, family)
+    if inp.same_layer:
+        zones._overlap = merged  # the zones are the targets: one overlap test for both
     if merged:
         inp.notes.append(f"overlapping {inp.target_name} merged: the overlap counts once.")
     # zone pieces from the de-overlapped targets, so a zone counts its own overlap once too
