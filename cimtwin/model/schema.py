@@ -175,6 +175,11 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {s.kind: s for s in [
             activity=Column("str", doc="e.g. Holocene, Late Pleistocene, Early-Mid Pleistocene"),
             magnitude=Column("float", minimum=0.0, maximum=10.0, doc="maximum (design) magnitude"),
             strike_deg=Column("float", **_AZIMUTH)),
+    _schema("seismic_zoning", _POLY, "GB 18306-2015 basic ground-motion zones (class-II site, 50-year 10 % "
+            "exceedance); fortification is checked against them.",
+            pga_g=Column("float", minimum=0.0, maximum=1.0, min_open=True, doc="basic PGA of the zone, g"),
+            tg_s=Column("float", required=False, default=float("nan"), minimum=0.0, min_open=True, nullable=True,
+                        doc="characteristic period of the response spectrum, s")),
     _schema("site_class", _POLY, "Site classes after GB 18306 / GB 50011.",
             site_class=Column("category", choices=SITE_CLASSES)),
     _schema("land_use", _POLY, "Land use with SCS hydrologic soil group.",
