@@ -291,7 +291,7 @@ def check_lonlat_ranges(x_min: float, y_min: float, x_max: float, y_max: float, 
         raise CRSError(
             f"Layer {name!r}: lon/lat look swapped: x runs {x_min:g}…{x_max:g} and y {y_min:g}…{y_max:g}, "
             "but latitude cannot exceed 90°. The coordinates were probably given as (lat, lon). Swap them, "
-            "e.g. `gdf.geometry = gdf.geometry.map(lambda g: shapely.ops.transform(lambda x, y: (y, x), g))`, "
+            "e.g. `gdf.geometry = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])`, "
             "or build the points with `points_from_xy(lon, lat)`."
         )
     raise CRSError(
