@@ -1290,11 +1290,12 @@ def build_seismic_zoning(frame):
     against Annex C), and 0.15 g north of 36.76°N beside the Late-Pleistocene 齐河-广饶 fault
     of the sample (an invented step, there to give the layer two zones).
     """
-    xmin, ymin, xmax, ymax = frame.bounds
+    # a zoning map covers everything: the zones reach 5 km past the demo frame on every side
+    xmin, ymin, xmax, ymax = frame.buffer(5000.0).bounds
     _, y_split = xy(117.0, 36.76)
     rows = [{"name": "合成区划 0.10g (synthetic)", "pga_g": 0.10, "tg_s": 0.40, "source": "SYNTHETIC"},
             {"name": "合成区划 0.15g (synthetic)", "pga_g": 0.15, "tg_s": 0.45, "source": "SYNTHETIC"}]
-    geoms = [frame.intersection(box(xmin, ymin, xmax, y_split)), frame.intersection(box(xmin, y_split, xmax, ymax))]
+    geoms = [box(xmin, ymin, xmax, y_split), box(xmin, y_split, xmax, ymax)]
     return _gdf(rows, geoms)
 
 

@@ -657,7 +657,7 @@ def seismic_hazard(model, *, zoning_pga=None, zoning_layer: str = "seismic_zonin
         raise NodataError("No cell of the grid lies in a seismic zone: check that the zoning covers the model.")
     if missing:
         warnings.warn(f"{missing} cells lie outside every seismic zone; they get no PGA and no intensity (NaN / 0), "
-                      "never a default.", CimtwinWarning, stacklevel=2)
+                      "never a default.", CimtwinWarning, stacklevel=3)
     return _site_adjusted(model, spec, pga_ii, default_site_class=default_site_class, kind="zoning", notes=notes)
 
 
