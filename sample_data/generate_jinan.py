@@ -1283,6 +1283,22 @@ def build_land_and_site(spec, dem, pop, rivers, frame, rng):
     return land, site
 
 
+def build_seismic_zoning(frame):
+    """GB 18306-style basic PGA zones: SYNTHETIC values, not the map's Annex C entries.
+
+    0.10 g (VII) over the city, the value commonly cited for central Jinan (not verified
+    against Annex C), and 0.15 g north of 36.76°N beside the Late-Pleistocene 齐河-广饶 fault
+    of the sample (an invented step, there to give the layer two zones).
+    """
+    # a zoning map covers everything: the zones reach 5 km past the demo frame on every side
+    xmin, ymin, xmax, ymax = frame.buffer(5000.0).bounds
+    _, y_split = xy(117.0, 36.76)
+    rows = [{"name": "合成区划 0.10g (synthetic)", "pga_g": 0.10, "tg_s": 0.40, "source": "SYNTHETIC"},
+            {"name": "合成区划 0.15g (synthetic)", "pga_g": 0.15, "tg_s": 0.45, "source": "SYNTHETIC"}]
+    geoms = [box(xmin, ymin, xmax, y_split), box(xmin, y_split, xmax, ymax)]
+    return _gdf(rows, geoms)
+
+
 def build_gauge_observations(gauges, rng):
     """A synthetic storm moving west → east: 5-minute rain at every gauge over 6 hours."""
     times = pd.date_range("2023-07-15 14:00", periods=72, freq="5min", tz="Asia/Shanghai").as_unit("ms")
@@ -1377,6 +1393,7 @@ def build_model(verbose: bool = True) -> CityModel:
     shelters = _gdf(srow, sgeo)
     land_use, site_class = build_land_and_site(spec, dem, pop, rivers, frame, rng)
     faults = build_faults()
+    seismic_zoning = build_seismic_zoning(frame)
     prow, pgeo = [], []
     depth = {"water": (1.2, 2.0), "drain": (2.0, 5.0), "gas": (1.0, 1.5), "heat": (1.5, 2.5), "telecom": (0.8, 1.2)}
     for k, g in enumerate(roads[roads["road_class"] != "local"].geometry):
@@ -1427,7 +1444,8 @@ def build_model(verbose: bool = True) -> CityModel:
     layers = {
         "districts": districts, "subdistricts": subdistricts, "grid_cells": grid_cells,
         "management_zones": zones, "roads": roads, "pipes": pipes, "buildings": buildings,
-        "land_use": land_use, "site_class": site_class, "faults": faults, "rivers": rivers,
+        "land_use": land_use, "site_class": site_class, "faults": faults, "seismic_zoning": seismic_zoning,
+        "rivers": rivers,
         "reservoirs": reservoirs, "low_lying_areas": low_lying, "key_areas": key_areas,
         "shelters": shelters, "cameras": cameras, "sites_5g": sites_5g, "sites_nbiot": sites_nb,
         "smart_poles": smart_poles, "iot_devices": iot, "rain_gauges": gauges, "hydrology_stations": hydro,
@@ -1446,6 +1464,8 @@ def build_model(verbose: bool = True) -> CityModel:
                         "(real); their geometry is a SCHEMATIC layout; all other roads are SYNTHETIC")
     sources["faults"] = ("Fault names, strikes and activity approximate published descriptions; traces and "
                          "magnitudes are SYNTHETIC/schematic")
+    sources["seismic_zoning"] = ("SYNTHETIC GB 18306-style basic PGA zones (0.10 g over the city, 0.15 g in the north); "
+                                 "not the values of GB 18306-2015 Annex C - supply the official zoning for real work")
     sources["reservoirs"] = "Real names, roughly placed; shapes SYNTHETIC"
     sources["rivers"] = "黄河 and 小清河 along roughly their real courses, channel names real; geometry SYNTHETIC"
     metadata = {

@@ -17,7 +17,7 @@ def add_parser(sub):
                    help="four upper bounds of classes 1-4 for --method fixed (score in [0, 1])")
     p.add_argument("--weights", default=None,
                    help="factor weights as name=value pairs, e.g. ponding=0.4,seismic=0.3,population=0.3 "
-                        "(normalized to sum 1 with a warning)")
+                        "(factors: ponding, low_terrain, seismic, population; normalized to sum 1 with a warning)")
     p.add_argument("--rain", choices=("auto", "gauges", "design_storm"), default="auto",
                    help="rainfall source (default: design storm when the model has one, else gauges)")
     p.add_argument("--no-closures", action="store_true", help="skip routing the flooded-road closures")
@@ -26,6 +26,7 @@ def add_parser(sub):
 
 def _parse_weights(text):
     from cimtwin.errors import ValidationError
+    from cimtwin.risk.pipeline import check_weights
 
     if not text:
         return None
@@ -38,14 +39,18 @@ def _parse_weights(text):
             raise ValidationError(f"--weights: {item!r} is not name=value.") from None
         if not sep:
             raise ValidationError(f"--weights: {item!r} is not name=value.")
-    return out
+    try:
+        return check_weights(out)
+    except ValidationError as exc:
+        raise ValidationError(f"--weights: {exc}") from None
 
 
 def run(args) -> int:
     from cimtwin.risk.pipeline import risk_zoning
 
+    weights = _parse_weights(args.weights)  # refuse a misspelt factor before reading anything
     model = open_model(args.path)
-    result = risk_zoning(model, weights=_parse_weights(args.weights), method=args.method, bins=args.bins,
+    result = risk_zoning(model, weights=weights, method=args.method, bins=args.bins,
                          rain_source=args.rain, close_roads=not args.no_closures)
     written = result.write(args.out)
     vol = result.flood.volumes_m3

@@ -14,7 +14,8 @@ from cimtwin.coverage.cameras import (DORI_PPM, camera_footprints, camera_parame
 from cimtwin.coverage.gauges import gauge_coverage, thiessen_cells
 from cimtwin.coverage.indicators import PLAN_COUNT_TARGETS, count_indicators, networking_rate
 from cimtwin.coverage.placement import SitePlacement
-from cimtwin.coverage.radio import (PENETRATION_DB, RADIO_DEFAULTS, best_server, element_attenuation_db,
+from cimtwin.coverage.radio import (ANTENNA_GAIN_DBI, PENETRATION_DB, RADIO_DEFAULTS, best_server, coupling_loss_db,
+                                    element_attenuation_db,
                                     los_probability_38901, path_loss_38901, resource_blocks, rsrp_per_re_dbm)
 from cimtwin.coverage.ratio import DEFAULT_GAUGE_RADIUS_M, DEFINITIONS, CoverageResult, coverage_ratio
 
@@ -22,7 +23,7 @@ __all__ = [
     "coverage_ratio", "CoverageResult", "DEFINITIONS", "DEFAULT_GAUGE_RADIUS_M",
     "DORI_PPM", "hfov_from_optics", "dori_range_m", "ground_footprint_m", "sector_polygons",
     "camera_parameters", "camera_footprints",
-    "RADIO_DEFAULTS", "PENETRATION_DB", "path_loss_38901", "los_probability_38901", "element_attenuation_db",
+    "RADIO_DEFAULTS", "ANTENNA_GAIN_DBI", "PENETRATION_DB", "coupling_loss_db", "path_loss_38901", "los_probability_38901", "element_attenuation_db",
     "resource_blocks", "rsrp_per_re_dbm", "best_server",
     "gauge_coverage", "thiessen_cells",
     "networking_rate", "count_indicators", "PLAN_COUNT_TARGETS",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cimtwin._validate import requires_metres
 from cimtwin.coverage.ratio import DEFAULT_CLIP, DEFAULT_GAUGE_AREA_KM2, DEFAULT_GAUGE_RADIUS_M, coverage_ratio
 
 __all__ = ["gauge_coverage", "thiessen_cells", "DEFAULT_GAUGE_RADIUS_M", "DEFAULT_GAUGE_AREA_KM2"]
@@ -43,6 +44,7 @@ def gauge_coverage(model, *, gauges="rain_gauges", zones="subdistricts", by=None
     return pd.concat(frames, ignore_index=True)
 
 
+@requires_metres("gauges", "area", what="Thiessen cells in km²")
 def thiessen_cells(gauges, area):
     """Thiessen (Voronoi) cells of gauge points clipped to ``area`` (a polygon), with their km².
 

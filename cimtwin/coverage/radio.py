@@ -11,11 +11,16 @@ Formulas
 - Antenna: TR 38.901 Table 7.3-1 horizontal element pattern relative to boresight,
   ``A(φ) = -min(12 (φ / φ_3dB)², A_m)`` with ``φ_3dB`` = the site's ``beamwidth_deg`` (65°) and
   front-to-back ratio ``A_m`` = 30 dB; ``eirp_dbm`` is taken at boresight.
+- Site antenna gain ``G_site`` (``antenna_gain_dbi``, dBi at boresight): a column of the site
+  layer, else the default of the site kind in :data:`ANTENNA_GAIN_DBI` (NB-IoT 17 dBi, NR
+  24 dBi). The UE antenna has ``ue_antenna_gain_dbi`` = 0 dBi.
 - RSRP per resource element: ``EIRP - 10 log10(12 N_RB) - PL - A(φ) - penetration``, with N_RB
   from the channel bandwidth at 30 kHz subcarrier spacing (TS 38.101-1 Table 5.3.2-1; 273 RB
-  at 100 MHz).
-- NB-IoT: coupling loss ``PL + A(φ) + penetration`` against the maximum coupling loss of
-  164 dB (3GPP TR 45.820 target).
+  at 100 MHz). ``EIRP = P_tx + G_site``: the ``eirp_dbm`` column already holds the gain; a
+  layer with ``tx_power_dbm`` instead gets ``tx_power_dbm + antenna_gain_dbi``.
+- NB-IoT: coupling loss, the loss between the antenna connectors of site and UE including the
+  antenna gains (3GPP TR 45.820), ``CL = PL + A(φ) + penetration - G_site - G_UE``, against the
+  maximum coupling loss of 164 dB (TR 45.820 target).
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cimtwin._validate import one_of, require_positive
-from cimtwin.errors import ValidationError
+from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
+from cimtwin.errors import SchemaError, ValidationError
+from cimtwin.model.schema import SITE_ANTENNA_GAIN_DBI
 
 __all__ = [
     "RADIO_DEFAULTS",
+    "ANTENNA_GAIN_DBI",
     "PENETRATION_DB",
+    "coupling_loss_db",
     "path_loss_38901",
     "los_probability_38901",
     "element_attenuation_db",
@@ -50,7 +58,17 @@ RADIO_DEFAULTS = {
     "front_to_back_db": (30.0, "TR 38.901 Table 7.3-1 (A_max = 30 dB)"),
     "beamwidth_deg": (65.0, "TR 38.901 Table 7.3-1 (phi_3dB = 65 deg)"),
     "subcarrier_khz": (30.0, "NR FR1 30 kHz subcarrier spacing"),
+    "ue_antenna_gain_dbi": (0.0, "TR 45.820 / TR 36.888 link budgets: 0 dBi UE antenna"),
+    "antenna_gain_dbi_nbiot": (SITE_ANTENNA_GAIN_DBI["sites_nbiot"], "typical 65 deg sector panel at 800-900 MHz, 15-18 dBi (vendor datasheets) "
+                                     "[secondary]"),
+    "antenna_gain_dbi_nr": (SITE_ANTENNA_GAIN_DBI["sites_5g"], "typical 3.5 GHz 64T64R active antenna array, 24-25 dBi (vendor datasheets) "
+                                  "[secondary]"),
 }
+
+#: Site antenna gain (dBi) by site kind, used when a site has no ``antenna_gain_dbi``; a site
+#: whose channel is at most 0.2 MHz wide is NB-IoT, any other NR.
+ANTENNA_GAIN_DBI = {"nbiot": RADIO_DEFAULTS["antenna_gain_dbi_nbiot"][0], "nr": RADIO_DEFAULTS["antenna_gain_dbi_nr"][0]}
+_NBIOT_MAX_BANDWIDTH_MHZ = 0.2
 
 # Penetration / deep-coverage margins by where the receiver is. No standard value exists for
 # underground points; these are training-material figures [secondary], meant to be overridden.
@@ -198,6 +216,24 @@ def rsrp_per_re_dbm(*, eirp_dbm, bandwidth_mhz, path_loss_db, attenuation_db=0.0
     return per_re - np.asarray(path_loss_db) - np.asarray(attenuation_db) - np.asarray(penetration_db)
 
 
+def coupling_loss_db(*, path_loss_db, antenna_gain_dbi, attenuation_db=0.0, penetration_db=0.0,
+                     ue_antenna_gain_dbi: float = 0.0):
+    """Coupling loss (dB): ``PL + A + penetration - G_site - G_UE`` (3GPP TR 45.820).
+
+    The loss between the antenna connectors of site and UE, antenna gains included, which
+    the NB-IoT maximum coupling loss (164 dB) is stated against.
+
+    Examples
+    --------
+    A 17 dBi NB-IoT sector, 150 dB of path loss on boresight, 20 dB indoor margin:
+
+    >>> float(coupling_loss_db(path_loss_db=150.0, antenna_gain_dbi=17.0, penetration_db=20.0))
+    153.0
+    """
+    return (np.asarray(path_loss_db, dtype="float64") + np.asarray(attenuation_db) + np.asarray(penetration_db)
+            - np.asarray(antenna_gain_dbi, dtype="float64") - float(ue_antenna_gain_dbi))
+
+
 @dataclass(frozen=True)
 class BestServer:
     """Best-server field on a grid: the strongest site's RSRP (or lowest coupling loss) per cell."""
@@ -205,36 +241,58 @@ class BestServer:
     value: np.ndarray      # float32 (rows, cols): RSRP dBm (rsrp) or coupling loss dB (mcl); NaN out of reach
     server: np.ndarray     # int32 (rows, cols): index of the best site, -1 where none reaches
     quantity: str          # "rsrp_dbm" or "coupling_loss_db"
+    notes: tuple[str, ...] = ()
 
 
-def _sites_arrays(sites, *, frequency_default=None):
+def _sites_arrays(sites, *, quantity: str, layer: str = "sites"):
     x = sites.geometry.x.to_numpy(dtype="float64")
     y = sites.geometry.y.to_numpy(dtype="float64")
     col = sites.columns
+    n = len(sites)
+    ids = sites.index.to_numpy()
 
     def get(name, default):
         if name in col:
             v = sites[name].to_numpy(dtype="float64")
             return np.where(np.isnan(v), default, v) if default is not None else v
         if default is None:
-            raise ValidationError(f"The site layer lacks column {name!r}.")
-        return np.full(len(sites), float(default))
+            raise SchemaError(f"Layer {layer!r} lacks column {name!r}.")
+        return np.full(n, float(default))
 
+    def optional(name):
+        return sites[name].to_numpy(dtype="float64") if name in col else np.full(n, np.nan)
+
+    bandwidth = get("bandwidth_mhz", None)
+    kind_gain = np.where(bandwidth <= _NBIOT_MAX_BANDWIDTH_MHZ, ANTENNA_GAIN_DBI["nbiot"], ANTENNA_GAIN_DBI["nr"])
+    gain = optional("antenna_gain_dbi")
+    defaulted = ~np.isfinite(gain)
+    gain = np.where(defaulted, kind_gain, gain)
+    eirp = optional("eirp_dbm")
+    tx = optional("tx_power_dbm")
+    eirp = np.where(np.isfinite(eirp), eirp, tx + gain)
+    if quantity == "rsrp" and not np.isfinite(eirp).all():
+        bad = ~np.isfinite(eirp)
+        raise SchemaError(f"Layer {layer!r}: sites {format_ids(ids[bad])} have neither eirp_dbm nor tx_power_dbm, "
+                          "so their RSRP is unknown. Give EIRP (antenna gain included) or the transmit power "
+                          "(plus antenna_gain_dbi).")
     return {
         "x": x, "y": y,
         "height_m": get("height_m", None),
-        "frequency_mhz": get("frequency_mhz", frequency_default),
-        "eirp_dbm": get("eirp_dbm", None),
-        "bandwidth_mhz": get("bandwidth_mhz", None),
-        "azimuth_deg": sites["azimuth_deg"].to_numpy(dtype="float64") if "azimuth_deg" in col
-        else np.full(len(sites), np.nan),
+        "frequency_mhz": get("frequency_mhz", None),
+        "eirp_dbm": eirp,
+        "antenna_gain_dbi": gain,
+        "gain_defaulted": int(defaulted.sum()),
+        "bandwidth_mhz": bandwidth,
+        "azimuth_deg": optional("azimuth_deg"),
         "beamwidth_deg": get("beamwidth_deg", 65.0),
     }
 
 
+@requires_metres("sites", "spec", what="radio path loss over distances in metres")
 def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = None, ue_height_m: float = 1.5,
                 penetration_db: float = 0.0, max_distance_m: float | None = None, los_mask=None,
-                front_to_back_db: float = 30.0, subcarrier_khz: float = 30.0) -> BestServer:
+                front_to_back_db: float = 30.0, subcarrier_khz: float = 30.0,
+                ue_antenna_gain_dbi: float = 0.0) -> BestServer:
     """Best-server RSRP (``quantity="rsrp"``) or coupling loss (``"mcl"``) on the cells of ``spec``.
 
     Each site is evaluated in a window of ``max_distance_m`` (default: 5 km for UMa sites,
@@ -243,20 +301,45 @@ def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = N
     Parameters
     ----------
     sites : GeoDataFrame
-        Points with ``height_m``, ``frequency_mhz``, ``eirp_dbm``, ``bandwidth_mhz`` and
-        optionally ``azimuth_deg`` (NaN = omni) and ``beamwidth_deg``.
+        Points with ``height_m``, ``frequency_mhz``, ``bandwidth_mhz``, ``eirp_dbm`` (or
+        ``tx_power_dbm``) and optionally ``antenna_gain_dbi`` (else :data:`ANTENNA_GAIN_DBI`
+        of the site kind), ``azimuth_deg`` (NaN = omni) and ``beamwidth_deg``.
     spec : GridSpec
         Projected grid (cell centres are the receiver positions).
     scenario : {"uma", "umi"} or None
         None: UMi for sites lower than 15 m, UMa otherwise.
     los_mask : callable or None
         ``los_mask(i_site, rows, cols) -> bool array`` for the window; None = NLOS everywhere.
+    ue_antenna_gain_dbi : float
+        UE antenna gain in the coupling loss (0 dBi, TR 45.820).
+
+    Returns
+    -------
+    BestServer
+        ``notes`` says how many sites took the default antenna gain.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from cimtwin.grid import GridSpec
+    >>> site = gpd.GeoDataFrame({"height_m": [30.0], "frequency_mhz": [800.0], "bandwidth_mhz": [0.18]},
+    ...     geometry=[shapely.Point(500, 500)], crs="EPSG:4527")
+    >>> spec = GridSpec.from_bounds((0, 0, 1000, 1000), res_m=100, crs="EPSG:4527")
+    >>> bs = best_server(site, spec, quantity="mcl")   # NB-IoT: 17 dBi by default
+    >>> bs.quantity, bs.notes
+    ('coupling_loss_db', ('antenna_gain_dbi 17 dBi (NB-IoT default) for 1 site(s) without the column',))
     """
     one_of(quantity, ("rsrp", "mcl"), arg="quantity")
     if scenario is not None:
         one_of(scenario, ("uma", "umi"), arg="scenario")
     require_positive(ue_height_m, arg="ue_height_m")
-    s = _sites_arrays(sites)
+    s = _sites_arrays(sites, quantity=quantity)
+    notes = []
+    if s["gain_defaulted"]:
+        kinds = sorted({"NB-IoT" if b <= _NBIOT_MAX_BANDWIDTH_MHZ else "NR" for b in s["bandwidth_mhz"]})
+        gains = "/".join(f"{ANTENNA_GAIN_DBI['nbiot' if k == 'NB-IoT' else 'nr']:g}" for k in kinds)
+        notes.append(f"antenna_gain_dbi {gains} dBi ({'/'.join(kinds)} default) for {s['gain_defaulted']} "
+                     "site(s) without the column")
     rows, cols = spec.shape
     res = spec.res_m
     big = np.inf if quantity == "mcl" else -np.inf
@@ -292,9 +375,10 @@ def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = N
                                 attenuation_db=att, penetration_db=penetration_db, subcarrier_khz=subcarrier_khz)
             better = inside & (v > value[ra:rb, ca:cb])
         else:
-            v = pl + att + penetration_db
+            v = coupling_loss_db(path_loss_db=pl, antenna_gain_dbi=s["antenna_gain_dbi"][i], attenuation_db=att,
+                                 penetration_db=penetration_db, ue_antenna_gain_dbi=ue_antenna_gain_dbi)
             better = inside & (v < value[ra:rb, ca:cb])
         value[ra:rb, ca:cb] = np.where(better, v, value[ra:rb, ca:cb])
         server[ra:rb, ca:cb] = np.where(better, i, server[ra:rb, ca:cb])
     value[server < 0] = np.nan
-    return BestServer(value, server, "rsrp_dbm" if quantity == "rsrp" else "coupling_loss_db")
+    return BestServer(value, server, "rsrp_dbm" if quantity == "rsrp" else "coupling_loss_db", tuple(notes))

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from cimtwin._validate import requires_metres
 from cimtwin.errors import ValidationError
 from cimtwin.grid.spec import GridSpec
 from cimtwin.kernels._dispatch import add_provider, select
@@ -128,6 +129,7 @@ def coverage_count(shape: Any, rows: Any, cols: Any, radius_cells: Any, *, azimu
     return wrap_like(template, counts, name="coverage_count", units="count", attrs={"backend": used})
 
 
+@requires_metres("spec")
 def coverage_count_points(spec: GridSpec, x: Any, y: Any, *, radius_m: Any, azimuth_deg: Any = None,
                           hfov_deg: Any = None, backend: str = "auto"):
     """:func:`coverage_count` for points in the grid's CRS; returns a DataArray on ``spec``.

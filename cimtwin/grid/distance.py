@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from cimtwin._validate import requires_metres
 from cimtwin.errors import ValidationError
 from cimtwin.grid._array import as_grid, is_dask_dataarray, resolve_res_m, wrap_like
 from cimtwin.kernels._dispatch import add_provider, select
@@ -16,6 +17,7 @@ add_provider("cpu", "cimtwin.kernels.distance")
 __all__ = ["distance"]
 
 
+@requires_metres("mask")
 def distance(mask: Any, *, res_m: float | None = None, return_index: bool = False,
              max_distance_m: float | None = None, backend: str = "auto"):
     """Distance in metres from every cell to the nearest True cell of ``mask``.

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from cimtwin._validate import requires_metres
 from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
 from cimtwin.grid._array import GridInput, as_grid, resolve_res_m, wrap_like
 from cimtwin.kernels._dispatch import add_provider, select
@@ -280,6 +281,7 @@ class PondingResult:
     outflow_volume_m3: float
 
 
+@requires_metres("dem", "runoff_mm")
 def ponding_depth(dem: Any, runoff_mm: Any, *, res_m: float | None = None, nodata: float | None = None,
                   backend: str = "auto") -> PondingResult:
     """Route a runoff depth over the DEM into its depressions (Fill-Spill-Merge).

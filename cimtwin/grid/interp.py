@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from cimtwin._validate import requires_metres
 from cimtwin.errors import ValidationError
 from cimtwin.grid._array import GridInput, as_grid, is_dask_dataarray, wrap_like
 from cimtwin.grid.spec import GridSpec
@@ -17,6 +18,7 @@ add_provider("cpu", "cimtwin.kernels.interp")
 __all__ = ["idw"]
 
 
+@requires_metres("shape_or_spec")
 def idw(shape_or_spec: Any, x: Any, y: Any, values: Any, *, power: float = 2.0, radius_m: float | None = None,
         k: int | None = None, res_m: float | None = None, nodata: float = math.nan, backend: str = "auto"):
     """Inverse-distance-weighted surface of point ``values`` at every cell centre.

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from cimtwin._validate import one_of, require_positive
+from cimtwin._validate import one_of, require_positive, requires_metres
 from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
 from cimtwin.grid._array import as_grid, is_dask_dataarray, resolve_res_m, wrap_like
 from cimtwin.grid.hydrology import _prepare_dem
@@ -97,6 +97,7 @@ def _check_cell(z, valid, row, col, what="observer"):
     return row, col
 
 
+@requires_metres("dem")
 def viewshed(dem: Any, row: int, col: int, *, observer_height_m: float = 1.75, target_height_m: float = 0.0,
              res_m: float | None = None, max_distance_m: float | None = None, method: str = "exact",
              curvature: bool = False, refraction: float = 0.13, heights: Any = None,
@@ -172,6 +173,7 @@ def _per_observer(value, m, arg, *, allow_none=False):
     return arr
 
 
+@requires_metres("dem")
 def cumulative_viewshed(dem: Any, rows: Any, cols: Any, *, observer_height_m: Any = 1.75,
                         target_height_m: float = 0.0, azimuth_deg: Any = None, hfov_deg: Any = None,
                         max_distance_m: Any = None, res_m: float | None = None, method: str = "r2",

@@ -10,8 +10,12 @@ preamble that declares how many roads are named, district headings such as
 alone), copes with what PDF text extraction does to it (spaces inside words, entries
 split over lines, list markers, full-width digits and punctuation, ``一`` printed for a
 dash in ``35一45米``) and returns one row per road. Nothing about any particular notice
-is hard-coded. Whatever looks wrong is reported in ``df.attrs["anomalies"]`` rather than
-silently fixed. :func:`road_junctions` lists the junctions the notice declares.
+is hard-coded. Page furniture that PDF extraction leaves inside the text (a page number
+``- 2 -`` or a running header ``济南市人民政府公报`` on a line of its own) is removed before
+parsing, so it never merges into a road name or a number, and reported where it fell inside
+an entry. Whatever looks wrong is reported in ``df.attrs["anomalies"]`` rather than silently
+fixed, including traditional or variant characters in a simplified-character notice
+(荷葉路). :func:`road_junctions` lists the junctions the notice declares.
 """
 
 from __future__ import annotations
@@ -101,6 +105,40 @@ _CHAR_MAP.update(
         ord("﹔"): ";",
     }
 )
+# Page furniture on a line of its own: "- 2 -", "— 12 —", "第 3 页", "3/10", and running
+# headers of gazettes ("济南市人民政府公报", "2021年第19期").
+_PAGE_LINE = re.compile(
+    r"^[ \t\u3000]*(?:"
+    r"[-—–－~][ \t\u3000]*[0-9０-９]{1,4}[ \t\u3000]*[-—–－~]"
+    r"|第[ \t\u3000]*[0-9０-９]{1,4}[ \t\u3000]*页(?:[ \t\u3000]*共[ \t\u3000]*[0-9０-９]{1,4}[ \t\u3000]*页)?"
+    r"|[0-9０-９]{1,4}[ \t\u3000]*/[ \t\u3000]*[0-9０-９]{1,4}"
+    r"|[^\n。，,；;]{0,20}?(?:公报|政报)[ \t\u3000]*(?:[0-9０-９]{4}[ \t\u3000]*年)?[ \t\u3000]*(?:第[ \t\u3000]*[0-9０-９]{1,3}[ \t\u3000]*期)?"
+    r"|[0-9０-９]{4}[ \t\u3000]*年[ \t\u3000]*第[ \t\u3000]*[0-9０-９]{1,3}[ \t\u3000]*期"
+    r")[ \t\u3000]*$",
+    re.MULTILINE,
+)
+_FURNITURE_MARK = "\ue000"  # private-use character standing for one removed line until positions are known
+
+# Traditional forms (and a few old variants) of characters common in road and place names,
+# with the simplified form a notice in simplified characters uses.
+_TRADITIONAL = dict(zip(
+    "葉華陽東門長嶺灣橋園龍鳳馬雲萬與嚴豐麗興寧廣慶鄉鎮區縣莊湯澤濟匯達遠運進陳劉張楊趙黃孫韓關開閣間閘"
+    "樓輝軍農藝蘭蓮葦藥綠紅絲線經緯築節榮樂歷順風飛鵬鶴鳴魯齊漢潤滙灃濱歸淮澗溝鐵鋼銀錦鑫鍾鐘亞倉儲"
+    "寶將尋層嶽岡峯島巖幹廠廟庫張彎徑後從復德懷戶擬撫數斷時書會條東來楊極標機檢櫃權歡殘氣決沒淨涼"
+    "漁潔濕灣燈燒熱爐牆牽獅環瑤產畝盤碼礦禮稅穩窯竇筆範籃糧紀約級紡細紹給統絕綜網維縣總繼續義習聖"
+    "聯職腦臺與舊艦莊華萊葦蔣蕭薑蘆處號蠶衛裝裏補製複見規視覽觀記設許評詩話誠認調談諸豐貝財貨貴"
+    "費賀資賓贊趕車軌輕載較輪輸轉辦農邊遼郵鄭醫釣鈴鋪錫鎖長門閃閉問闊阿隊陰陸隆隨險隱雙雞離難電霧"
+    "靜韋頂項順領頭顏願類顯飯館饒駐騎驛體髮鬆魚鮮鳥鴻鵝麥黨齒",
+    "叶华阳东门长岭湾桥园龙凤马云万与严丰丽兴宁广庆乡镇区县庄汤泽济汇达远运进陈刘张杨赵黄孙韩关开阁间闸"
+    "楼辉军农艺兰莲苇药绿红丝线经纬筑节荣乐历顺风飞鹏鹤鸣鲁齐汉润汇沣滨归淮涧沟铁钢银锦鑫钟钟亚仓储"
+    "宝将寻层岳冈峰岛岩干厂庙库张弯径后从复德怀户拟抚数断时书会条东来杨极标机检柜权欢残气决没净凉"
+    "渔洁湿湾灯烧热炉墙牵狮环瑶产亩盘码矿礼税稳窑窦笔范篮粮纪约级纺细绍给统绝综网维县总继续义习圣"
+    "联职脑台与旧舰庄华莱苇蒋萧姜芦处号蚕卫装里补制复见规视览观记设许评诗话诚认调谈诸丰贝财货贵"
+    "费贺资宾赞赶车轨轻载较轮输转办农边辽邮郑医钓铃铺锡锁长门闪闭问阔阿队阴陆隆随险隐双鸡离难电雾"
+    "静韦顶项顺领头颜愿类显饭馆饶驻骑驿体发松鱼鲜鸟鸿鹅麦党齿",
+))
+_TRADITIONAL = {t: s for t, s in _TRADITIONAL.items() if t != s}
+
 _LIST_MARKER = re.compile(r"^[ \t\u3000]*(?:[-*+>•·][ \t\u3000]+)+", re.MULTILINE)
 _WHITESPACE = re.compile(r"\s+")
 
@@ -145,6 +183,28 @@ _ENDPOINTS = re.compile(
 )
 _DISTRICT_PREFIX = re.compile(r"^(?P<district>.{1,12}?(?:新区|区|县|市))(?P<rest>.+)$")
 _SUBDISTRICT_SEP = re.compile(r"[、,;/]")
+
+
+def _mark_page_furniture(text: str) -> tuple[str, list[str]]:
+    """Replace page-number and running-header lines by one marker each; return them in order."""
+    removed: list[str] = []
+
+    def mark(m: re.Match) -> str:
+        removed.append(m.group(0).strip())
+        return _FURNITURE_MARK
+
+    return _PAGE_LINE.sub(mark, text), removed
+
+
+def _strip_marks(clean: str, removed: list[str]) -> tuple[str, list[tuple[int, str]]]:
+    """Drop the markers; return the text and (position in it, removed line) per marker."""
+    out, breaks, k = [], [], 0
+    for i, part in enumerate(clean.split(_FURNITURE_MARK)):
+        if i:
+            breaks.append((sum(len(p) for p in out), removed[k]))
+            k += 1
+        out.append(part)
+    return "".join(out), breaks
 
 
 def _anomaly(kind: str, message: str, *, seq: Any = None, name: Any = None) -> dict[str, Any]:
@@ -321,6 +381,27 @@ def _check_names(df: pd.DataFrame, anomalies: list) -> None:
                 )
 
 
+def _check_variants(df: pd.DataFrame, anomalies: list) -> None:
+    """Flag traditional or variant characters in the names of a simplified-character notice."""
+    seen: set[tuple[Any, str, str]] = set()
+    for row in df.itertuples(index=False):
+        for col in ("name", "from_road", "to_road", "turn_to_road"):
+            value = getattr(row, col)
+            if not isinstance(value, str):
+                continue
+            odd = [ch for ch in value if ch in _TRADITIONAL]
+            if not odd or (row.seq, col, value) in seen:
+                continue
+            seen.add((row.seq, col, value))
+            simplified = "".join(_TRADITIONAL.get(ch, ch) for ch in value)
+            where = "road name" if col == "name" else f"{col}"
+            anomalies.append(_anomaly(
+                "variant_character",
+                f"{where} {value} uses {', '.join(f'{c} (simplified {_TRADITIONAL[c]})' for c in odd)}, a traditional "
+                f"or variant form in a notice printed in simplified characters; kept as printed, check whether "
+                f"{simplified} is meant.", seq=row.seq, name=row.name))
+
+
 def _check_sequence(df: pd.DataFrame, anomalies: list) -> None:
     seqs = df["seq"].tolist()
     expected = list(range(1, len(seqs) + 1))
@@ -389,7 +470,9 @@ def parse_road_notice(text: str) -> pd.DataFrame:
         disagree with the rows (``heading_count``, ``declared_total``), a road name one
         character away from an endpoint other entries use (``name_near_endpoint``),
         entries numbered out of order, fields that could not be read, endpoints that are
-        unnamed planned roads, roads meeting end to end, and more. ``df.attrs["notice"]`` holds the title,
+        unnamed planned roads, roads meeting end to end, page numbers or headers removed from
+        inside an entry (``page_break``), traditional or variant characters in a name
+        (``variant_character``), and more. ``df.attrs["notice"]`` holds the title,
         document number, declared total and signing date where found.
 
     Raises
@@ -413,9 +496,11 @@ def parse_road_notice(text: str) -> pd.DataFrame:
     """
     if not isinstance(text, str):
         raise InputTypeError(f"`text` must be the notice as a str; got {type(text).__name__}. Read the file first.")
-    clean = _clean(text)
+    marked, furniture = _mark_page_furniture(text)
+    clean = _clean(marked)
     # Thousands separators inside numbers (1,200米) would read as clause breaks.
     clean = re.sub(r"(?<=\d),(?=\d{3}(?:\D|$))", "", clean)
+    clean, page_breaks = _strip_marks(clean, furniture)
     blocks = _split_blocks(list(_ENTRY.finditer(clean)))
     entries = max(blocks, key=len) if blocks else []
     if not entries:
@@ -438,6 +523,7 @@ def parse_road_notice(text: str) -> pd.DataFrame:
                 )
             )
     rows: list[dict[str, Any]] = []
+    spans: list[tuple[int, int, int]] = []  # (start, end of name, end) of each entry in `clean`
     markers = sorted([(e.start(), "entry", e) for e in entries] + [(h.start(), "heading", h) for h in headings])
     heading_of_row: list[int | None] = []
     current_heading: int | None = None
@@ -455,6 +541,7 @@ def parse_road_notice(text: str) -> pd.DataFrame:
         district = headings[current_heading]["district"] if current_heading is not None else None
         row, used = _parse_entry(seq, name, body, district, anomalies)
         row["raw"] = clean[match.start():match.end() + used]
+        spans.append((match.start(), match.end(), match.end() + used))
         rows.append(row)
         heading_of_row.append(current_heading)
         notice_end = match.end() + used
@@ -510,8 +597,18 @@ def parse_road_notice(text: str) -> pd.DataFrame:
     if date:
         notice["date"] = f"{int(date[1]):04d}-{int(date[2]):02d}-{int(date[3]):02d}"
 
+    for pos, line in page_breaks:
+        for (start, name_end, end), row in zip(spans, rows):
+            if start < pos < end:
+                part = "name" if pos < name_end else "text"
+                anomalies.append(_anomaly(
+                    "page_break",
+                    f"page furniture {line!r} (a PDF page break) stood inside the entry's {part} and was removed; "
+                    "check the entry around it.", seq=row["seq"], name=row["name"]))
+                break
     _check_sequence(df, anomalies)
     _check_names(df, anomalies)
+    _check_variants(df, anomalies)
     df.attrs["anomalies"] = anomalies
     df.attrs["notice"] = notice
     return df

@@ -24,6 +24,7 @@ __all__ = [
     "PIPE_KINDS",
     "SHELTER_LEVELS",
     "HYDRO_STATION_KINDS",
+    "SITE_ANTENNA_GAIN_DBI",
 ]
 
 # Urban road classes of CJJ 37 (expressway, arterial, secondary arterial, branch) plus local
@@ -103,15 +104,23 @@ def _schema(layer_kind: str, geometry: tuple[str, ...], doc: str, **columns: Col
 
 
 _POINT = ("Point",)
+# Site antenna gain (dBi at boresight) when a site layer has none: typical vendor values
+# [secondary], a 3.5 GHz 64T64R NR array 24-25 dBi, a 65° 800-900 MHz NB-IoT panel 15-18 dBi.
+SITE_ANTENNA_GAIN_DBI = {"sites_5g": 24.0, "sites_nbiot": 17.0}
+
+
 # 5G and NB-IoT sites share one schema; a row is a site or one sector of it.
-_RADIO_SITE = dict(
-    height_m=Column("float", minimum=0.0, min_open=True),
-    frequency_mhz=Column("float", minimum=0.0, min_open=True),
-    eirp_dbm=Column("float", minimum=-30.0, maximum=100.0),
-    bandwidth_mhz=Column("float", minimum=0.0, min_open=True),
-    azimuth_deg=Column("float", required=False, default=float("nan"), nullable=True, **_AZIMUTH),
-    beamwidth_deg=Column("float", required=False, default=65.0, minimum=0.0, maximum=360.0, min_open=True),
-)
+def _radio_site(antenna_gain_dbi: float) -> dict:
+    return dict(
+        height_m=Column("float", minimum=0.0, min_open=True),
+        frequency_mhz=Column("float", minimum=0.0, min_open=True),
+        eirp_dbm=Column("float", minimum=-30.0, maximum=100.0, doc="EIRP at boresight, antenna gain included"),
+        bandwidth_mhz=Column("float", minimum=0.0, min_open=True),
+        azimuth_deg=Column("float", required=False, default=float("nan"), nullable=True, **_AZIMUTH),
+        beamwidth_deg=Column("float", required=False, default=65.0, minimum=0.0, maximum=360.0, min_open=True),
+        antenna_gain_dbi=Column("float", required=False, default=antenna_gain_dbi, minimum=-10.0, maximum=40.0,
+                                doc="site antenna gain at boresight; enters the coupling loss"),
+    )
 _LINE = ("LineString",)
 _POLY = ("Polygon",)
 
@@ -137,8 +146,8 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {s.kind: s for s in [
                             nullable=True, doc="downward from horizontal"),
             vfov_deg=Column("float", required=False, default=float("nan"), minimum=0.0, maximum=180.0,
                             min_open=True, nullable=True)),
-    _schema("sites_5g", _POINT, "5G NR base-station sites (one row per site or per sector).", **_RADIO_SITE),
-    _schema("sites_nbiot", _POINT, "NB-IoT sites.", **_RADIO_SITE),
+    _schema("sites_5g", _POINT, "5G NR base-station sites (one row per site or per sector).", **_radio_site(SITE_ANTENNA_GAIN_DBI["sites_5g"])),
+    _schema("sites_nbiot", _POINT, "NB-IoT sites.", **_radio_site(SITE_ANTENNA_GAIN_DBI["sites_nbiot"])),
     _schema("smart_poles", _POINT, "Multi-function smart poles (candidate sites for sensors).",
             height_m=Column("float", required=False, default=10.0, minimum=0.0)),
     _schema("iot_devices", _POINT, "IoT sensing devices.",
@@ -166,6 +175,11 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {s.kind: s for s in [
             activity=Column("str", doc="e.g. Holocene, Late Pleistocene, Early-Mid Pleistocene"),
             magnitude=Column("float", minimum=0.0, maximum=10.0, doc="maximum (design) magnitude"),
             strike_deg=Column("float", **_AZIMUTH)),
+    _schema("seismic_zoning", _POLY, "GB 18306-2015 basic ground-motion zones (class-II site, 50-year 10 % "
+            "exceedance); fortification is checked against them.",
+            pga_g=Column("float", minimum=0.0, maximum=1.0, min_open=True, doc="basic PGA of the zone, g"),
+            tg_s=Column("float", required=False, default=float("nan"), minimum=0.0, min_open=True, nullable=True,
+                        doc="characteristic period of the response spectrum, s")),
     _schema("site_class", _POLY, "Site classes after GB 18306 / GB 50011.",
             site_class=Column("category", choices=SITE_CLASSES)),
     _schema("land_use", _POLY, "Land use with SCS hydrologic soil group.",

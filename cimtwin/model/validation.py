@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cimtwin._validate import close_matches, format_ids
+from cimtwin._validate import check_dem_sentinels, check_lonlat_ranges, close_matches, format_ids
 from cimtwin.errors import (
     CimtwinError,
     CRSError,
@@ -152,6 +152,10 @@ def validate_layer(name: str, gdf: Any, *, crs: Any = None, kind: str | None = N
                        "`gdf.set_crs('EPSG:4326')` for longitude/latitude.")
     kind = layer_kind(name, kind)
     schema: LayerSchema | None = LAYER_SCHEMAS.get(kind) if kind else None
+    if gdf.crs.is_geographic and len(gdf):
+        present = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+        if len(present):
+            check_lonlat_ranges(*(float(v) for v in present.total_bounds), name=name)
     out = gdf.copy()
     if crs is not None and not out.crs.equals(crs):
         out = out.to_crs(crs)
@@ -250,6 +254,17 @@ def validate_raster(name: str, da: Any):
     if not valid.any():
         raise NodataError(f"Raster {name!r} holds only nodata ({values.size} cells). Check its nodata value "
                           f"({nodata!r}) and that the file was read correctly.")
-    if name == "dem" and np.issubdtype(values.dtype, np.floating) and not np.isfinite(values[valid]).all():
-        raise NodataError(f"Raster 'dem' has infinite values; set them to nodata (NaN).")
+    if name == "dem":
+        check_dem_sentinels(values, nodata=nodata, name=name)
+        if np.issubdtype(values.dtype, np.floating) and not np.isfinite(values[valid]).all():
+            raise NodataError("Raster 'dem' has infinite values; set them to nodata (NaN).")
+    if name == "population" and np.issubdtype(values.dtype, np.number):
+        negative = valid & (values < 0)
+        if negative.any():
+            rows, cols = np.nonzero(negative)
+            raise ValidationError(
+                f"Raster 'population' has {int(negative.sum())} cell(s) with negative residents (first at row "
+                f"{int(rows[0])}, col {int(cols[0])}: {float(values[rows[0], cols[0]]):g}). A count of persons is "
+                "≥ 0: fix the source, or declare the fill value as nodata if these cells mean 'no data'."
+            )
     return da, spec

@@ -2,8 +2,8 @@
 
 Submodules: :mod:`~cimtwin.risk.rainfall` (gauge IDW, design storm), :mod:`~cimtwin.risk.runoff`
 (SCS curve number), :mod:`~cimtwin.risk.flood` (depressions, accumulation, HAND, ponding,
-flooded roads), :mod:`~cimtwin.risk.seismic` (Yu et al. 2013 PGA, GB 18306 site
-amplification and intensity, GB/T 17742, fortification check) and
+flooded roads), :mod:`~cimtwin.risk.seismic` (GB 18306 zoning PGA, site amplification and
+intensity, GB/T 17742, fortification check; Yu et al. 2013 fault scenarios apart) and
 :mod:`~cimtwin.risk.zoning` (weighted overlay, AHP, classes, polygons, summaries).
 Names load on first use, so ``import cimtwin.risk`` stays light.
 """
@@ -22,7 +22,8 @@ _EXPORTS = {
     "yu2013_pga_g": "seismic", "site_amplification_factor": "seismic", "zoning_intensity": "seismic",
     "instrumental_intensity": "seismic", "fault_pga": "seismic", "seismic_hazard": "seismic",
     "buildings_below_fortification": "seismic", "FA_TABLE_GB18306": "seismic",
-    "YU2013_EASTERN_PGA": "seismic",
+    "YU2013_EASTERN_PGA": "seismic", "seismic_scenario": "seismic", "zoning_pga": "seismic",
+    "active_faults": "seismic", "SeismicHazard": "seismic", "ACTIVE_FAULT_RULE": "seismic",
     "normalize_factor": "zoning", "ahp_weights": "zoning", "weighted_overlay": "zoning",
     "classify_zones": "zoning", "zone_polygons": "zoning", "summarize_zones": "zoning",
     "risk_zoning": "pipeline", "RiskResult": "pipeline",

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from cimtwin._validate import require_positive
-from cimtwin.errors import CimtwinWarning, NodataError, ValidationError
+from cimtwin._validate import check_dem_sentinels, crs_of, require_positive, requires_metres, to_crs_of
+from cimtwin.errors import CimtwinWarning, CRSError, NodataError, ValidationError
 
 __all__ = [
     "PONDING_LIMIT_M",
@@ -67,6 +67,7 @@ def _dem_with_holes(model):
     dem = model.raster("dem")
     values = np.asarray(dem.values, dtype="float32")
     nodata = dem.attrs.get("_FillValue", dem.attrs.get("nodata"))
+    check_dem_sentinels(values, nodata=nodata, name="dem")
     holes = ~np.isfinite(values)
     if nodata is not None and np.isfinite(nodata):
         holes |= values == np.float32(nodata)
@@ -167,6 +168,7 @@ def _as_da(spec, values, name, units, holes):
     return spec.to_dataarray(v, name=name, attrs={"units": units})
 
 
+@requires_metres("depth_m", "spec")
 def depressions(depth_m, *, min_depth_m: float = 0.01, spec=None):
     """Depression polygons (connected cells deeper than ``min_depth_m``) with their volumes.
 
@@ -199,6 +201,7 @@ def depressions(depth_m, *, min_depth_m: float = 0.01, spec=None):
     return out.sort_values("volume_m3", ascending=False).reset_index(drop=True)
 
 
+@requires_metres("ponding_m", "spec")
 def flood_polygons(ponding_m, *, limit_m: float = PONDING_LIMIT_M, spec=None):
     """Polygons of cells ponded deeper than ``limit_m`` (one row per connected patch)."""
     import geopandas as gpd
@@ -215,12 +218,25 @@ def flood_polygons(ponding_m, *, limit_m: float = PONDING_LIMIT_M, spec=None):
     return gpd.GeoDataFrame({"limit_m": np.full(len(geoms), limit_m)}, geometry=geoms, crs=spec.crs)
 
 
+@requires_metres("roads", "ponding_m")
 def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M, spacing_m: float | None = None):
     """Roads with their deepest ponding and the length ponded beyond ``limit_m``.
 
-    Each road is sampled every ``spacing_m`` (half a cell by default). Returns the roads
-    with ``max_ponding_m``, ``flooded_m`` (length of samples above the limit) and
-    ``flooded`` (max above the limit).
+    Each road is sampled every ``spacing_m`` (half a cell by default). Roads in another CRS
+    than the ponding raster are reprojected to it first (never compared raw); lengths are
+    measured in the raster's CRS. Returns the roads (in their own CRS) with
+    ``max_ponding_m``, ``flooded_m`` (length of samples above the limit) and ``flooded``
+    (max above the limit).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from cimtwin.grid import GridSpec
+    >>> spec = GridSpec.from_bounds((0, 0, 100, 100), res_m=10, crs="EPSG:4527")
+    >>> depth = np.zeros(spec.shape); depth[:, 5] = 0.5          # a 0.5 m deep channel at x = 50-60 m
+    >>> road = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 45), (100, 45)])], crs="EPSG:4527")
+    >>> flooded_roads(road, spec.to_dataarray(depth))[["max_ponding_m", "flooded_m", "flooded"]].values.tolist()
+    [[0.5, 10.0, True]]
     """
     import shapely
 
@@ -229,7 +245,11 @@ def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M, spacing
     spec = GridSpec.from_dataarray(ponding_m)
     step = require_positive(spacing_m if spacing_m is not None else spec.res_m / 2, arg="spacing_m")
     p = np.nan_to_num(np.asarray(ponding_m.values, dtype="float64"))
-    geoms = roads.geometry.values
+    raster_crs = crs_of(ponding_m)
+    if raster_crs is None and crs_of(roads) is not None:
+        raise CRSError("`ponding_m` has no CRS while `roads` has one: the two cannot be matched. Write the "
+                       "raster's CRS (`ponding_m.rio.write_crs(model.crs)`).")
+    geoms = to_crs_of(roads, raster_crs, arg="roads", target="ponding_m").geometry.values
     lengths = shapely.length(geoms)
     n = np.maximum(1, np.ceil(lengths / step).astype("int64"))
     owner = np.repeat(np.arange(len(roads)), n)
@@ -250,6 +270,7 @@ def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M, spacing
     return out
 
 
+@requires_metres("ponding_m")
 def road_closures(model, ponding_m, *, limit_m: float = PONDING_LIMIT_M, destinations: str = "shelters",
                   mode=None, max_snap_m: float = 500.0):
     """Close the roads ponded beyond ``limit_m`` in the routing network and report the access lost.

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from cimtwin.errors import CimtwinError, CimtwinWarning
+from cimtwin._validate import close_matches
+from cimtwin.errors import CimtwinError, CimtwinWarning, ValidationError
 
-__all__ = ["DEFAULT_WEIGHTS", "FACTOR_RANGES", "RiskResult", "risk_zoning"]
+__all__ = ["DEFAULT_WEIGHTS", "FACTOR_RANGES", "RiskResult", "check_weights", "risk_zoning"]
 
 # Default weights of the composite: a presentation choice for screening, not from a standard.
 DEFAULT_WEIGHTS = {"ponding": 0.30, "low_terrain": 0.10, "seismic": 0.30, "population": 0.30}
@@ -28,8 +29,49 @@ DEFAULT_WEIGHTS = {"ponding": 0.30, "low_terrain": 0.10, "seismic": 0.30, "popul
 FACTOR_RANGES = {
     "ponding": (0.0, 0.5, "ponding depth, m; 0.5 m and deeper scores 1 (depth classes of the domain notes)"),
     "low_terrain": (0.0, 10.0, "HAND, m, inverted: on a channel scores 1, 10 m above it or more scores 0"),
-    "seismic": (0.04, 0.40, "site PGA, g: below VI (0.04 g) scores 0, 0.40 g (IX) and above scores 1"),
+    "seismic": (0.04, 0.40, "GB 18306 zoning site PGA, g: below VI (0.04 g) scores 0, 0.40 g (IX) and above "
+                            "scores 1"),
 }
+
+
+def check_weights(weights) -> dict[str, float]:
+    """The weights as a dict, or a ValidationError for an unknown factor or a bad value.
+
+    Known factors are those of :data:`DEFAULT_WEIGHTS`; a misspelt one is refused with the
+    closest names (a known factor whose input the model lacks is dropped later, with a
+    warning). Weights must be finite and ≥ 0 with a positive sum.
+
+    Examples
+    --------
+    >>> check_weights({"ponding": 0.5, "seismic": 0.5})
+    {'ponding': 0.5, 'seismic': 0.5}
+    >>> check_weights({"ponds": 1.0})   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cimtwin.errors.ValidationError: Unknown risk factor 'ponds' in the weights. Did you mean 'ponding'? ...
+    """
+    import math
+
+    try:
+        items = dict(weights).items()
+    except (TypeError, ValueError):
+        raise ValidationError(f"`weights` must map factor names to numbers; got {weights!r}.") from None
+    for name, value in items:
+        if name not in DEFAULT_WEIGHTS:
+            raise ValidationError(
+                f"Unknown risk factor {name!r} in the weights.{close_matches(str(name), DEFAULT_WEIGHTS)} "
+                f"Known factors: {', '.join(DEFAULT_WEIGHTS)}."
+            )
+        try:
+            ok = math.isfinite(float(value)) and float(value) >= 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValidationError(f"The weight of {name!r} must be a finite number ≥ 0; got {value!r}.")
+    out = {str(k): float(v) for k, v in items}
+    if out and sum(out.values()) <= 0:
+        raise ValidationError(f"The weights {out} sum to 0; give at least one factor a positive weight.")
+    return out
 
 
 @dataclass
@@ -132,10 +174,12 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
     """Composite risk zones of ``model`` (5 classes, 5 = highest) with summaries and closures.
 
     Factors (each normalized to [0, 1], see :data:`FACTOR_RANGES`): ``ponding`` (flood
-    ponding depth), ``low_terrain`` (inverted HAND), ``seismic`` (site PGA) and
-    ``population`` (residents per cell, min–max). Factors whose inputs are missing (no
-    faults, no population raster) are dropped with a warning and the remaining weights
-    renormalized.
+    ponding depth), ``low_terrain`` (inverted HAND), ``seismic`` (GB 18306 zoning PGA after
+    site amplification, :func:`~cimtwin.risk.seismic.seismic_hazard`; never a fault
+    scenario) and ``population`` (residents per cell, min–max). An unknown factor name in
+    ``weights`` is an error before anything is computed (:func:`check_weights`); factors
+    whose inputs are missing (no ``seismic_zoning`` layer, no population raster) are dropped
+    with a warning and the remaining weights renormalized.
 
     Examples
     --------
@@ -147,7 +191,7 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
     from cimtwin.risk.zoning import classify_zones, normalize_factor, summarize_zones, weighted_overlay
 
     notes: dict[str, Any] = {}
-    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    weights = check_weights(DEFAULT_WEIGHTS if weights is None else weights)
     flood = flood_hazard(model, storm=storm, rain_source=rain_source, stream_threshold_cells=stream_threshold_cells)
     notes["flood"] = {"volumes_m3": flood.volumes_m3, **flood.notes}
     factors: dict[str, Any] = {}
@@ -157,7 +201,7 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
     hand_filled = flood.hand_m.fillna(hi)  # no channel downstream within the grid: treat as high ground
     factors["low_terrain"] = normalize_factor(hand_filled, lower=lo, upper=hi, invert=True)
     seismic = None
-    if model.has_layer("faults") and len(model.layer("faults")):
+    if model.has_layer("seismic_zoning") and len(model.layer("seismic_zoning")):
         seismic = seismic_hazard(model)
         lo, hi, _ = FACTOR_RANGES["seismic"]
         factors["seismic"] = normalize_factor(seismic.pga_g, lower=lo, upper=hi)

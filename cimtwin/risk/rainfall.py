@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cimtwin._validate import format_ids, require_positive
+from cimtwin._validate import format_ids, require_positive, requires_metres
 from cimtwin.errors import LayerNotFoundError, SchemaError, ValidationError
 
 __all__ = ["DesignStorm", "design_storm_intensity", "gauge_totals", "rainfall_from_gauges", "rainfall_grid"]
@@ -126,6 +126,7 @@ def gauge_totals(gauges, observations, *, start=None, end=None):
     return out
 
 
+@requires_metres("spec")
 def rainfall_from_gauges(model, *, start=None, end=None, power: float = 2.0, spec=None):
     """Storm rainfall (mm) on the model grid by IDW of gauge totals.
 
@@ -154,6 +155,7 @@ def rainfall_from_gauges(model, *, start=None, end=None, power: float = 2.0, spe
     return rain
 
 
+@requires_metres("spec")
 def rainfall_grid(model, *, source: str = "auto", storm: DesignStorm | Mapping[str, Any] | None = None,
                   start=None, end=None, power: float = 2.0, spec=None):
     """Storm rainfall depth (mm) on the model grid.

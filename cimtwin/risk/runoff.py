@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from cimtwin._validate import close_matches, format_ids
+from cimtwin._validate import close_matches, format_ids, requires_metres
 from cimtwin.errors import SchemaError, ValidationError
 
 __all__ = ["CN_TABLE_TR55", "CN_TABLE_SOURCE", "scs_runoff_mm", "curve_number", "curve_number_grid"]
@@ -97,6 +97,7 @@ def curve_number(land_class, soil_group, *, cn_table: Mapping[str, tuple[float, 
     return table[np.vectorize(row.__getitem__, otypes=[int])(lc), np.vectorize(_SOILS.index, otypes=[int])(sg)]
 
 
+@requires_metres("land_use", "spec")
 def curve_number_grid(land_use, spec, *, cn_table: Mapping[str, tuple[float, ...]] = CN_TABLE_TR55,
                       default_cn: float | None = None):
     """CN raster on ``spec`` from ``land_use`` polygons (``land_class``, ``soil_group``).

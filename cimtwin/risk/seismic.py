@@ -1,19 +1,31 @@
-"""Seismic hazard: fault scenarios → PGA → site amplification → intensity → fortification check.
+"""Seismic hazard: GB 18306 zoning for fortification, fault scenarios as a separate analysis.
 
-Chain (all on the model grid):
+Two analyses, never mixed:
 
-1. **PGA from faults** by the Yu, Li & Xiao (2013) eastern-China elliptical attenuation
-   (the relation behind the GB 18306-2015 map; long axis along the fault strike), or any
-   attenuation callable you pass. Each fault is a scenario earthquake of its ``magnitude``
-   (Ms); the PGA of a cell is the largest over the faults.
+**Zoning** (:func:`seismic_hazard`, the one fortification is checked against):
+
+1. **Basic PGA** (class-II site, 50-year 10 % exceedance) from the official GB 18306-2015
+   zoning map: a ``seismic_zoning`` layer of polygons with ``pga_g`` (the map's zone values,
+   0.05 … 0.40 g), or a user raster. Cells outside every zone have no value (NaN), never a
+   default.
 2. **Site amplification** ``a_max = Fa · a_max,II`` with Fa from GB 18306-2015 Table E.1,
-   interpolated piecewise linearly in the class-II PGA (Annex E.2).
-3. **Zoning intensity** from PGA by the GB 18306 correspondence (0.10 g ↔ VII) and, beside
-   it, the **GB/T 17742-2020 instrumental intensity** (PGA form). The two serve different
-   purposes and are never mixed: fortification is checked against the zoning intensity.
+   interpolated piecewise linearly in the class-II PGA (Annex E.2), on the ``site_class``
+   polygons (class II where there are none).
+3. **Zoning intensity** from the site PGA by the GB 18306 correspondence (0.10 g ↔ VII) and,
+   beside it, the **GB/T 17742-2020 instrumental intensity** (PGA form). The two serve
+   different purposes and are never mixed: fortification is checked against the zoning
+   intensity.
 4. **Buildings below fortification**: ``fortification_intensity`` below the required
    intensity (zoning intensity, at least the plan's minimum, one grade higher for
    schools, kindergartens, hospitals and elderly homes).
+
+**Scenario** (:func:`seismic_scenario`): the ground motion of scenario earthquakes on the
+``faults`` layer by the Yu, Li & Xiao (2013) eastern-China elliptical attenuation (the
+relation behind the GB 18306-2015 map; long axis along the fault strike), or any
+attenuation callable you pass. Only faults marked active (Late Pleistocene or Holocene
+activity, :data:`ACTIVE_FAULT_RULE`) are used unless ``active_only=False``; the PGA of a
+cell is the largest over the faults used. A scenario says what one earthquake could do; it
+is not the zoning a building is designed to.
 
 Every number is a named, overridable default carrying its source string.
 """
@@ -28,8 +40,15 @@ from typing import Any
 
 import numpy as np
 
-from cimtwin._validate import close_matches, format_ids, require_positive, require_projected
-from cimtwin.errors import CimtwinWarning, GeometryError, InputTypeError, SchemaError, ValidationError
+from cimtwin._validate import close_matches, format_ids, require_positive, require_projected, requires_metres
+from cimtwin.errors import (
+    CimtwinWarning,
+    GeometryError,
+    InputTypeError,
+    NodataError,
+    SchemaError,
+    ValidationError,
+)
 
 __all__ = [
     "G_M_S2",
@@ -44,7 +63,13 @@ __all__ = [
     "IMPORTANT_USES",
     "fault_pga",
     "site_class_grid",
+    "ACTIVE_FAULT_RULE",
+    "active_faults",
+    "ZONING_PGA_VALUES_GB18306",
+    "zoning_pga",
+    "SeismicHazard",
     "seismic_hazard",
+    "seismic_scenario",
     "buildings_below_fortification",
 ]
 
@@ -292,6 +317,7 @@ def _fault_geometry_checks(faults) -> None:
         raise GeometryError(f"Layer 'faults' has empty geometries at ids {format_ids(faults.index[bad])}.")
 
 
+@requires_metres("faults", "spec")
 def fault_pga(faults, spec, *, attenuation: AttenuationFn | None = None, source: str = "rupture",
               coefficients: YuCoefficients = YU2013_EASTERN_PGA, coarse_cell_m: float | None = 200.0):
     """Class-II PGA (g) on the grid ``spec``: the largest over scenario earthquakes on ``faults``.
@@ -445,7 +471,8 @@ def _values(obj):
 
 @dataclass
 class SeismicHazard:
-    """Result of :func:`seismic_hazard`: DataArrays on the model grid plus notes."""
+    """Result of :func:`seismic_hazard` (``kind="zoning"``) or :func:`seismic_scenario`
+    (``kind="scenario"``): DataArrays on the grid plus notes."""
 
     pga_ii_g: Any
     fa: Any
@@ -453,59 +480,241 @@ class SeismicHazard:
     zoning_intensity: Any
     instrumental_intensity: Any
     notes: dict = field(default_factory=dict)
+    kind: str = "zoning"
 
 
-def seismic_hazard(model, *, attenuation: AttenuationFn | None = None, source: str = "rupture",
-                   default_site_class: str = "II", coefficients: YuCoefficients = YU2013_EASTERN_PGA,
-                   spec=None) -> SeismicHazard:
-    """PGA, site-adjusted PGA, zoning and instrumental intensity on the model grid.
+#: Which faults a scenario uses by default: those with activity since the Late Pleistocene.
+ACTIVE_FAULT_RULE = {
+    "keywords": ("holocene", "late pleistocene", "全新世", "晚更新世"),
+    "source": "active fault = activity since the Late Pleistocene (晚更新世以来有活动的断层), the definition "
+              "of Chinese active-fault surveys (GB/T 36072-2018 活动断层探测)",
+}
 
-    Needs the ``faults`` layer; uses ``site_class`` when present (class II everywhere
-    otherwise, with a warning).
+#: The zone values (g) of the GB 18306-2015 basic PGA map (class-II site).
+ZONING_PGA_VALUES_GB18306 = (0.05, 0.10, 0.15, 0.20, 0.30, 0.40)
+
+
+def active_faults(faults, *, rule: Mapping[str, Any] = ACTIVE_FAULT_RULE):
+    """Boolean Series: which faults are active.
+
+    A boolean ``active`` column decides where it is filled; otherwise the ``activity`` text
+    must name the Holocene or the Late Pleistocene (:data:`ACTIVE_FAULT_RULE`). "Early-Mid
+    Pleistocene" or "第四纪不活动" faults are not active.
 
     Examples
     --------
-    >>> hz = seismic_hazard(model)                      # doctest: +SKIP
-    >>> hz.zoning_intensity.max().item()                # doctest: +SKIP
-    8
+    >>> import pandas as pd
+    >>> active_faults(pd.DataFrame({"activity": ["Late Pleistocene", "Early-Mid Pleistocene", "全新世"]})).tolist()
+    [True, False, True]
     """
-    spec = spec or model.grid
-    if spec is None:
-        raise ValidationError("The model has no raster grid (e.g. `dem`); pass `spec=GridSpec.from_bounds(...)`.")
-    faults = model.require_layer("faults", purpose="the seismic scenario") if model.has_layer("faults") else None
-    if faults is None:
-        raise ValidationError("The model has no 'faults' layer; add fault lines with `magnitude` and "
-                              "`strike_deg` (`model.with_layer('faults', gdf)`).")
-    pga_ii = fault_pga(faults, spec, attenuation=attenuation, source=source, coefficients=coefficients)
-    notes: dict[str, Any] = {}
+    import pandas as pd
+
+    words = tuple(str(w).lower() for w in rule["keywords"])
+    if "activity" in faults.columns:
+        text = faults["activity"].astype(str).str.lower()
+        by_text = text.map(lambda t: any(w in t for w in words)).astype(bool)
+    else:
+        by_text = pd.Series(False, index=faults.index)
+    if "active" in faults.columns:
+        flag = faults["active"]
+        return flag.where(flag.notna(), by_text).astype(bool)
+    if "activity" not in faults.columns:
+        raise SchemaError("Layer 'faults' has neither an `active` (bool) nor an `activity` column, so no fault "
+                          "is known to be active. Add one, or pass `active_only=False` to use every fault.")
+    return by_text
+
+
+@requires_metres("zoning", "spec")
+def zoning_pga(zoning, spec, *, column: str = "pga_g", layer: str = "seismic_zoning"):
+    """Class-II basic PGA (g) of GB 18306 zoning polygons on the grid ``spec``.
+
+    Cells outside every polygon are NaN (no zoning value: never a default). Values other
+    than the map's zone values (:data:`ZONING_PGA_VALUES_GB18306`) are accepted (a local
+    seismic safety evaluation may give them) but noted in ``attrs["note"]``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from cimtwin.grid import GridSpec
+    >>> zones = gpd.GeoDataFrame({"pga_g": [0.10, 0.15]}, geometry=[shapely.box(0, 0, 50, 100),
+    ...     shapely.box(50, 0, 100, 100)], crs="EPSG:4527")
+    >>> spec = GridSpec.from_bounds((0, 0, 100, 100), res_m=25, crs="EPSG:4527")
+    >>> [round(float(v), 2) for v in zoning_pga(zones, spec).values[0]]
+    [0.1, 0.1, 0.15, 0.15]
+    """
+    from cimtwin.grid import rasterize
+
+    if column not in zoning.columns:
+        raise SchemaError(f"Layer {layer!r} lacks the `{column}` column (GB 18306 basic PGA of each zone, in g)."
+                          f"{close_matches(column, [str(c) for c in zoning.columns])}")
+    pga = zoning[column].to_numpy(dtype="float64")
+    bad = ~np.isfinite(pga) | (pga <= 0) | (pga > 1.0)
+    if bad.any():
+        raise ValidationError(f"Layer {layer!r}, column {column!r}: features {format_ids(zoning.index[bad])} have "
+                              f"no PGA in (0, 1] g; GB 18306 zones are {list(ZONING_PGA_VALUES_GB18306)} g.")
+    grid = rasterize(spec, zoning.assign(_pga=pga), values="_pga", fill=np.nan, dtype="float32")
+    attrs = {"units": "g", "source": f"GB 18306-2015 basic PGA (class II) from layer {layer!r}",
+             "site": "class II (before amplification)"}
+    odd = sorted({float(v) for v in pga if not np.isclose(v, ZONING_PGA_VALUES_GB18306).any()})
+    if odd:
+        attrs["note"] = f"values {odd} g are not GB 18306 zone values"
+    return spec.to_dataarray(np.asarray(grid.values, dtype="float32"), name="pga_ii_g", attrs=attrs)
+
+
+def _site_adjusted(model, spec, pga_ii, *, default_site_class: str, kind: str, notes: dict) -> SeismicHazard:
+    """Fa (GB 18306 Table E.1), site PGA and both intensities from a class-II PGA grid."""
     if model.has_layer("site_class") and len(model.layer("site_class")):
         classes, n_default = site_class_grid(model.layer("site_class"), spec, default=default_site_class)
         notes["cells_default_site_class"] = n_default
     else:
         warnings.warn("No 'site_class' layer: every cell is treated as site class "
-                      f"{default_site_class!r} (GB 18306 reference site).", CimtwinWarning, stacklevel=2)
+                      f"{default_site_class!r} (GB 18306 reference site).", CimtwinWarning, stacklevel=3)
         classes = np.full(spec.shape, default_site_class, dtype=object)
         notes["cells_default_site_class"] = spec.size
-    fa = site_amplification_factor(pga_ii.values, classes).astype("float32")
-    pga = (pga_ii.values * fa).astype("float32")
+    values = np.asarray(pga_ii.values, dtype="float64")
+    known = np.isfinite(values)
+    fa = np.full(spec.shape, np.nan)
+    fa[known] = site_amplification_factor(values[known], classes[known])
+    pga = (values * fa).astype("float32")
     zi = zoning_intensity(pga)
     ii = instrumental_intensity(pga).astype("float32")
     wrap = spec.to_dataarray
+    notes["analysis"] = kind
     return SeismicHazard(
         pga_ii_g=pga_ii,
-        fa=wrap(fa, name="fa", attrs={"units": "1", "source": FA_SOURCE}),
-        pga_g=wrap(pga, name="pga_g", attrs={"units": "g", "source": "Fa · PGA_II (GB 18306 Eq. E.1)"}),
+        fa=wrap(fa.astype("float32"), name="fa", attrs={"units": "1", "source": FA_SOURCE}),
+        pga_g=wrap(pga, name="pga_g", attrs={"units": "g", "source": "Fa · PGA_II (GB 18306 Eq. E.1)",
+                                             "analysis": kind}),
         zoning_intensity=wrap(zi, name="zoning_intensity",
-                              attrs={"units": "intensity degree", "source": ZONING_INTENSITY_BINS_GB18306["source"]}),
+                              attrs={"units": "intensity degree", "source": ZONING_INTENSITY_BINS_GB18306["source"],
+                                     "nodata": 0, "analysis": kind}),
         instrumental_intensity=wrap(ii, name="instrumental_intensity",
-                                    attrs={"units": "intensity degree", "source": "GB/T 17742-2020, PGA form"}),
+                                    attrs={"units": "intensity degree", "source": "GB/T 17742-2020, PGA form",
+                                           "analysis": kind}),
         notes=notes,
+        kind=kind,
     )
+
+
+def _grid_of(model, spec):
+    spec = spec or model.grid
+    if spec is None:
+        raise ValidationError("The model has no raster grid (e.g. `dem`); pass `spec=GridSpec.from_bounds(...)`.")
+    return spec
+
+
+@requires_metres("zoning_pga", "spec")
+def seismic_hazard(model, *, zoning_pga=None, zoning_layer: str = "seismic_zoning", default_site_class: str = "II",
+                   spec=None) -> SeismicHazard:
+    """GB 18306 zoning hazard on the model grid: basic PGA → site PGA → intensities.
+
+    The basic (class-II) PGA comes from ``zoning_pga`` (a DataArray of g on the grid) when
+    given, else from the ``seismic_zoning`` layer (polygons with ``pga_g``); Fa from the
+    ``site_class`` layer (class ``default_site_class`` everywhere without one, with a
+    warning). Cells outside every zone are NaN in the PGA and 0 (no data) in the zoning
+    intensity. This is the hazard fortification is checked against; for what a fault
+    earthquake could do use :func:`seismic_scenario`.
+
+    Raises
+    ------
+    ValidationError
+        The model has neither a zoning layer nor ``zoning_pga`` (the fault scenario is
+        never used in its place).
+
+    Examples
+    --------
+    >>> hz = seismic_hazard(cimtwin.load_sample("jinan"))   # doctest: +SKIP
+    >>> hz.kind, int(hz.zoning_intensity.max())            # doctest: +SKIP
+    ('zoning', 7)
+    """
+    spec = _grid_of(model, spec if spec is not None or zoning_pga is None else _spec_of(zoning_pga))
+    notes: dict[str, Any] = {}
+    if zoning_pga is not None:
+        from cimtwin.grid.spec import GridSpec
+
+        spec.require_aligned(GridSpec.from_dataarray(zoning_pga), what="`zoning_pga`")
+        values = np.asarray(zoning_pga.values, dtype="float32")
+        if np.any(values[np.isfinite(values)] <= 0):
+            raise ValidationError("`zoning_pga` has PGA ≤ 0 g; mark cells without a zone value as NaN.")
+        pga_ii = spec.to_dataarray(values, name="pga_ii_g", attrs={"units": "g", "source": str(
+            zoning_pga.attrs.get("source", "user zoning raster")), "site": "class II (before amplification)"})
+        notes["zoning"] = "user raster"
+    elif model.has_layer(zoning_layer) and len(model.layer(zoning_layer)):
+        pga_ii = _zoning_from_layer(model, spec, zoning_layer)
+        notes["zoning"] = f"layer {zoning_layer!r} ({len(model.layer(zoning_layer))} zones)"
+        if "note" in pga_ii.attrs:
+            notes["zoning_note"] = pga_ii.attrs["note"]
+    else:
+        raise ValidationError(
+            f"The model has no {zoning_layer!r} layer: the GB 18306 zoning PGA is needed for the zoning hazard and "
+            "the fortification check. Add the zone polygons with `pga_g` (`model.with_layer('seismic_zoning', gdf)`) "
+            "or pass `zoning_pga=` (a raster of class-II PGA in g). The fault scenario (`seismic_scenario`) is not "
+            "a zoning and is never used in its place."
+        )
+    missing = int((~np.isfinite(np.asarray(pga_ii.values))).sum())
+    notes["cells_without_zoning"] = missing
+    if missing == spec.size:
+        raise NodataError("No cell of the grid lies in a seismic zone: check that the zoning covers the model.")
+    if missing:
+        warnings.warn(f"{missing} cells lie outside every seismic zone; they get no PGA and no intensity (NaN / 0), "
+                      "never a default.", CimtwinWarning, stacklevel=3)
+    return _site_adjusted(model, spec, pga_ii, default_site_class=default_site_class, kind="zoning", notes=notes)
+
+
+def _spec_of(da):
+    from cimtwin.grid.spec import GridSpec
+
+    return GridSpec.from_dataarray(da)
+
+
+def _zoning_from_layer(model, spec, layer: str):
+    # the public function, whose name the keyword of seismic_hazard shadows there
+    return zoning_pga(model.layer(layer), spec, layer=layer)
+
+
+@requires_metres("spec")
+def seismic_scenario(model, *, active_only: bool = True, attenuation: AttenuationFn | None = None,
+                     source: str = "rupture", default_site_class: str = "II",
+                     coefficients: YuCoefficients = YU2013_EASTERN_PGA, spec=None) -> SeismicHazard:
+    """Fault-scenario ground motion on the model grid (Yu et al. 2013), site-adjusted.
+
+    Each fault used is a scenario earthquake of its ``magnitude``; a cell's PGA is the
+    largest over them. Only faults marked active are used (:func:`active_faults`) unless
+    ``active_only=False``. This is a scenario analysis, not the zoning fortification is
+    checked against (:func:`seismic_hazard`).
+
+    Examples
+    --------
+    >>> sc = seismic_scenario(cimtwin.load_sample("jinan"))   # doctest: +SKIP
+    >>> sc.kind, sc.notes["faults_used"]                      # doctest: +SKIP
+    ('scenario', ['齐河-广饶断裂'])
+    """
+    spec = _grid_of(model, spec)
+    if not model.has_layer("faults") or not len(model.layer("faults")):
+        raise ValidationError("The model has no 'faults' layer; add fault lines with `magnitude`, `strike_deg` and "
+                              "`activity` (`model.with_layer('faults', gdf)`).")
+    faults = model.layer("faults")
+    notes: dict[str, Any] = {"active_only": bool(active_only)}
+    if active_only:
+        active = active_faults(faults).to_numpy()
+        notes["active_rule"] = ACTIVE_FAULT_RULE["source"]
+        if not active.any():
+            raise ValidationError(
+                f"No fault of the {len(faults)} in layer 'faults' is marked active (activity since the Late "
+                "Pleistocene, or an `active` column). Mark the active ones, or pass `active_only=False` to run the "
+                "scenario on every fault."
+            )
+        faults = faults[active]
+    names = faults["name"] if "name" in faults.columns else faults.index.to_series()
+    notes["faults_used"] = [str(n) for n in names]
+    pga_ii = fault_pga(faults, spec, attenuation=attenuation, source=source, coefficients=coefficients)
+    return _site_adjusted(model, spec, pga_ii, default_site_class=default_site_class, kind="scenario", notes=notes)
 
 
 IMPORTANT_USES = ("school", "kindergarten", "hospital", "elderly_home")
 
 
+@requires_metres("buildings", "zoning_intensity_grid")
 def buildings_below_fortification(buildings, zoning_intensity_grid, *, minimum_intensity: int = 7,
                                   important_uses: tuple[str, ...] = IMPORTANT_USES, important_uplift: int = 1):
     """Buildings whose ``fortification_intensity`` is below the required intensity.
@@ -515,11 +724,19 @@ def buildings_below_fortification(buildings, zoning_intensity_grid, *, minimum_i
     five-year earthquake plan: "不低于七度", schools, kindergartens, hospitals and elderly
     homes "按高一档" (the plan gives no number for 高一档; one degree is this default).
 
+    Buildings outside the grid or in cells without a zoning value (intensity 0) are not
+    judged: they are neither returned nor passed; ``attrs["unknown"]`` holds their index and
+    ``attrs["outside_grid"]`` / ``attrs["no_zoning"]`` their counts.
+
     Returns
     -------
     GeoDataFrame
         The deficient buildings with ``zoning_intensity``, ``required_intensity`` and
         ``deficit`` (degrees) columns, sorted by deficit.
+
+    Examples
+    --------
+    >>> weak = buildings_below_fortification(model.layer("buildings"), seismic_hazard(model).zoning_intensity)  # doctest: +SKIP
     """
     from cimtwin.grid.spec import GridSpec
 
@@ -537,6 +754,10 @@ def buildings_below_fortification(buildings, zoning_intensity_grid, *, minimum_i
         buildings["use"].astype(str).isin(important_uses), int(important_uplift), 0)
     out = buildings.assign(zoning_intensity=zi, required_intensity=required.astype("int16"))
     out["deficit"] = out["required_intensity"] - out["fortification_intensity"].astype("int16")
-    out = out[(out["deficit"] > 0) & inside].sort_values("deficit", ascending=False)
+    known = inside & (zi > 0)
+    unknown_index = list(buildings.index[~known])
+    out = out[(out["deficit"] > 0) & known].sort_values("deficit", ascending=False)
     out.attrs["outside_grid"] = int((~inside).sum())
+    out.attrs["no_zoning"] = int((inside & (zi == 0)).sum())
+    out.attrs["unknown"] = unknown_index
     return out

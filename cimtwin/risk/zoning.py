@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cimtwin._validate import close_matches, one_of
+from cimtwin._validate import close_matches, one_of, requires_metres
 from cimtwin.errors import CimtwinWarning, GridAlignmentError, ValidationError
 
 __all__ = [
@@ -208,6 +208,7 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
     return classes
 
 
+@requires_metres("classes", "spec")
 def zone_polygons(classes, *, factors: Mapping[str, Any] | None = None, spec=None):
     """Polygons of connected cells of one class (rasterio.features.shapes, 4-connected).
 
@@ -254,6 +255,7 @@ def zone_polygons(classes, *, factors: Mapping[str, Any] | None = None, spec=Non
     return gdf.sort_values(["class", "zone_id"], ascending=[False, True]).reset_index(drop=True)
 
 
+@requires_metres("zones", "units", "population", "buildings", "roads", "classes")
 def summarize_zones(zones, *, units, population=None, buildings=None, roads=None, classes=None,
                     unit_name: str = "district", k: int = 5):
     """Area, population, buildings and road length per administrative unit and class.

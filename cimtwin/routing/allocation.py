@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cimtwin._validate import format_ids
+from cimtwin._validate import format_ids, requires_metres
 from cimtwin.errors import SchemaError, ValidationError
 
 __all__ = ["shelter_capacity", "allocate_shelters", "PERSON_AREA_M2"]
@@ -13,6 +13,7 @@ __all__ = ["shelter_capacity", "allocate_shelters", "PERSON_AREA_M2"]
 PERSON_AREA_M2 = 1.5
 
 
+@requires_metres("shelters", what="shelter capacity from areas in m²")
 def shelter_capacity(shelters, *, person_area_m2: float = PERSON_AREA_M2) -> np.ndarray:
     """Persons each shelter holds: ``capacity_persons``, else ``area_m2`` (or the polygon's
     area) / ``person_area_m2``, rounded down."""
@@ -36,6 +37,7 @@ def shelter_capacity(shelters, *, person_area_m2: float = PERSON_AREA_M2) -> np.
     return cap
 
 
+@requires_metres("net", "residents", "shelters")
 def allocate_shelters(net, residents, shelters, weight=None, *, persons: str = "population",
                       max_cost: float | None = None, max_snap_m: float = 200.0):
     """Assign residents to the nearest shelter that still has room; never over capacity.

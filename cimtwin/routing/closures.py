@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cimtwin._validate import format_ids, require_positive
+from cimtwin._validate import format_ids, require_positive, requires_metres
 from cimtwin.errors import InputTypeError, ValidationError
 
 __all__ = ["close_roads", "closure_impact"]
 
 
+@requires_metres("net", "polygons")
 def close_roads(net, *, edges=None, polygons=None, slow_factor: float | None = None):
     """A network with edges closed (removed) or slowed.
 
@@ -76,6 +77,7 @@ def _geoms(polygons, net):
     raise InputTypeError(f"`polygons` must be a GeoSeries, GeoDataFrame or shapely geometry; got {type(polygons).__name__}.")
 
 
+@requires_metres("net", "facilities", "population")
 def closure_impact(net, closed, facilities, *, weight="length", population=None, max_snap_m: float = 100.0):
     """What a closure costs: nodes, population and facilities that lose access, added time.
 

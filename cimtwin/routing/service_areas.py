@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cimtwin._validate import one_of, require_positive
+from cimtwin._validate import one_of, require_positive, requires_metres
 from cimtwin.routing.modes import TravelMode
 
 __all__ = ["reached_edge_parts", "isochrones", "shelter_service_areas", "life_circle", "WALK_DISTANCE"]
@@ -139,6 +139,7 @@ def _inside(area, population, buildings):
     return pop, nb
 
 
+@requires_metres("net", "facilities")
 def isochrones(net, facilities, thresholds, weight="length", *, buffer_m: float = 50.0, direction: str = "from",
                per_facility: bool = False, population=None, buildings=None, max_snap_m: float = 100.0):
     """Service areas within each threshold of the nearest facility, as polygons.
@@ -204,6 +205,7 @@ def isochrones(net, facilities, thresholds, weight="length", *, buffer_m: float 
     return out
 
 
+@requires_metres("net", "shelters")
 def shelter_service_areas(net, shelters, *, kind: str = "emergency", radius_m: float | None = None,
                           buffer_m: float = 50.0, per_facility: bool = True, population=None, buildings=None,
                           max_snap_m: float = 200.0):
@@ -221,6 +223,7 @@ def shelter_service_areas(net, shelters, *, kind: str = "emergency", radius_m: f
     return out
 
 
+@requires_metres("net", "centres")
 def life_circle(net, centres, *, minutes: int = 15, distance_m: float | None = None, buffer_m: float = 50.0,
                 population=None, buildings=None, max_snap_m: float = 200.0):
     """The GB 50180-2018 community life circle: walking distance 300 / 500 / 1,000 m for the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cimtwin._validate import format_ids, require_positive
+from cimtwin._validate import format_ids, require_positive, requires_metres
 from cimtwin.errors import CRSError, GeometryError, InputTypeError, ValidationError
 
 __all__ = ["snap_points", "is_points"]
@@ -58,6 +58,7 @@ def _as_point_array(net, points):
     return geoms, labels
 
 
+@requires_metres("net", "points")
 def snap_points(net, points, *, max_snap_m: float = 100.0):
     """Project points onto their nearest edge.
 

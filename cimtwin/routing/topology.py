@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cimtwin._validate import require_positive
+from cimtwin._validate import require_positive, requires_metres
 from cimtwin.errors import SchemaError
 
 __all__ = ["check_declared_junctions"]
 
 
+@requires_metres("roads")
 def check_declared_junctions(roads, junctions, *, tolerance_m: float = 5.0):
     """Whether each declared junction (``road`` meets ``other_road``) exists in the geometry.
 

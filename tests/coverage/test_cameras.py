@@ -78,3 +78,56 @@ def test_missing_fov_names_cameras_unless_assume_omni():
 def test_bad_dori_level():
     with pytest.raises(ValidationError, match="dori"):
         dori_range_m(60.0, dori="recognise")
+
+
+# --- DORI for every optic (issue 11 §4) ---------------------------------------------------------
+
+
+def test_dori_360_dome_is_equiangular():
+    # 1920 px spread over the full circle at 25 px/m: 1920 / (2π · 25) m
+    assert float(dori_range_m(360.0, dori="detection", pixels_h=1920)) == pytest.approx(1920 / (2 * math.pi * 25))
+    assert float(dori_range_m(360.0)) == pytest.approx(12.2, abs=0.05)
+    assert float(dori_range_m(90.0)) == pytest.approx(38.4, abs=0.05)  # pinhole: 1920 / (2 tan 45° · 25)
+
+
+@pytest.mark.parametrize("hfov", [180.0, 200.0, 270.0, 359.0])
+def test_dori_panoramic_optics_follow_arc_length(hfov):
+    # equiangular: the arc seen at distance r is hfov_rad · r; its pixel density is pixels / arc
+    r = float(dori_range_m(hfov, dori="recognition", pixels_h=2880))
+    assert 2880 / (math.radians(hfov) * r) == pytest.approx(125.0)
+
+
+def test_dori_accepts_the_whole_range_and_refuses_outside():
+    h = np.linspace(1.0, 360.0, 360)
+    r = dori_range_m(h)
+    assert np.all(np.isfinite(r)) and np.all(r > 0)
+    # wider pinhole views spread the pixels over more scene: range falls as hfov grows
+    assert np.all(np.diff(r[h < 180]) < 0) and np.all(np.diff(r[h >= 180]) < 0)
+    for bad in (0.0, -10.0, 360.5, np.nan):
+        with pytest.raises(ValidationError, match="hfov_deg"):
+            dori_range_m(bad)
+
+
+def test_camera_parameters_apply_dori_to_domes():
+    cams = gdf({"height_m": [6.0, 6.0, 6.0], "azimuth_deg": [0.0, np.nan, 90.0], "hfov_deg": [90.0, 360.0, 200.0],
+                "range_m": [100.0, 100.0, 100.0]}, [P(0, 0), P(50, 0), P(100, 0)])
+    fp = camera_footprints(cams, dori="detection")
+    assert fp["range_m"].tolist() == pytest.approx([38.4, 12.22, 1920 / (math.radians(200) * 25)], abs=0.01)
+    assert fp.area.iloc[1] == pytest.approx(math.pi * (1920 / (2 * math.pi * 25)) ** 2, rel=1e-4)
+    # without a DORI level the range column stands
+    assert camera_footprints(cams)["range_m"].tolist() == [100.0, 100.0, 100.0]
+
+
+def test_ptz_preset_or_widest_view():
+    cams = gdf({"height_m": [8.0, 8.0], "azimuth_deg": [45.0, np.nan], "hfov_deg": [40.0, 360.0],
+                "range_m": [300.0, 300.0], "model": ["ptz", "PTZ_long_range"]}, [P(0, 0), P(500, 0)])
+    g = camera_parameters(cams, dori="observation", ptz_hfov_deg=60.0)
+    # preset: a 40° sector at 45° with the pinhole DORI of 40°
+    assert g.azimuth_deg[0] == 45.0 and g.hfov_deg[0] == 40.0
+    assert g.range_m[0] == pytest.approx(1920 / (2 * math.tan(math.radians(20)) * 62.5))
+    # no preset: a disk (it can turn anywhere) at the DORI distance of its widest 60° view
+    assert np.isnan(g.azimuth_deg[1]) and g.hfov_deg[1] == 360.0
+    assert g.range_m[1] == pytest.approx(1920 / (2 * math.tan(math.radians(30)) * 62.5))
+    assert any("preset" in n for n in g.notes) and any("widest view of 60°" in n for n in g.notes)
+    with pytest.raises(ValidationError, match="ptz_hfov_deg"):
+        camera_parameters(cams, dori="observation", ptz_hfov_deg=200.0)

@@ -1,5 +1,7 @@
 """TR 38.901 path loss against the worked values of the research notes, and one link budget."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,60 @@ def test_best_server_picks_the_stronger_site():
         np.hypot(x - sx, y - 4_060_050), frequency_ghz=3.5, h_bs_m=25.0)) for e, sx in ((60, 39_500_100),
                                                                                           (50, 39_500_900)))
     assert bs.value[5, 50] == pytest.approx(expect, abs=1e-3)
+
+
+# --- antenna gain in the link budget (issue 11 §4) ----------------------------------------------
+
+
+def _nbiot_site(**columns):
+    import geopandas as gpd
+    import shapely
+
+    data = {"height_m": [30.0], "frequency_mhz": [800.0], "bandwidth_mhz": [0.18], **columns}
+    return gpd.GeoDataFrame(data, geometry=[shapely.Point(39_505_000, 4_065_000)], crs="EPSG:4527")
+
+
+def _reach_m(bs, spec, limit_db):
+    """Largest distance from the site of a cell whose coupling loss is within the limit."""
+    rows, cols = np.nonzero(np.nan_to_num(bs.value, nan=np.inf) <= limit_db)
+    x, y = spec.xy(rows, cols)
+    return float(np.hypot(np.asarray(x) - 39_505_000, np.asarray(y) - 4_065_000).max())
+
+
+def test_nbiot_reach_includes_the_site_antenna_gain():
+    from cimtwin.coverage import coupling_loss_db
+    from cimtwin.grid.spec import GridSpec
+
+    # hand-worked link budget, UMa NLOS at 800 MHz, h_BS = 30 m, h_UT = 1.5 m, 30 dB underground margin:
+    # CL = PL + 30 - G <= 164  =>  PL <= 134 + G, with PL = 13.54 + 39.08 lg d3d + 20 lg 0.8
+    def radius(gain_dbi):
+        d3d = 10 ** ((164.0 - 30.0 + gain_dbi - 13.54 - 20 * math.log10(0.8)) / 39.08)
+        return math.sqrt(d3d**2 - 28.5**2)
+
+    assert radius(17.0) == pytest.approx(3689.5, abs=1.0) and radius(0.0) == pytest.approx(1355.3, abs=1.0)
+    assert radius(17.0) / radius(0.0) == pytest.approx(2.72, abs=0.01)  # the factor the gain was missing
+    spec = GridSpec.from_bounds((39_500_000, 4_060_000, 39_510_000, 4_070_000), res_m=20, crs="EPSG:4527")
+    for site, gain in ((_nbiot_site(), 17.0), (_nbiot_site(antenna_gain_dbi=[0.0]), 0.0),
+                       (_nbiot_site(antenna_gain_dbi=[12.0]), 12.0)):
+        bs = best_server(site, spec, quantity="mcl", penetration_db=30.0)
+        assert _reach_m(bs, spec, 164.0) == pytest.approx(radius(gain), abs=20 * math.sqrt(2))
+    bs = best_server(_nbiot_site(), spec, quantity="mcl")
+    assert "17 dBi" in bs.notes[0]
+    r, c = spec.rowcol(39_505_300, 4_065_000)
+    cx, cy = spec.xy(r, c)
+    pl = path_loss_38901(math.hypot(cx - 39_505_000, cy - 4_065_000), frequency_ghz=0.8, h_bs_m=30.0)
+    assert bs.value[r, c] == pytest.approx(float(pl) - 17.0, abs=1e-3)
+    assert float(coupling_loss_db(path_loss_db=pl, antenna_gain_dbi=17.0)) == pytest.approx(float(pl) - 17.0)
+
+
+def test_rsrp_from_transmit_power_adds_the_gain():
+    from cimtwin.grid.spec import GridSpec
+
+    spec = GridSpec.from_bounds((39_504_000, 4_064_000, 39_506_000, 4_066_000), res_m=50, crs="EPSG:4527")
+    with_eirp = best_server(_nbiot_site(eirp_dbm=[60.0], bandwidth_mhz=[100.0]), spec)
+    with_tx = best_server(_nbiot_site(tx_power_dbm=[36.0], antenna_gain_dbi=[24.0], bandwidth_mhz=[100.0]), spec)
+    np.testing.assert_allclose(with_tx.value, with_eirp.value, atol=1e-4)
+    from cimtwin.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="eirp_dbm nor tx_power_dbm"):
+        best_server(_nbiot_site(), spec)

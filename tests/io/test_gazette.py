@@ -281,3 +281,54 @@ def test_second_notice_in_the_text_is_reported():
     assert df["name"].tolist() == ["青松路", "白云街", "石桥路", "红枫路", "风栖路", "金桂巷"]
     other_notice = [a for a in df.attrs["anomalies"] if a["kind"] == "other_notice"]
     assert len(other_notice) == 1 and "4 more entries" in other_notice[0]["message"]
+
+
+# --- page furniture and variant characters (issue 11 §5) --------------------------------
+
+
+_PAGED = """一、示例区（2条）
+（一）荷花
+- 2 -
+路。长 1,200 米、宽 15一25 米，位于示例区某某街道辖区内，北起规划
+丙路，南至丁路。
+（二）柳岸路。长 300 米、宽 35
+济南市人民政府公报 2021年第19期
+一45 米，位于示例区某某街道辖区内，东起荷花路，西至
+— 3 —
+丁路。"""
+
+
+def test_page_number_inside_an_entry_is_removed_and_flagged():
+    df = parse_road_notice(_PAGED)
+    assert df["name"].tolist() == ["荷花路", "柳岸路"]  # never "荷花2-路"
+    assert df["width_min_m"].tolist() == [15.0, 35.0] and df["width_max_m"].tolist() == [25.0, 45.0]
+    assert df["from_road"].tolist() == ["规划丙路", "荷花路"] and df["to_road"].tolist() == ["丁路", "丁路"]
+    breaks = [(a["seq"], a["message"]) for a in df.attrs["anomalies"] if a["kind"] == "page_break"]
+    assert [s for s, _ in breaks] == [1, 2, 2]
+    assert "'- 2 -'" in breaks[0][1] and "name" in breaks[0][1]
+    assert "公报" in breaks[1][1] and "'— 3 —'" in breaks[2][1]
+    assert not any("2-" in str(v) or "公报" in str(v) for v in df["raw"])
+
+
+@pytest.mark.parametrize("line", ["- 12 -", "—7—", "第 3 页", "第3页 共9页", "4/10", "2021年第19期"])
+def test_page_furniture_forms(line):
+    text = f"（一）甲乙路。长 800 米、宽 20 米，位于示例区某某街道辖区内，东起\n{line}\n丙路，西至丁路。"
+    df = parse_road_notice(text)
+    assert df["from_road"].iloc[0] == "丙路" and df["length_m"].iloc[0] == 800.0
+    assert _kinds(df) == ["page_break"]
+
+
+def test_a_number_alone_on_a_line_is_kept():
+    # a length split over lines is content, not a page number
+    df = parse_road_notice("（一）甲乙路。长\n800\n米、宽 20 米，位于示例区某某街道辖区内，东起丙路，西至丁路。")
+    assert df["length_m"].iloc[0] == 800.0 and _kinds(df) == []
+
+
+def test_variant_characters_are_flagged(real):
+    flagged = [a for a in real.attrs["anomalies"] if a["kind"] == "variant_character"]
+    assert [(a["seq"], a["name"]) for a in flagged] == [(55, "荷葉路")]
+    assert "荷叶路" in flagged[0]["message"]
+    assert real.loc[real["seq"] == 55, "name"].item() == "荷葉路"  # kept as printed
+    df = parse_road_notice("（一）甲路。长 300 米、宽 15 米，位于某区某街道辖区内，东起東風路，西至乙路。")
+    assert [a["message"] for a in df.attrs["anomalies"] if a["kind"] == "variant_character"][0].startswith(
+        "from_road 東風路 uses 東 (simplified 东), 風 (simplified 风)")

@@ -64,6 +64,9 @@ def city(spec):
                      shapely.box(xmax - 60, ymax - 40, xmax - 40, ymax - 20)])
     faults = gdf({"name": ["F1"], "activity": ["Late Pleistocene"], "magnitude": [6.5], "strike_deg": [90.0]},
                  [shapely.LineString([(xmin - 2000, ymin - 3000), (xmax + 2000, ymin - 3000)])])
+    # synthetic GB 18306-style zones: 0.10 g in the west half, 0.15 g in the east half
+    zoning = gdf({"pga_g": [0.10, 0.15], "source": ["synthetic", "synthetic"]},
+                 [shapely.box(xmin, ymin, xmid, ymax), shapely.box(xmid, ymin, xmax, ymax)])
     gauges = gdf({"gauge_id": ["g1", "g2", "g3"], "automated": [True, True, False]},
                  gpd.points_from_xy([xmin + 15, xmax - 15, xmid], [ymin + 15, ymax - 15, ymid]))
     shelters = gdf({"name": ["East park", "West square"], "level": ["emergency", "emergency"],
@@ -78,7 +81,7 @@ def city(spec):
                             attrs={"units": "persons"})
     return CityModel.from_layers(
         {"districts": districts, "land_use": land_use, "roads": roads, "buildings": buildings,
-         "faults": faults, "rain_gauges": gauges, "shelters": shelters},
+         "faults": faults, "seismic_zoning": zoning, "rain_gauges": gauges, "shelters": shelters},
         rasters={"dem": dem, "population": pop}, tables={"gauge_observations": obs}, crs=CRS,
         metadata={"name": "synthetic", "synthetic": ["all"],
                   "design_storm": {"A1": 10.0, "C": 0.8, "b": 10.0, "n": 0.7, "P_years": 50,

@@ -29,3 +29,27 @@ def test_cimtwin_risk_bad_weights(city, tmp_path, capsys):
     folder = city.save(tmp_path / "synthetic.cimtwin")
     assert main(["risk", str(folder), "--out", str(tmp_path / "o"), "--weights", "ponding"]) == 2
     assert "name=value" in capsys.readouterr().err
+
+
+def test_cimtwin_risk_unknown_weight_is_refused_before_any_work(city, tmp_path, capsys):
+    folder = city.save(tmp_path / "synthetic.cimtwin")
+    out = tmp_path / "o"
+    assert main(["risk", str(folder), "--out", str(out), "--weights", "a=0.5,b=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown risk factor 'a'" in err and "ponding, low_terrain, seismic, population" in err
+    assert not out.exists()  # nothing written
+    assert main(["risk", str(folder), "--out", str(out), "--weights", "ponding=0.5,seismc=0.5"]) == 2
+    assert "Did you mean 'seismic'?" in capsys.readouterr().err
+    assert not out.exists()
+    # refused before the model is even read: a missing model folder is not what is reported
+    assert main(["risk", str(tmp_path / "absent.cimtwin"), "--out", str(out), "--weights", "pondng=1"]) == 2
+    assert "Did you mean 'ponding'?" in capsys.readouterr().err
+
+
+def test_cimtwin_risk_known_factor_without_input_warns_and_drops(city, tmp_path, capsys):
+    folder = city.without_layer("seismic_zoning").save(tmp_path / "synthetic.cimtwin")
+    out = tmp_path / "o"
+    with pytest.warns(CimtwinWarning, match="left out"):
+        assert main(["--quiet", "risk", str(folder), "--out", str(out), "--weights",
+                     "ponding=0.5,seismic=0.5", "--method", "quantiles"]) == 0
+    assert (out / "risk_zones.gpkg").exists()

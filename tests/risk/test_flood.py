@@ -1,3 +1,4 @@
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -96,3 +97,53 @@ class TestFloodHazard:
         bare = city.without_layer("rain_gauges").with_metadata(design_storm=None)
         with pytest.raises(ValidationError, match="No rainfall input"):
             flood_hazard(bare)
+
+
+# --- inputs in different CRSs (issue 11 §5) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("road_crs", ["EPSG:32650", "EPSG:4548", "EPSG:4527"])
+def test_flooded_roads_reprojects_roads_to_the_raster(synth, road_crs):
+    from cimtwin.risk.flood import flooded_roads
+
+    spec = synth.make_spec(rows=20, cols=30, res=10.0)
+    depth = np.zeros(spec.shape, dtype="float32")
+    depth[8:12, :] = 0.5  # a 40 m wide band under 0.5 m of water across the grid
+    xmin, ymin, xmax, ymax = spec.bounds
+    road = synth.gdf({"name": ["under water", "dry"]},
+                     [shapely.LineString([(xmin + 20, ymax - 100), (xmax - 20, ymax - 100)]),
+                      shapely.LineString([(xmin + 20, ymax - 20), (xmax - 20, ymax - 20)])]).to_crs(road_crs)
+    out = flooded_roads(road, spec.to_dataarray(depth))
+    assert out["flooded"].tolist() == [True, False]
+    assert out["max_ponding_m"].tolist() == pytest.approx([0.5, 0.0])
+    assert out["flooded_m"].iloc[0] == pytest.approx(260.0, rel=0.02)  # measured in metres, not degrees
+    assert out.crs == road.crs  # the roads come back in their own CRS
+    from cimtwin.errors import GeographicCRSError
+
+    with pytest.raises(GeographicCRSError, match="roads"):  # lon/lat is refused like everywhere else
+        flooded_roads(road.to_crs(4326), spec.to_dataarray(depth))
+
+
+def test_flooded_roads_without_a_crs_cannot_be_matched(synth):
+    from cimtwin.errors import CRSError
+    from cimtwin.risk.flood import flooded_roads
+
+    spec = synth.make_spec()
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (1, 1)])])
+    with pytest.raises(CRSError, match="no CRS"):
+        flooded_roads(road, spec.to_dataarray(np.zeros(spec.shape, dtype="float32")))
+
+
+def test_flood_hazard_refuses_a_dem_with_an_untagged_sentinel(city):
+    from cimtwin.errors import NodataError
+    from cimtwin.model import CityModel
+
+    dem = city.raster("dem")
+    values = dem.values.copy()
+    values[3, 4] = -9999.0
+    # as a model read from a folder edited elsewhere, without the checks of with_raster
+    raw = CityModel(crs=city.crs, layers={n: city.layer(n) for n in city.layer_names},
+                    rasters={"dem": dem.copy(data=values)}, tables={}, metadata={},
+                    kinds={n: city.layer_kind(n) for n in city.layer_names})
+    with pytest.raises(NodataError, match=r"-9999.*row 3, col 4"):
+        flood_hazard(raw)

@@ -55,6 +55,6 @@ def test_flooded_road_closures_report_lost_access(city):
 
 def test_weights_missing_factor_warns(city):
     with pytest.warns(CimtwinWarning, match="left out"):
-        res = risk_zoning(city.without_layer("faults"), method="quantiles")
+        res = risk_zoning(city.without_layer("seismic_zoning"), method="quantiles")
     assert "seismic" not in res.notes["weights"]
     assert sum(res.notes["weights"].values()) == pytest.approx(1.0)

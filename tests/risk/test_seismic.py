@@ -206,3 +206,75 @@ def test_grid_table_matches_the_exact_model():
     for mag in (5.5, 7.0):
         exact = yu2013_pga_g(d, t, mag)
         assert np.allclose(_tabulated_yu(d, t, mag, YU2013_EASTERN_PGA), exact, rtol=5e-3)
+
+
+# --- zoning vs scenario (issue 11 §4) ---------------------------------------------------------
+
+
+class TestZoningVersusScenario:
+    def test_hazard_comes_from_the_zoning_layer_with_site_amplification(self, city, synth):
+        xmin, ymin, xmax, ymax = city.grid.bounds
+        xmid = (xmin + xmax) / 2
+        site = synth.gdf({"site_class": ["III", "I0"]}, [shapely.box(xmin, ymin, xmid, ymax),
+                                                         shapely.box(xmid, ymin, xmax, ymax)])
+        hz = seismic.seismic_hazard(city.with_layer("site_class", site))
+        assert hz.kind == "zoning" and hz.pga_g.attrs["analysis"] == "zoning"
+        west, east = hz.pga_ii_g.values[:, 0], hz.pga_ii_g.values[:, -1]
+        assert np.allclose(west, 0.10) and np.allclose(east, 0.15)  # the zone values, nothing from the fault
+        # GB 18306 Table E.1 by hand: class III at 0.10 g is 1.25; class I0 at 0.15 g is 0.75
+        assert np.allclose(hz.pga_g.values[:, 0], 0.125) and np.allclose(hz.pga_g.values[:, -1], 0.1125)
+        assert set(np.unique(hz.zoning_intensity.values)) == {7}  # [0.09, 0.19) g → VII
+
+    def test_fortification_uses_zoning_never_the_fault_scenario(self, city):
+        with pytest.warns(CimtwinWarning, match="site class"):
+            zoning = seismic.seismic_hazard(city)
+            scenario = seismic.seismic_scenario(city)
+        assert scenario.kind == "scenario" and scenario.notes["faults_used"] == ["F1"]
+        # the M6.5 fault 3 km away shakes the city harder than its zoning
+        assert float(scenario.pga_g.min()) > float(zoning.pga_g.max())
+        b = city.layer("buildings")  # residential 7, school 7, hospital 8 under VII zones
+        weak = buildings_below_fortification(b, zoning.zoning_intensity)
+        assert weak["use"].tolist() == ["school"] and weak["required_intensity"].tolist() == [8]
+        assert len(buildings_below_fortification(b, scenario.zoning_intensity)) > len(weak)
+
+    def test_no_zoning_is_an_error_even_with_faults(self, city):
+        with pytest.raises(ValidationError, match="no 'seismic_zoning' layer.*never used in its place"):
+            seismic.seismic_hazard(city.without_layer("seismic_zoning"))
+
+    def test_user_zoning_raster(self, city):
+        spec = city.grid
+        pga = np.full(spec.shape, 0.20, dtype="float32")
+        pga[:, :5] = np.nan  # no zone value there
+        with pytest.warns(CimtwinWarning):
+            hz = seismic.seismic_hazard(city.without_layer("seismic_zoning"), zoning_pga=spec.to_dataarray(pga))
+        zi = hz.zoning_intensity.values
+        assert (zi[:, :5] == 0).all() and (zi[:, 5:] == 8).all()
+        assert hz.notes["cells_without_zoning"] == spec.shape[0] * 5
+        b = city.layer("buildings")  # the west building lies in the cells without a zone value
+        weak = buildings_below_fortification(b, hz.zoning_intensity)
+        assert weak.attrs["no_zoning"] == 1 and len(weak.attrs["unknown"]) == 1
+        assert weak.attrs["unknown"][0] not in weak.index  # unknown is neither weak nor passed
+
+    def test_scenario_uses_active_faults_only_unless_told(self, city, synth):
+        xmin, ymin, xmax, ymax = city.grid.bounds
+        faults = synth.gdf({"name": ["old", "young"], "activity": ["Early-Mid Pleistocene", "Holocene"],
+                            "magnitude": [7.0, 5.0], "strike_deg": [90.0, 90.0]},
+                           [shapely.LineString([(xmin - 2000, ymax + 500), (xmax + 2000, ymax + 500)]),
+                            shapely.LineString([(xmin - 2000, ymin - 8000), (xmax + 2000, ymin - 8000)])])
+        m = city.with_layer("faults", faults)
+        with pytest.warns(CimtwinWarning):
+            active = seismic.seismic_scenario(m)
+            every = seismic.seismic_scenario(m, active_only=False)
+        assert active.notes["faults_used"] == ["young"] and every.notes["faults_used"] == ["old", "young"]
+        assert float(every.pga_ii_g.max()) > float(active.pga_ii_g.max())
+        with pytest.raises(ValidationError, match="marked active"):
+            seismic.seismic_scenario(city.with_layer("faults", faults.iloc[:1]))
+        flagged = faults.assign(active=[True, None])
+        assert seismic.active_faults(flagged).tolist() == [True, True]
+
+    def test_zoning_layer_values_are_checked(self, spec, synth):
+        bad = synth.gdf({"pga_g": [0.0]}, [shapely.box(*spec.bounds)])
+        with pytest.raises(ValidationError, match="pga_g"):
+            seismic.zoning_pga(bad, spec)
+        odd = seismic.zoning_pga(bad.assign(pga_g=[0.12]), spec)
+        assert "not GB 18306 zone values" in odd.attrs["note"]
