@@ -84,7 +84,7 @@ def test_save_twice_keeps_one_generation(tmp_path):
 
 
 @pytest.mark.parametrize("fail_at", ["pyogrio.write_dataframe", "cimtwin.io.container._write_raster",
-                                     "cimtwin.io.container._atomic_write_text", "os.fsync"])
+                                     "cimtwin.io.container._write_text_atomic", "os.fsync"])
 def test_interrupted_save_leaves_previous_model(tmp_path, fail_at):
     m = rich_model()
     m.save(tmp_path / "c")
