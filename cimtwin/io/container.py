@@ -138,7 +138,7 @@ def _check_series(s: pd.Series, *, where: str) -> None:
                           "64-bit integers). Store them as text, e.g. `df[col].astype(str)`.")
     if dtype.kind in "biuf" or isinstance(dtype, pd.StringDtype) or str(dtype) in _NULLABLE:
         return
-    if dtype.kind == "O":
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
         values = s[s.notna()]
         kinds = {type(v).__name__ for v in values}
         if not values.map(lambda v: isinstance(v, str)).all():
@@ -357,6 +357,8 @@ def write_container(path: str | os.PathLike, *, layers: dict[str, Any], rasters:
     if not os.access(path, os.W_OK | os.X_OK):
         raise ContainerError(f"Cannot save a model into {str(path)!r}: permission denied. "
                              "Choose a folder you can write to.")
+    if _current_manifest(path) is None:  # refuse a foreign folder before leaving a lock file in it
+        _require_ours(path)
     with save_lock(path):
         old = _current_manifest(path)
         if old is None:

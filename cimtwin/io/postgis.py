@@ -106,7 +106,8 @@ def parse_url(url: str) -> dict[str, Any]:
     host = parts.hostname or ""
     netloc = (f"{parts.username}@" if parts.username else "") + (f"[{host}]" if ":" in host else host) + (
         f":{parts.port}" if parts.port else "")
-    display = urlunsplit((parts.scheme, netloc, parts.path, urlencode([("schema", schema)]), ""))
+    shown = schema if re.fullmatch(r"[^&=#%+\s]+", schema) else urlencode([("schema", schema)])[7:]
+    display = urlunsplit((parts.scheme, netloc, parts.path, f"schema={shown}", ""))
     conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
     return {"conninfo": conninfo, "schema": schema, "version": version, "display": display,
             "password": parts.password}
