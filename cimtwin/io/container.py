@@ -186,7 +186,10 @@ def restore_series(series: pd.Series, rec: dict[str, Any]) -> pd.Series:
     kind = rec["dtype"]
     if kind == "category":
         cats = pd.Index(rec["categories"], dtype=rec.get("categories_dtype"))
-        values = series.astype(cats.dtype) if len(series) and series.notna().any() else series
+        known = series.notna()
+        values = series.astype(object).where(known, None)
+        if known.any():  # e.g. integer categories that came back as floats
+            values[known] = series[known].astype(cats.dtype).astype(object)
         return pd.Series(pd.Categorical(values, categories=cats, ordered=rec["ordered"]),
                          index=series.index, name=series.name)
     if kind == "datetime_tz":
@@ -224,7 +227,8 @@ def prepare_frame(df: pd.DataFrame, geometry: str | None) -> tuple[pd.DataFrame,
         rec = record["index"] if c == _INDEX_COL else record["dtypes"][c]
         if rec["dtype"] == "datetime_tz":
             out[c] = out[c].dt.tz_convert("UTC")  # both stores keep UTC; the zone is in the manifest
-        elif rec["dtype"] == "category" or rec["dtype"] in _NULLABLE:
+        elif rec["dtype"] == "category" or (rec["dtype"] in _NULLABLE and rec["dtype"] != "boolean"):
+            # as Python objects: GeoPackage keeps them as text, exact even beyond 2**53
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out, record
 

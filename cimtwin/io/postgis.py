@@ -252,11 +252,32 @@ def write_postgis(url: str, *, layers: dict[str, Any], rasters: dict[str, Any], 
             conn.execute(_sql("INSERT INTO {t} (version, name, format_version, manifest) VALUES (%s, %s, %s, %s)",
                               t=_ident(s, "cimtwin_versions")),
                          [version, str(metadata.get("name", "")), FORMAT_VERSION,
-                          json.dumps(manifest, ensure_ascii=False)])
+                          json.dumps(_tag_floats(manifest), ensure_ascii=False, allow_nan=False)])
             with conn.cursor() as cur:
                 cur.executemany(_sql("INSERT INTO {t} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                                      t=_ident(s, "cimtwin_layers")), catalog)
     return f"{p['display']}&version={version}"
+
+
+def _tag_floats(obj: Any) -> Any:
+    """JSON has no NaN or infinity: write them as ``{"$float": "nan"}`` (undone by :func:`_untag_floats`)."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return {"$float": repr(obj)}
+    if isinstance(obj, dict):
+        return {k: _tag_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_tag_floats(v) for v in obj]
+    return obj
+
+
+def _untag_floats(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if len(obj) == 1 and "$float" in obj:
+            return float(obj["$float"])
+        return {k: _untag_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_untag_floats(v) for v in obj]
+    return obj
 
 
 def _check_names(columns, *, what: str) -> None:
@@ -534,8 +555,7 @@ def read_postgis(url: str, *, version: int | None = None, progress: bool | None 
                     have = [r[0] for r in conn.execute(_sql("SELECT version FROM {t} ORDER BY version", t=t))]
                     raise ContainerError(f"{p['display']} has no version {version}; its versions are {have}.")
             number, manifest = row
-            if isinstance(manifest, str):
-                manifest = json.loads(manifest)
+            manifest = _untag_floats(json.loads(manifest) if isinstance(manifest, str) else manifest)
             if manifest.get("format_version", 0) > FORMAT_VERSION:
                 raise ContainerError(f"Version {number} at {p['display']} was saved by a newer cimtwin (format "
                                      f"{manifest.get('format_version')}); upgrade cimtwin to read it.")

@@ -324,17 +324,31 @@ def test_a_model_built_around_the_checks_is_refused_at_save(tmp_path):
     assert not (tmp_path / "bad").exists(), "no stray file or folder"
 
 
-def test_storable_edge_cases_round_trip_exactly(tmp_path):
-    gdf = _points(
-        text=pd.array(["济南", None, ""], dtype="string"),
-        all_none=[None, None, None],
-        big=np.array([2**63 - 1, 0, -(2**63)], dtype="int64"),
-        small_u=np.array([0, 255, 7], dtype="uint8"),
-        f32=np.array([0.1, np.nan, -1e-30], dtype="float32"),
-        when=pd.to_datetime(["2024-07-10 10:00:00.123", None, "1970-01-01 00:00:00"], format="ISO8601"),
-    )
-    gdf.index = pd.Index(["a", "b", "c"], name="code")
-    m = CityModel.from_layers({"edge": gdf}, crs="EPSG:4527")
+def edge_model():
+    """Values at the edges of what both stores hold: text with tabs and emoji, int64 extremes, NaN and
+    infinities, nullable booleans, integer categories with a gap, 3D and mixed geometries, an index."""
+    gdf = gpd.GeoDataFrame({
+        "text": pd.array(["济南", None, "", "a\tb\nc\\d 🚸"], dtype="string"),
+        "obj": ["x", None, "", "'\""],
+        "big": np.array([2**63 - 1, 0, -(2**63), 5], dtype="int64"),
+        "big_na": pd.array([2**62 + 1, None, -(2**62) - 1, 0], dtype="Int64"),
+        "u8": np.array([0, 255, 7, 1], dtype="uint8"),
+        "f32": np.array([0.1, np.nan, -1e-30, np.inf], dtype="float32"),
+        "f64": [0.1 + 0.2, np.nan, -np.inf, 5e-324],
+        "flag": pd.array([True, None, False, True], dtype="boolean"),
+        "when": pd.to_datetime(["2024-07-10 10:00:00.123", None, "1970-01-01 00:00:00", "1900-01-01 00:00:00"],
+                               format="ISO8601"),
+        "cat_int": pd.Categorical([3, 1, None, 3], categories=[1, 2, 3], ordered=True),
+    }, geometry=[shapely.Point(39_500_000, 4_060_000), shapely.box(39_500_000, 4_060_000, 39_500_010, 4_060_010),
+                 shapely.Point(39_500_010, 4_060_010, 5.0),
+                 shapely.LineString([(39_500_000, 4_060_000), (39_500_100, 4_060_050)])], crs="EPSG:4527")
+    gdf.index = pd.Index([10, 20, 30, 40], name="code", dtype="int32")
+    return CityModel.from_layers({"edge": gdf, "empty": gdf.iloc[:0]}, crs="EPSG:4527",
+                                 tables={"notes": pd.DataFrame({"名称": ["一", "二"], "值": [1.5, 2.5]})})
+
+
+def test_edge_values_round_trip_exactly(tmp_path):
+    m = edge_model()
     m.save(tmp_path / "e")
     assert_models_equal(m, cimtwin.read_model(tmp_path / "e"))
 

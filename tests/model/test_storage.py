@@ -60,7 +60,7 @@ def assert_models_equal(a, b):
         assert ra.dtype == rb.dtype
         np.testing.assert_array_equal(ra.values, rb.values)
         assert GridSpec.from_dataarray(ra) == GridSpec.from_dataarray(rb)
-        assert ra.attrs.get("_FillValue") == rb.attrs.get("_FillValue")
+        np.testing.assert_equal(ra.attrs.get("_FillValue"), rb.attrs.get("_FillValue"))  # NaN equals NaN
     for name in a.table_names:
         pd.testing.assert_frame_equal(a.table(name), b.table(name), check_exact=True)
     assert {k: v for k, v in a.metadata.items()} == {k: v for k, v in b.metadata.items()}
