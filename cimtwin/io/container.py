@@ -9,8 +9,9 @@ Layout of a saved model (``city.cimtwin/``)::
 
 A save, holding an exclusive OS lock on ``.cimtwin.lock`` (``fcntl.flock``):
 
-1. records the names it is about to write in ``.cimtwin-pending-<token>`` (so a crashed save's
-   leftovers can later be recognised as cimtwin's and removed, and nothing else ever is);
+1. records in ``.cimtwin-pending-<token>`` the names it is about to write and those of the model it
+   replaces (so whatever a crashed save leaves can later be recognised as cimtwin's and removed, and
+   nothing else ever is);
 2. writes the new files under a fresh random token and ``fsync``\\ s them;
 3. replaces ``manifest.json`` in one ``os.replace`` (atomic on POSIX) and ``fsync``\\ s the folder;
 4. removes exactly the files the previous manifest named, then its pending note.
@@ -139,9 +140,9 @@ def _check_series(s: pd.Series, *, where: str) -> None:
     if dtype.kind in "biuf" or isinstance(dtype, pd.StringDtype) or str(dtype) in _NULLABLE:
         return
     if isinstance(dtype, np.dtype) and dtype.kind == "O":
-        values = s[s.notna()]
-        kinds = {type(v).__name__ for v in values}
-        if not values.map(lambda v: isinstance(v, str)).all():
+        if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+            values = s[s.notna()]
+            kinds = {type(v).__name__ for v in values}
             fix = ("Convert it with `df[col].astype(str)` (keeping None: `df[col].map(lambda v: v if v is None "
                    "else str(v))`), or split lists into their own rows or columns")
             if kinds <= {"bool"}:
@@ -297,17 +298,19 @@ def _with_sidecars(names: list[str]) -> list[str]:
 
 
 def _pending_notes(folder: Path) -> dict[Path, list[str]]:
+    """Each pending note and the files it names: those its save writes and those it replaces."""
     notes = {}
     for f in folder.glob(_PENDING + "*"):
         try:
-            notes[f] = [str(n) for n in json.loads(f.read_text(encoding="utf-8"))]
-        except (OSError, ValueError, TypeError):
-            notes[f] = []  # written but not yet filled when the save died: it names nothing
+            rec = json.loads(f.read_text(encoding="utf-8"))
+            notes[f] = [str(n) for n in rec["writes"] + rec["replaces"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            notes[f] = []  # a note is written atomically, so this is not one of ours: it names nothing
     return notes
 
 
 def _clean_pending(folder: Path, *, keep: set[str]) -> None:
-    """Remove what crashed saves left: the files their notes name (never a file of the model)."""
+    """Remove what crashed saves left: the files their notes name that the manifest does not."""
     for note, names in _pending_notes(folder).items():
         for name in _with_sidecars(names):
             if name not in keep and "/" not in name:
@@ -377,16 +380,17 @@ def write_container(path: str | os.PathLike, *, layers: dict[str, Any], rasters:
         raster_names = [f"raster{i:03d}-{token}.tif" for i in range(len(rasters))]
         planned = ([gpkg_name] if gpkg_name else []) + raster_names
         note = path / f"{_PENDING}{token}"
-        _write_text_atomic(note, json.dumps(planned))
+        _write_text_atomic(note, json.dumps({"writes": planned, "replaces": sorted(old_names)}))
         try:
             manifest = _write_generation(path, token, gpkg_name, raster_names, layers=layers, rasters=rasters,
                                          tables=tables, metadata=metadata,
                                          generation=int(old.get("generation", 0)) + 1 if old else 1)
             _write_text_atomic(path / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
         except BaseException:
-            for name in _with_sidecars(planned):
-                (path / name).unlink(missing_ok=True)
-            note.unlink(missing_ok=True)
+            if _manifest_token(path) != token:  # the new manifest did not land: remove what this save wrote
+                for name in _with_sidecars(planned):
+                    (path / name).unlink(missing_ok=True)
+                note.unlink(missing_ok=True)
             raise
         for name in _with_sidecars(sorted(old_names - set(planned))):
             (path / name).unlink(missing_ok=True)

@@ -358,3 +358,24 @@ def test_shapely_geometry_in_a_second_column_is_refused():
     gdf["other"] = [shapely.Point(0, 0)] * 3
     with pytest.raises(SchemaError, match="'other'"):
         CityModel.from_layers({"my_points": gdf}, crs="EPSG:4527")
+
+
+def test_interrupted_just_after_the_manifest_landed_keeps_the_new_model(saved, model, monkeypatch):
+    import cimtwin.io.container as container
+
+    real_replace = os.replace
+
+    def replace_then_power_cut(src, dst):
+        real_replace(src, dst)
+        if str(dst).endswith(MANIFEST):
+            raise KeyboardInterrupt("power cut right after the rename")
+
+    monkeypatch.setattr(container.os, "replace", replace_then_power_cut)
+    newer = model.with_metadata(plan_year=2031)
+    with pytest.raises(KeyboardInterrupt):
+        newer.save(saved)
+    monkeypatch.undo()
+    assert_models_equal(newer, cimtwin.read_model(saved))
+    _assert_checksums_hold(saved)
+    newer.save(saved)  # and the next save tidies the previous generation away
+    assert set(_files(saved)) == {MANIFEST, LOCK_FILE, *_manifest(saved)["files"]}
