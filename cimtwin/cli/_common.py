@@ -14,7 +14,9 @@ def add_model_argument(parser) -> None:
 
 def is_url(path: str | None) -> bool:
     """True for a PostgreSQL model URL (``postgresql://`` or ``postgres://``)."""
-    return isinstance(path, str) and path.split("://", 1)[0].lower() in ("postgresql", "postgres") and "://" in path
+    from cimtwin.io.postgis import is_model_url
+
+    return is_model_url(path)
 
 
 def open_model(path: str | None):

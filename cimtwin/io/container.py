@@ -83,7 +83,7 @@ def check_storable(df: pd.DataFrame, *, what: str, geometry: str | None = None) 
     --------
     >>> import pandas as pd
     >>> check_storable(pd.DataFrame({"name": ["历下区"], "n": [3]}), what="table 't'")
-    >>> check_storable(pd.DataFrame({"Name": ["a"], "name": ["b"]}), what="table 't'")
+    >>> check_storable(pd.DataFrame({"Name": ["a"], "name": ["b"]}), what="table 't'")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     cimtwin.errors.SchemaError: table 't': columns 'Name' and 'name' differ only in case; ...
@@ -285,7 +285,13 @@ def _write_text_atomic(target: Path, text: str) -> None:
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file, read in 1 MiB blocks."""
+    """sha256 of a file (hex), read in 1 MiB blocks.
+
+    Examples
+    --------
+    >>> file_digest(Path("city.cimtwin") / "layers-0f4ae52a.gpkg")   # doctest: +SKIP
+    '9c1e…'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

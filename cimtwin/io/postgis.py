@@ -45,7 +45,7 @@ from cimtwin.io.container import (
     restore_frame,
 )
 
-__all__ = ["write_postgis", "read_postgis", "list_versions", "parse_url"]
+__all__ = ["write_postgis", "read_postgis", "list_versions", "parse_url", "is_model_url"]
 
 DEFAULT_SCHEMA = "cimtwin"
 TILE = 256
@@ -72,6 +72,17 @@ _PIXTYPE_DTYPE = {3: "i1", 4: "u1", 5: "i2", 6: "u2", 7: "i4", 8: "u4", 10: "f4"
 
 
 # -- URLs and connections ----------------------------------------------------------------------
+def is_model_url(path: Any) -> bool:
+    """True for a PostgreSQL model URL (``postgresql://…`` or ``postgres://…``), False for a folder path.
+
+    Examples
+    --------
+    >>> is_model_url("postgresql://planner@db/cim?schema=jinan"), is_model_url("jinan.cimtwin")
+    (True, False)
+    """
+    return isinstance(path, str) and "://" in path and path.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
 def parse_url(url: str) -> dict[str, Any]:
     """Split a model URL into libpq's connection string, the schema, a version and a printable form.
 

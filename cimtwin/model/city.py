@@ -312,7 +312,9 @@ class CityModel:
         metadata = copy.deepcopy(self._metadata)
         metadata["crs"] = self._crs.to_wkt()
         metadata["layer_kinds"] = self._kinds
-        if _is_url(path):
+        from cimtwin.io.postgis import is_model_url
+
+        if is_model_url(path):
             from cimtwin.io.postgis import write_postgis
 
             return write_postgis(str(path), layers=self._layers, rasters=self._rasters, tables=self._tables,
@@ -377,10 +379,6 @@ def _lonlat_bounds(layers: Mapping[str, Any], rasters: Mapping[str, Any]):
     return (min(xs0), min(ys0), max(xs1), max(ys1))
 
 
-def _is_url(path: Any) -> bool:
-    return isinstance(path, str) and path.split("://", 1)[0].lower() in ("postgresql", "postgres") and "://" in path
-
-
 def read_model(path: str | os.PathLike, *, version: int | None = None, verify: bool = True) -> CityModel:
     """Read a model saved with :meth:`CityModel.save`, from a folder or a PostgreSQL URL.
 
@@ -408,8 +406,9 @@ def read_model(path: str | os.PathLike, *, version: int | None = None, verify: b
     import pyproj
 
     from cimtwin.errors import ContainerError
+    from cimtwin.io.postgis import is_model_url
 
-    if _is_url(path):
+    if is_model_url(path):
         from cimtwin.io.postgis import read_postgis
 
         data = read_postgis(str(path), version=version)

@@ -276,7 +276,8 @@ def _points(n=3, **columns):
     ([True, None, False], "boolean"),
     (pd.to_timedelta([1, 2, 3], unit="s"), "timedelta"),
     (np.array([1 + 2j, 0, 1]), "complex"),
-    (pd.to_datetime(["2024-01-01 00:00:00.000001", "2024-01-01 00:00:00", "2024-01-02 00:00:00"], format="ISO8601"), "millisecond"),
+    (pd.to_datetime(["2024-01-01 00:00:00.000001", "2024-01-01 00:00:00", "2024-01-02 00:00:00"],
+                    format="ISO8601"), "millisecond"),
     (np.array([2**64 - 1, 0, 1], dtype="uint64"), "2\\*\\*63"),
     (pd.arrays.IntervalArray.from_breaks([0, 1, 2, 3]), "cannot be saved"),
 ])
