@@ -150,6 +150,10 @@ def _connect(p: dict[str, Any]) -> Iterator[Any]:
     try:
         conn.execute("SET TIME ZONE 'UTC'")
         conn.execute("SET extra_float_digits = 3")
+        # PostGIS may live in a schema of its own: put it on the path for ST_* and the geometry type
+        conn.execute("SELECT set_config('search_path', current_setting('search_path') || ', ' || "
+                     "quote_ident(extnamespace::regnamespace::text), false) FROM pg_extension "
+                     "WHERE extname = 'postgis'")
         conn.commit()
         yield conn
     except psycopg.Error as exc:
