@@ -409,6 +409,7 @@ def _write_generation(path: Path, token: str, gpkg_name: str | None, raster_name
                       tables, metadata, generation: int) -> dict[str, Any]:
     import pyogrio
 
+    bar = _progress("save", layers, tables, rasters)
     manifest: dict[str, Any] = {
         "format": "cimtwin-model", "format_version": FORMAT_VERSION, "token": token, "generation": generation,
         "layers": [], "tables": [], "rasters": [], "metadata": jsonable(metadata),
@@ -424,17 +425,33 @@ def _write_generation(path: Path, token: str, gpkg_name: str | None, raster_name
                                     promote_to_multi=False, geometry_type=_ogr_geometry_type(gdf))
             manifest["layers"].append({"name": name, "gpkg_layer": gpkg_layer,
                                        "crs": gdf.crs.to_wkt() if gdf.crs is not None else None, **rec})
+            bar.update()
         for i, (name, table) in enumerate(tables.items()):
             frame, rec = prepare_frame(table, None)
             gpkg_layer = f"t{i:03d}"
             pyogrio.write_dataframe(frame, gpkg, layer=gpkg_layer, append=gpkg.exists())
             manifest["tables"].append({"name": name, "gpkg_layer": gpkg_layer, **rec})
+            bar.update()
     for fname, (name, da) in zip(raster_names, rasters.items()):
         manifest["rasters"].append(_write_raster(path / fname, name, da))
+        bar.update()
+    bar.close()
     for fname in ([gpkg_name] if gpkg_name else []) + raster_names:
         _fsync_path(path / fname)
         manifest["files"][fname] = {"sha256": file_digest(path / fname), "bytes": (path / fname).stat().st_size}
     return manifest
+
+
+def _progress(verb: str, layers, tables, rasters):
+    """A bar over layers, tables and rasters, shown for models of 100,000 rows or cells and more."""
+    from tqdm.auto import tqdm
+
+    from cimtwin.config import config
+
+    size = sum(len(v) for v in layers.values()) + sum(len(v) for v in tables.values()) + \
+        sum(int(np.prod(v.shape)) for v in rasters.values())
+    return tqdm(total=len(layers) + len(tables) + len(rasters), desc=f"{verb} model", unit="part",
+                disable=not config.progress or size < 100_000)
 
 
 def _ogr_geometry_type(gdf) -> str | None:
@@ -603,6 +620,14 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool) -> d
                 raise ContainerError(f"{str(path)!r}: {name} is damaged (its sha256 checksum differs from the "
                                      "manifest's: truncated or altered). Restore the folder from a backup, or save "
                                      "the model again.")
+    from tqdm.auto import tqdm
+
+    from cimtwin.config import config
+
+    size = sum(int(r.get("rows", 0)) for r in manifest["layers"] + manifest["tables"]) + \
+        sum(int(np.prod(r.get("shape", [0]))) for r in manifest["rasters"])
+    bar = tqdm(total=len(manifest["layers"]) + len(manifest["tables"]) + len(manifest["rasters"]),
+               desc="read model", unit="part", disable=not config.progress or size < 100_000)
     gpkg = path / manifest["vector_file"] if manifest.get("vector_file") else None
     layers = {}
     for rec in manifest["layers"]:
@@ -612,11 +637,17 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool) -> d
         df = df.set_crs(rec["crs"], allow_override=True) if rec["crs"] else df
         df = restore_frame(df, rec)
         layers[rec["name"]] = gpd.GeoDataFrame(df, geometry=rec["geometry"], crs=df.crs)
+        bar.update()
     tables = {}
     for rec in manifest["tables"]:
         df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], read_geometry=False, datetime_as_string=True)
         tables[rec["name"]] = restore_frame(pd.DataFrame(df), rec)
-    rasters = {rec["name"]: _read_raster(path / rec["file"], rec) for rec in manifest["rasters"]}
+        bar.update()
+    rasters = {}
+    for rec in manifest["rasters"]:
+        rasters[rec["name"]] = _read_raster(path / rec["file"], rec)
+        bar.update()
+    bar.close()
     return {"layers": layers, "rasters": rasters, "tables": tables, "metadata": manifest["metadata"]}
 
 
