@@ -24,6 +24,7 @@ __all__ = [
     "OptionalDependencyError",
     "BackendUnavailableError",
     "SolverError",
+    "ContainerError",
     "CimtwinWarning",
 ]
 
@@ -81,6 +82,17 @@ class BackendUnavailableError(CimtwinError, RuntimeError):
 
 class SolverError(CimtwinError, RuntimeError):
     """An optimisation or search could not produce an answer."""
+
+
+class ContainerError(CimtwinError, OSError):
+    """A saved model cannot be read or written: missing, damaged, foreign or locked by a conflict.
+
+    Also importable as ``cimtwin.io.container.ContainerError`` (the same class). The message
+    names the folder, file or database and says how to fix it.
+    """
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror) pairs
+        return str(self.args[0]) if self.args else ""
 
 
 class CimtwinWarning(UserWarning):

@@ -1,8 +1,8 @@
-"""``cimtwin info PATH``: layers, feature counts, CRS and extent of a saved model."""
+"""``cimtwin info PATH|URL``: layers, feature counts, CRS and extent of a saved model (and its versions)."""
 
 from __future__ import annotations
 
-from cimtwin.cli._common import add_model_argument, open_model
+from cimtwin.cli._common import add_model_argument, is_url, open_model
 
 
 def add_parser(sub):
@@ -26,5 +26,13 @@ def describe(model) -> str:
 
 
 def run(args) -> int:
-    print(describe(open_model(args.path)))
+    model = open_model(args.path)
+    if is_url(args.path):
+        from cimtwin.io.postgis import list_versions, parse_url
+
+        p = parse_url(args.path)
+        versions = list_versions(args.path)["version"].tolist()
+        shown = p["version"] if p["version"] is not None else versions[-1]
+        print(f"store   {p['display']} (version {shown} of {len(versions)}: {versions})")
+    print(describe(model))
     return 0

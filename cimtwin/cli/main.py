@@ -1,4 +1,9 @@
-"""``cimtwin`` command: one thin module per subcommand, each with ``add_parser`` and ``run``."""
+"""``cimtwin`` command: one thin module per subcommand, each with ``add_parser`` and ``run``.
+
+Exit status: 0 success (a target reported n/a with its reason is a success), 1 findings
+(``cimtwin validate`` found schema errors), 2 usage, input/output or damaged-model errors,
+each reported in one line without a traceback.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ from cimtwin.errors import CimtwinError
 
 # Subcommand modules, in the order ``cimtwin --help`` lists them.
 _COMMANDS = ("demo", "info", "validate", "coverage", "risk", "report")
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cimtwin",
         description="City-information-model analytics: coverage, routing and risk against the plans' targets.",
+        epilog="Exit status: 0 success, 1 validation findings, 2 usage, input/output or damaged-model errors.",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -33,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _os_message(exc: OSError) -> str:
+    what = exc.strerror or _one_line(exc)
+    where = f" {str(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+    if isinstance(exc, FileNotFoundError):
+        return f"{where.strip() or 'a file'} does not exist ({what})"
+    return f"cannot use{where}: {what}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -41,10 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet:
         config.progress = False
     try:
+        if getattr(args, "out", None) is not None:
+            from cimtwin.cli._common import check_output_folder
+
+            check_output_folder(args.out)
         return int(args._run(args) or 0)
     except CimtwinError as exc:
-        print(f"cimtwin {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"cimtwin {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # unwritable --out, a vanished file, a full disk: the user's to fix, no traceback
+        print(f"cimtwin {args.command}: error: {_os_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"cimtwin {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

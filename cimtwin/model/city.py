@@ -92,6 +92,7 @@ class CityModel:
         for name, gdf in layers.items():
             resolved_kinds[name] = layer_kind(name, kinds.get(name))
             checked[name] = validate_layer(name, gdf, crs=crs, kind=resolved_kinds[name], repair=repair)
+            _check_storable_layer(name, checked[name])
         model = cls(crs=crs, layers=checked, rasters={}, tables={}, metadata=metadata or {}, kinds=resolved_kinds)
         for name, da in rasters.items():
             model = model.with_raster(name, da)
@@ -201,6 +202,7 @@ class CityModel:
         """A new model with layer ``name`` added or replaced (reprojected to the model CRS)."""
         resolved = layer_kind(name, kind)
         checked = validate_layer(name, gdf, crs=self._crs, kind=resolved, repair=repair)
+        _check_storable_layer(name, checked)
         layers = dict(self._layers)
         layers[name] = checked
         kinds = dict(self._kinds)
@@ -238,6 +240,9 @@ class CityModel:
     def with_table(self, name: str, table: pd.DataFrame) -> CityModel:
         if not isinstance(table, pd.DataFrame):
             raise InputTypeError(f"Table {name!r} must be a pandas DataFrame; got {type(table).__name__}.")
+        from cimtwin.io.container import check_storable
+
+        check_storable(table, what=f"table {name!r}")
         tables = dict(self._tables)
         tables[name] = table.copy()
         return self._replace(tables=tables)
@@ -277,17 +282,45 @@ class CityModel:
         return report
 
     # -- storage ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Save to a model folder (GeoPackage + GeoTIFFs + manifest), atomically.
+    def save(self, path: str | os.PathLike) -> Path | str:
+        """Save to a model folder, or as a new version in PostgreSQL/PostGIS.
 
-        An interrupted save leaves the previously saved model intact. Read it back with
-        :func:`cimtwin.read_model`.
+        Parameters
+        ----------
+        path
+            A folder (``"city.cimtwin"``: one GeoPackage, one GeoTIFF per raster and
+            ``manifest.json`` with sha256 checksums), or a URL
+            ``postgresql://user@host:port/db?schema=NAME`` (one transaction per save, each a
+            new version numbered from 1). See ``docs/model.md`` for the guarantees.
+
+        Returns
+        -------
+        Path or str
+            The folder, or the URL with ``version=N`` of the version written (no password).
+
+        Raises
+        ------
+        ContainerError
+            The folder holds other files and is not a model, cannot be written, or the database
+            cannot be reached.
+
+        Examples
+        --------
+        >>> model.save("jinan.cimtwin")                                         # doctest: +SKIP
+        >>> model.save("postgresql://planner@db.example:5432/cim?schema=jinan")  # doctest: +SKIP
         """
-        from cimtwin.io.container import write_container
-
         metadata = copy.deepcopy(self._metadata)
         metadata["crs"] = self._crs.to_wkt()
         metadata["layer_kinds"] = self._kinds
+        from cimtwin.io.postgis import is_model_url
+
+        if is_model_url(path):
+            from cimtwin.io.postgis import write_postgis
+
+            return write_postgis(str(path), layers=self._layers, rasters=self._rasters, tables=self._tables,
+                                 metadata=metadata)
+        from cimtwin.io.container import write_container
+
         return write_container(path, layers=self._layers, rasters=self._rasters, tables=self._tables,
                                metadata=metadata)
 
@@ -311,6 +344,13 @@ class CityModel:
     def __repr__(self) -> str:
         return (f"<CityModel {self.name!r}: {len(self._layers)} layers, {len(self._rasters)} rasters, "
                 f"crs={self._crs.to_string()}>")
+
+
+def _check_storable_layer(name: str, gdf: Any) -> None:
+    """Refuse, when the layer is added, columns a saved model could not give back exactly."""
+    from cimtwin.io.container import check_storable
+
+    check_storable(gdf, what=f"layer {name!r}", geometry=gdf.geometry.name)
 
 
 def _lonlat_bounds(layers: Mapping[str, Any], rasters: Mapping[str, Any]):
@@ -339,21 +379,52 @@ def _lonlat_bounds(layers: Mapping[str, Any], rasters: Mapping[str, Any]):
     return (min(xs0), min(ys0), max(xs1), max(ys1))
 
 
-def read_model(path: str | os.PathLike) -> CityModel:
-    """Read a model saved with :meth:`CityModel.save`.
+def read_model(path: str | os.PathLike, *, version: int | None = None, verify: bool = True) -> CityModel:
+    """Read a model saved with :meth:`CityModel.save`, from a folder or a PostgreSQL URL.
+
+    Parameters
+    ----------
+    path
+        The model folder, or ``postgresql://user@host:port/db?schema=NAME``.
+    version
+        PostgreSQL only: the version to read (1 = the first save); None reads the newest.
+    verify
+        Folder only: check every file against the manifest's sha256 checksums.
+
+    Raises
+    ------
+    ContainerError
+        The model does not exist, is damaged (a file missing, truncated or altered) or the
+        version does not exist; the message names the file or version and the fix.
 
     Examples
     --------
-    >>> model.save("jinan.cimtwin")           # doctest: +SKIP
-    >>> cimtwin.read_model("jinan.cimtwin")   # doctest: +SKIP
+    >>> model.save("jinan.cimtwin")                         # doctest: +SKIP
+    >>> cimtwin.read_model("jinan.cimtwin")                 # doctest: +SKIP
+    >>> cimtwin.read_model("postgresql://planner@db/cim?schema=jinan", version=1)  # doctest: +SKIP
     """
     import pyproj
 
-    from cimtwin.io.container import read_container
+    from cimtwin.errors import ContainerError
+    from cimtwin.io.postgis import is_model_url
 
-    data = read_container(path)
+    if is_model_url(path):
+        from cimtwin.io.postgis import read_postgis
+
+        data = read_postgis(str(path), version=version)
+    else:
+        if version is not None:
+            raise ValidationError("`version` applies to a PostgreSQL URL; a model folder holds one version. "
+                                  "Drop `version=`.")
+        from cimtwin.io.container import read_container
+
+        data = read_container(path, verify=verify)
     metadata = dict(data["metadata"])
-    crs = pyproj.CRS.from_wkt(metadata.pop("crs"))
+    try:
+        crs = pyproj.CRS.from_wkt(metadata.pop("crs"))
+    except (KeyError, pyproj.exceptions.CRSError) as exc:
+        raise ContainerError(f"The model at {data.get('where', path)!s} has no readable CRS in its metadata "
+                             f"({type(exc).__name__}). Save the model again.") from None
     kinds = metadata.pop("layer_kinds", {})
     return CityModel(crs=crs, layers=data["layers"], rasters=data["rasters"], tables=data["tables"],
                      metadata=metadata, kinds={n: kinds.get(n) for n in data["layers"]})
