@@ -199,12 +199,13 @@ class Results:
 
     def add(self, op: str, size, ours: dict, *, anchor: str | None = None, anchor_t: dict | None = None,
             goal: str | None = None, goal_ratio: float | None = None, goal_s: float | None = None,
-            note: str = "", **extra) -> dict:
+            note: str = "", judged: bool = True, **extra) -> dict:
         """Append one row; ``ratio`` = anchor median / ours median, ``met`` from the medians.
 
         A goal is met only when the median meets it: ``ratio >= goal_ratio`` and/or
         ``ours median <= goal_s``. A ratio goal without an anchor time is ``met = None``
-        (not measured). Extra keyword arguments become extra keys of the row.
+        (not measured), and so is any goal with ``judged=False`` (measured at another size than
+        the one the goal is stated at). Extra keyword arguments become extra keys of the row.
         """
         ratio = None
         if anchor_t is not None and ours and ours.get("median_s"):
@@ -216,7 +217,7 @@ class Results:
                 checks.append(None if ratio is None else ratio >= goal_ratio)
             if goal_s is not None:
                 checks.append(ours["median_s"] <= goal_s)
-            met = None if None in checks else all(checks)
+            met = None if None in checks or not judged else all(checks)
         row = {"op": op, "size": _size_value(size), "ours": _timing(ours), "anchor": anchor,
                "anchor_t": _timing(anchor_t), "ratio": ratio, "goal": goal, "goal_ratio": goal_ratio,
                "goal_s": goal_s, "met": met, "note": note}
@@ -324,3 +325,20 @@ def report(rows: Iterable[dict], *, ours: str = "cimtwin_s", anchor: str = "anch
     text = "\n".join(lines)
     print(text, flush=True)
     return text
+
+
+def goal_applies(n: int, sizes: Sequence[int], stated: int, *, time_goal: bool = False) -> tuple[bool, str]:
+    """Whether size ``n`` carries the goal stated at ``stated`` cells, and a note if smaller.
+
+    The goal is judged at the stated size. When a run stops short of it, the largest size run
+    carries a ratio goal with a note saying so (nothing is extrapolated to the stated size); a
+    time goal is then shown as not measured (a smaller size would meet it trivially): pass
+    ``judged=False`` to ``Results.add`` in that case (see the returned note).
+    """
+    if n == stated or (n == max(sizes) and max(sizes) < stated):
+        if n >= stated:
+            return True, ""
+        if time_goal:
+            return True, f"goal stated at {size_label(stated)}, not run at that size: not judged"
+        return True, f"goal stated at {size_label(stated)}; judged at the largest size run here"
+    return False, ""
