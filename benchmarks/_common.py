@@ -1,38 +1,66 @@
-"""Shared timing helpers for the benchmark scripts.
+"""Shared helpers for the benchmark scripts: timing, context, and the results file.
 
-Small on purpose: ``timeit`` (median wall-clock seconds of repeated calls), ``machine``
-(a one-line description of the host) and ``report`` (a table with the speed-up ratios).
+Every script times cimtwin and its anchor in the same run, at the same size, and writes
+``benchmarks/results/<script>.json``; ``benchmarks/make_results.py`` renders those files
+into ``benchmarks/RESULTS.md``. Nobody types a figure.
 
-A script run as ``python benchmarks/bench_x.py`` has ``benchmarks/`` on ``sys.path``, so it
-imports this module as ``from _common import timeit, machine, report, parse_args``.
+* ``measure(fn, repeat, warmup=1)``: untimed warm-up calls, then ``repeat`` timed calls ->
+  ``{"median_s", "min_s", "max_s", "runs"}``.
+* ``Results(__file__, anchors=[...])``: records the command, machine, library versions and the
+  load average when created; ``add(...)`` appends one row (ratio and goal computed here);
+  ``write()`` records the load after, prints the table and writes the JSON.
+* ``parse_args``: the standard ``--sizes``, ``--repeat``, ``--quick`` and ``--out`` options.
+
+A script run as ``python benchmarks/bench_x.py`` has ``benchmarks/`` on ``sys.path`` and
+imports this module as ``from _common import ...``.
 
 Examples
 --------
->>> from _common import timeit, report
->>> t = timeit(lambda: sum(range(1000)), repeat=3)
->>> report([{"op": "sum", "size": 1000, "cimtwin_s": t, "anchor_s": 2 * t}])  # doctest: +SKIP
+>>> from _common import Results, measure
+>>> res = Results("bench_demo.py", anchors=[], argv=["--sizes", "1e3"])  # doctest: +SKIP
+>>> t = measure(lambda: sum(range(1000)), repeat=3)
+>>> sorted(t)
+['max_s', 'median_s', 'min_s', 'runs']
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import gc
+import json
 import os
 import platform
+import shlex
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from importlib import metadata
+from pathlib import Path
 
-__all__ = ["timeit", "machine", "report", "parse_args", "size_label", "warm_memory"]
+__all__ = ["measure", "Results", "machine", "cpu_model", "versions", "load_average", "parse_args",
+           "size_label", "warm_memory", "timeit", "report", "RESULTS_DIR"]
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# the repository root on sys.path, so the scripts run without installing cimtwin
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(1, _ROOT)
 
 
-def timeit(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 0) -> float:
-    """Median wall-clock seconds of ``repeat`` calls of ``fn()`` (after ``warmup`` untimed calls).
+# ----------------------------------------------------------------------------- timing
 
-    The result of each call is dropped before the next one, so memory does not pile up.
+def measure(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 1) -> dict:
+    """Time ``repeat`` calls of ``fn()`` after ``warmup`` untimed calls.
+
+    Returns ``{"median_s", "min_s", "max_s", "runs"}``. Each result is dropped (and garbage
+    collected) before the next call, so memory does not pile up and a collection does not
+    land inside a timing.
     """
-    for _ in range(max(0, warmup)):
-        fn()
+    for _ in range(max(0, int(warmup))):
+        result = fn()
+        del result
     times = []
     for _ in range(max(1, int(repeat))):
         gc.collect()
@@ -40,14 +68,18 @@ def timeit(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 0) -> flo
         result = fn()
         times.append(time.perf_counter() - t0)
         del result
-    return statistics.median(times)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": len(times)}
+
+
+def timeit(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 0) -> float:
+    """Median seconds of ``repeat`` calls (older scripts; new ones use :func:`measure`)."""
+    return measure(fn, repeat, warmup=warmup)["median_s"]
 
 
 def warm_memory(gigabytes: float = 2.0) -> None:
     """Touch and free ``gigabytes`` of memory once, before timing.
 
-    On a fresh VM the first touch of a page is slow (the host backs it lazily): a 400 MB
-    array can take seconds to fault in the first time and ~0.2 s afterwards. Warming once
+    On a fresh VM the first touch of a page is slow (the host backs it lazily); warming once
     keeps that one-off cost out of whichever timing happens to run first.
     """
     import numpy as np
@@ -56,17 +88,22 @@ def warm_memory(gigabytes: float = 2.0) -> None:
     del block
 
 
-def machine() -> str:
-    """``'<nproc> cores, <CPU model>, <RAM> GB RAM, Python x.y'`` for the results table."""
-    model = platform.processor() or platform.machine()
+# ----------------------------------------------------------------------------- context
+
+def cpu_model() -> str:
+    """CPU model string from /proc/cpuinfo (or the platform's best guess)."""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
                 if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """``'<n> cores, <CPU model>, <RAM> GB RAM, Python x.y.z'``."""
     ram = ""
     try:
         with open("/proc/meminfo") as fh:
@@ -74,21 +111,198 @@ def machine() -> str:
         ram = f", {kb / 1024**2:.0f} GB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{os.cpu_count()} cores (nproc), {model}{ram}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores, {cpu_model()}{ram}, Python {platform.python_version()}"
+
+
+def versions(anchors: Iterable[str] = ()) -> dict:
+    """Installed versions of cimtwin, numpy, numba and the named anchor distributions."""
+    out = {}
+    for name in ("cimtwin", "numpy", "numba", *anchors):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages, rounded to 0.01."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return [None, None, None]
 
 
 def size_label(n: int | float) -> str:
-    """1e6 -> '1e6' (exact powers of ten), else the integer."""
+    """1e6 -> '1e6' (exact powers of ten), else the integer as a string."""
     n = int(n)
     exp = len(str(n)) - 1
     return f"1e{exp}" if n == 10**exp else str(n)
 
 
-def report(rows: Iterable[dict], *, ours: str = "cimtwin_s", anchor: str = "anchor_s") -> str:
-    """Print (and return) a markdown table of ``rows``; adds ``speedup`` = anchor / ours.
+def _size_value(n):
+    """Sizes are stored as numbers when they are numbers, else as the given string."""
+    if isinstance(n, (int, float)) and not isinstance(n, bool):
+        return int(n) if float(n).is_integer() else float(n)
+    return str(n)
 
-    Each row is a dict; the keys of the first row set the columns. Times are in seconds.
+
+# ----------------------------------------------------------------------------- results
+
+class Results:
+    """One script's results: context at start, rows, and the JSON writer.
+
+    Parameters
+    ----------
+    script : str
+        ``__file__`` of the script (only its file name is kept).
+    anchors : sequence of str
+        Distribution names of the anchor libraries whose versions are recorded.
+    argv : sequence of str, optional
+        The script's arguments (default ``sys.argv[1:]``), recorded as the command.
+    out : str or Path, optional
+        Folder for the JSON (default ``benchmarks/results``).
+
+    Examples
+    --------
+    >>> res = Results("bench_demo.py", anchors=["scipy"], argv=[])  # doctest: +SKIP
+    >>> res.add("op", 1000, measure(lambda: None), anchor="scipy", anchor_t=measure(lambda: None))  # doctest: +SKIP
+    >>> res.write()  # doctest: +SKIP
     """
+
+    def __init__(self, script: str, anchors: Sequence[str] = (), *, argv: Sequence[str] | None = None,
+                 out: str | Path | None = None):
+        self.script = Path(script).name
+        argv = list(sys.argv[1:] if argv is None else argv)
+        self.command = shlex.join(["python", f"benchmarks/{self.script}", *argv])
+        self.out = Path(out) if out is not None else RESULTS_DIR
+        self.meta = {
+            "script": self.script,
+            "command": self.command,
+            "machine": machine(),
+            "versions": versions(anchors),
+            "load_before": load_average(),
+            "load_after": None,
+            "date": None,
+        }
+        self.rows: list[dict] = []
+        self.started = time.perf_counter()
+        try:
+            import numba
+
+            self.meta["numba_threads"] = numba.get_num_threads()
+        except ImportError:
+            pass
+        print(f"{self.script}: {self.meta['machine']}", flush=True)
+        print(f"versions: {self.meta['versions']}", flush=True)
+        print(f"load average before: {self.meta['load_before']}", flush=True)
+
+    def add(self, op: str, size, ours: dict, *, anchor: str | None = None, anchor_t: dict | None = None,
+            goal: str | None = None, goal_ratio: float | None = None, goal_s: float | None = None,
+            note: str = "", judged: bool = True, **extra) -> dict:
+        """Append one row; ``ratio`` = anchor median / ours median, ``met`` from the medians.
+
+        A goal is met only when the median meets it: ``ratio >= goal_ratio`` and/or
+        ``ours median <= goal_s``. A ratio goal without an anchor time is ``met = None``
+        (not measured), and so is any goal with ``judged=False`` (measured at another size than
+        the one the goal is stated at). Extra keyword arguments become extra keys of the row.
+        """
+        ratio = None
+        if anchor_t is not None and ours and ours.get("median_s"):
+            ratio = anchor_t["median_s"] / ours["median_s"]
+        met = None
+        if goal_ratio is not None or goal_s is not None:
+            checks = []
+            if goal_ratio is not None:
+                checks.append(None if ratio is None else ratio >= goal_ratio)
+            if goal_s is not None:
+                checks.append(ours["median_s"] <= goal_s)
+            met = None if None in checks or not judged else all(checks)
+        row = {"op": op, "size": _size_value(size), "ours": _timing(ours), "anchor": anchor,
+               "anchor_t": _timing(anchor_t), "ratio": ratio, "goal": goal, "goal_ratio": goal_ratio,
+               "goal_s": goal_s, "met": met, "note": note}
+        for k, v in extra.items():
+            row[k] = v
+        self.rows.append(row)
+        _print_row(row)
+        return row
+
+    def write(self) -> Path:
+        """Record the load after and the date, print the table, write ``<out>/<script>.json``."""
+        self.meta["load_after"] = load_average()
+        self.meta["date"] = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        self.meta["wall_s"] = round(time.perf_counter() - self.started, 1)
+        print(f"load average after: {self.meta['load_after']}", flush=True)
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / (Path(self.script).stem + ".json")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({**self.meta, "rows": self.rows}, fh, indent=1, ensure_ascii=False, default=_json_default)
+            fh.write("\n")
+        print(f"wrote {path}", flush=True)
+        return path
+
+
+def _timing(t: dict | None) -> dict | None:
+    if t is None:
+        return None
+    return {k: (float(v) if k.endswith("_s") else v) for k, v in t.items()}
+
+
+def _json_default(v):
+    import numpy as np
+
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"cannot store {type(v).__name__} in the results JSON")
+
+
+def _fmt_s(t: dict | None) -> str:
+    if not t:
+        return "-"
+    return f"{t['median_s']:.4g} s [{t['min_s']:.4g}-{t['max_s']:.4g}]"
+
+
+def _print_row(row: dict) -> None:
+    parts = [f"{row['op']} @ {row['size']}: ours {_fmt_s(row['ours'])}"]
+    if row["anchor"]:
+        parts.append(f"{row['anchor']} {_fmt_s(row['anchor_t'])}")
+    if row["ratio"] is not None:
+        parts.append(f"ratio {row['ratio']:.3g}")
+    if row["goal"]:
+        parts.append(f"goal {row['goal']}: {row['met']}")
+    if row["note"]:
+        parts.append(row["note"])
+    print(" | ".join(parts), flush=True)
+
+
+# ----------------------------------------------------------------------------- options
+
+def parse_args(description: str, default_sizes: Sequence[int], default_repeat: int = 3,
+               argv: Sequence[str] | None = None, *, quick_sizes: Sequence[int] = (10**6,),
+               parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Standard ``--sizes``, ``--repeat``, ``--quick`` and ``--out`` options.
+
+    ``--quick`` runs ``quick_sizes`` and writes into ``results/quick/`` (not rendered into
+    RESULTS.md) unless ``--out`` is given.
+    """
+    p = parser or argparse.ArgumentParser(description=description)
+    p.add_argument("--sizes", nargs="+", type=lambda s: int(float(s)), default=None,
+                   help=f"sizes (default: {' '.join(size_label(s) for s in default_sizes)})")
+    p.add_argument("--repeat", type=int, default=default_repeat,
+                   help="timed repeats per size, after one warm-up call (default: %(default)s)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"small sizes ({' '.join(size_label(s) for s in quick_sizes)}), results to results/quick/")
+    p.add_argument("--out", default=None, help="folder for the results JSON (default: benchmarks/results)")
+    args = p.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = list(quick_sizes if args.quick else default_sizes)
+    if args.out is None and args.quick:
+        args.out = str(RESULTS_DIR / "quick")
+    return args
+
+
+def report(rows: Iterable[dict], *, ours: str = "cimtwin_s", anchor: str = "anchor_s") -> str:
+    """Print (and return) a markdown table of ``rows`` (older scripts); adds ``speedup``."""
     rows = [dict(r) for r in rows]
     for r in rows:
         if ours in r and anchor in r and r[ours] and r[anchor]:
@@ -113,12 +327,18 @@ def report(rows: Iterable[dict], *, ours: str = "cimtwin_s", anchor: str = "anch
     return text
 
 
-def parse_args(description: str, default_sizes: Sequence[int], default_repeat: int = 3,
-               argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Standard ``--sizes`` (cells, e.g. ``1e6 1e7``) and ``--repeat`` options."""
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--sizes", nargs="+", type=lambda s: int(float(s)), default=list(default_sizes),
-                   help="grid sizes in cells (default: %(default)s)")
-    p.add_argument("--repeat", type=int, default=default_repeat,
-                   help="timed repeats per size; the median is reported (default: %(default)s)")
-    return p.parse_args(argv)
+def goal_applies(n: int, sizes: Sequence[int], stated: int, *, time_goal: bool = False) -> tuple[bool, str]:
+    """Whether size ``n`` carries the goal stated at ``stated`` cells, and a note if smaller.
+
+    The goal is judged at the stated size. When a run stops short of it, the largest size run
+    carries a ratio goal with a note saying so (nothing is extrapolated to the stated size); a
+    time goal is then shown as not measured (a smaller size would meet it trivially): pass
+    ``judged=False`` to ``Results.add`` in that case (see the returned note).
+    """
+    if n == stated or (n == max(sizes) and max(sizes) < stated):
+        if n >= stated:
+            return True, ""
+        if time_goal:
+            return True, f"goal stated at {size_label(stated)}, not run at that size: not judged"
+        return True, f"goal stated at {size_label(stated)}; judged at the largest size run here"
+    return False, ""

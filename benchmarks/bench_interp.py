@@ -1,18 +1,18 @@
-"""IDW: cimtwin.grid.idw (100 gauges, power 2, all gauges) vs a numpy brute force.
+"""IDW: cimtwin.grid.idw (100 gauges, power 2, all gauges) vs a numpy brute force, same run, same size.
 
-The anchor is the same computation in numpy, vectorised one row block at a time (float32);
-at 1e8 cells it is timed on a 1e7-cell slice and scaled by 10 to save time. Synthetic gauges
-at uniform random positions. cimtwin timings follow one untimed warm-up call (first-touch
-memory costs on a fresh VM are large); the numpy anchor allocates only row blocks and runs
-once at 1e7 and up. Run from the repository root:
+The anchor is the same computation in numpy, vectorised one block of rows at a time in float32
+(the dtype cimtwin returns), at the full size (no slice, no scaling). Synthetic gauges at
+uniform random positions. Each call gets one untimed warm-up call, then ``--repeat`` timed calls.
+``--numpy-max`` skips the anchor above a size (the row then says so and gives no ratio).
 
     python benchmarks/bench_interp.py --sizes 1e6 1e7 1e8 --repeat 3
 """
 
+import argparse
 import math
 
 import numpy as np
-from _common import machine, parse_args, report, size_label, timeit, warm_memory
+from _common import Results, goal_applies, measure, parse_args, size_label, warm_memory
 
 from cimtwin.grid import idw
 
@@ -33,30 +33,36 @@ def numpy_idw(shape, gx, gy, gv, block=64):
     return out
 
 
-def main():
-    args = parse_args(__doc__.splitlines()[0], [10**6, 10**7, 10**8])
-    print(machine())
+def main(argv=None):
+    extra = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    extra.add_argument("--numpy-max", type=lambda s: int(float(s)), default=10**8,
+                       help="largest size at which the numpy anchor runs (default: 1e8)")
+    args = parse_args("", [10**6, 10**7, 10**8], argv=argv, quick_sizes=[10**5, 10**6], parser=extra)
+    res = Results(__file__, anchors=[], argv=argv, out=args.out)
     if max(args.sizes) >= 10**8:
         warm_memory(3.0)
     rng = np.random.default_rng(0)
-    idw((20, 20), [1.5, 3.2], [2.5, 7.1], [1.0, 2.0])
-    idw((20, 20), [1.5, 3.2], [2.5, 7.1], [1.0, 2.0], k=1)
-    rows = []
     for n in args.sizes:
         side = int(math.isqrt(n))
+        cells = side * side
         gx, gy, gv = rng.uniform(0, side, 100), rng.uniform(0, side, 100), rng.uniform(0, 80, 100)
-        repeat = 1 if n >= 10**8 else args.repeat
-        ours = timeit(lambda: idw((side, side), gx, gy, gv), repeat, warmup=1)
-        ours_k8 = timeit(lambda: idw((side, side), gx, gy, gv, k=8), repeat, warmup=1)
-        scale = 1
-        anchor_rows = side
-        if n >= 10**8:
-            scale, anchor_rows = 10, side // 10
-        anchor = timeit(lambda: numpy_idw((anchor_rows, side), gx, gy, gv), 1 if n >= 10**7 else repeat) * scale
-        rows.append({"op": "idw 100 gauges p=2", "cells": size_label(side * side), "repeat": repeat,
-                     "cimtwin_s": ours, "cimtwin_k8_s": ours_k8, "anchor_s": anchor,
-                     "anchor": "numpy" + (" (x10 from 1e7 slice)" if scale > 1 else "")})
-    report(rows)
+        on, gnote = goal_applies(n, args.sizes, 10**8, time_goal=True)
+        ours = measure(lambda: idw((side, side), gx, gy, gv), args.repeat)
+        ours_k8 = measure(lambda: idw((side, side), gx, gy, gv, k=8), args.repeat)
+        anchor_t, note = None, gnote
+        if cells <= args.numpy_max:
+            ref = numpy_idw((side, side), gx, gy, gv)
+            got = np.asarray(idw((side, side), gx, gy, gv))
+            note = f"max |cimtwin - numpy| {float(np.max(np.abs(got - ref))):.2g}; {gnote}".strip("; ")
+            del ref, got
+            anchor_t = measure(lambda: numpy_idw((side, side), gx, gy, gv), args.repeat)
+        else:
+            note = f"numpy anchor not run above --numpy-max {size_label(args.numpy_max)}; no ratio; {gnote}"
+        res.add("idw, 100 gauges, p = 2, all gauges", cells, ours, anchor="numpy brute force (float32, row blocks)",
+                anchor_t=anchor_t, goal="<= 2 s" if on else None, goal_s=2.0 if on else None, note=note,
+                judged=cells >= 10**8)
+        res.add("idw, 100 gauges, p = 2, k = 8 nearest", cells, ours_k8)
+    res.write()
 
 
 if __name__ == "__main__":

@@ -127,7 +127,9 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
             hit = np.flatnonzero(ids == zones_nodata)
             if hit.size:
                 bins = np.where(bins == hit[0], -1, bins)
-    cnt, tot, lo, hi, above, cells = kernel(vals.ravel(), bins, nbins, nodata, threshold)
+    # the CPU kernel skips the min/max updates when neither is asked for
+    opts = {"minmax": bool({"min", "max"} & set(stats))} if used == "cpu" else {}
+    cnt, tot, lo, hi, above, cells = kernel(vals.ravel(), bins, nbins, nodata, threshold, **opts)
     sel = cells > 0  # zones present in the raster (valid values or not)
     ids = ids[sel]
     cnt, tot, lo, hi, above = cnt[sel], tot[sel], lo[sel], hi[sel], above[sel]
