@@ -343,5 +343,8 @@ def distance_device(mask, res: float, max_distance: float, want_index: bool, out
 @register("distance", "cuda")
 def distance_cuda(mask: np.ndarray, res: float, max_distance: float, want_index: bool):
     """Same contract and results as the CPU ``distance`` kernel."""
-    out, index = distance_device(mask, res, max_distance, want_index)
-    return out.copy_to_host(), (index.copy_to_host() if want_index else None)
+    from cimtwin.kernels.cuda.transfer import download, upload
+
+    d_mask = upload(mask.view(np.uint8) if mask.dtype == np.bool_ else mask)
+    out, index = distance_device(d_mask, res, max_distance, want_index)
+    return download(out), (download(index) if want_index else None)
