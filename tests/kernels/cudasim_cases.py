@@ -15,8 +15,8 @@ import pytest
 from cimtwin.grid import flow_accumulation, flow_direction_d8, resolve_flats
 from cimtwin.kernels import distance as cpu_dist, hydro as cpu_hydro, interp as cpu_idw, zonal as cpu_zonal
 from cimtwin.kernels.cuda import distance as g_dist, hydro as g_hydro, interp as g_idw, pipeline, zonal as g_zonal
-from cimtwin.kernels.cuda import coverage as g_cov, transfer
 from cimtwin.kernels import coverage as cpu_cov
+from cimtwin.kernels.cuda import transfer
 
 pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") != "1",
                                 reason="needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported")
@@ -135,4 +135,3 @@ def test_resident_chains_match_cpu_chains(rng):
     assert got.grid is None
     for a, b in zip(got.stats, want):
         np.testing.assert_allclose(a, b, rtol=1e-5)
-    del g_cov
