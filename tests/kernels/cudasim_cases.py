@@ -135,3 +135,11 @@ def test_resident_chains_match_cpu_chains(rng):
     assert got.grid is None
     for a, b in zip(got.stats, want):
         np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_distance_across_row_pass_blocks():
+    # wider than one block of the row pass (32 bands of 64 cells): seeds on both sides of the seam
+    mask = np.zeros((3, 2100), bool)
+    mask[0, 5] = mask[2, 2090] = mask[1, 2047] = True
+    np.testing.assert_array_equal(g_dist.distance_device(mask, 1.0, math.inf, False)[0].copy_to_host(),
+                                  cpu_dist.distance_cpu(mask, 1.0, math.inf, False)[0])

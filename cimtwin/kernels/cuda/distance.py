@@ -6,7 +6,9 @@ Distances only (no index), the common case, take the fast path:
    enough threads to fill the GPU. A first kernel records each band's first and last seed, a
    short per-row scan over bands gives every band the nearest seed on either side, and a third
    kernel writes each cell's horizontal distance to the nearest seed of its row, in the
-   narrowest integer type that holds it (int16 below 32,768 columns), -1 for a seedless row;
+   narrowest integer type that holds it (int16 below 32,768 columns), -1 for a seedless row.
+   Blocks stage their mask tile and their output tile in shared memory (padded against bank
+   conflicts), so that global loads and stores are coalesced;
 2. columns: one thread per column builds the lower envelope of the parabolas
    ``(r - q)^2 + h(q)^2`` over the rows ``q`` (Felzenszwalb-Huttenlocher) and reads it off.
    Adjacent threads are adjacent columns, so every load and store coalesces; the envelope
@@ -131,23 +133,49 @@ def release_scratch() -> None:
     _WORK.clear()
 
 
+_TROWS = 4  # rows per block in the row pass; a block covers _TROWS x (32 * _BAND) cells
+_MSTRIDE = _BAND + 4  # padded per-band strides of the shared tiles: no bank conflicts
+_HSTRIDE = _BAND + 2
+_TCOLS = 32 * _BAND
+_MTILE = 32 * _MSTRIDE
+_HTILE = 32 * _HSTRIDE
+
+
+@cuda.jit(device=True, inline=True)
+def _stage_mask(mask, tile, i0, j0, tid):
+    """Coalesced copy of the block's mask cells into shared memory (0 beyond the grid)."""
+    rows = mask.shape[0]
+    cols = mask.shape[1]
+    for idx in range(tid, _TROWS * _TCOLS, 32 * _TROWS):
+        r = idx // _TCOLS
+        col = idx - r * _TCOLS
+        i = i0 + r
+        j = j0 + col
+        v = 0
+        if i < rows and j < cols:
+            v = mask[i, j]
+        tile[r, (col // _BAND) * _MSTRIDE + col % _BAND] = v
+    cuda.syncthreads()
+
+
 @cuda.jit
-def _band_ends(mask, first, last, band):
-    b, i = cuda.grid(2)
-    nb = first.shape[1]
-    if i >= mask.shape[0] or b >= nb:
+def _band_ends(mask, first, last):
+    tile = cuda.shared.array((_TROWS, _MTILE), np.uint8)
+    b = cuda.blockIdx.x * 32 + cuda.threadIdx.x
+    i = cuda.blockIdx.y * _TROWS + cuda.threadIdx.y
+    _stage_mask(mask, tile, cuda.blockIdx.y * _TROWS, cuda.blockIdx.x * _TCOLS,
+                cuda.threadIdx.y * 32 + cuda.threadIdx.x)
+    if i >= mask.shape[0] or b >= first.shape[1]:
         return
-    j0 = b * band
-    j1 = j0 + band
-    if j1 > mask.shape[1]:
-        j1 = mask.shape[1]
+    base = cuda.threadIdx.x * _MSTRIDE
+    r = cuda.threadIdx.y
     f = -1
     la = -1
-    for j in range(j0, j1):
-        if mask[i, j]:
+    for t in range(_BAND):
+        if tile[r, base + t]:
             if f < 0:
-                f = j
-            la = j
+                f = b * _BAND + t
+            la = b * _BAND + t
     first[i, b] = f
     last[i, b] = la
 
@@ -172,40 +200,53 @@ def _band_neighbours(first, last, left, right):
 
 
 @cuda.jit
-def _row_distance(mask, first, left, right, h, band):
-    b, i = cuda.grid(2)
+def _row_distance(mask, first, left, right, h):
+    """Horizontal distance to the row's nearest seed; staged through shared memory so that
+    the loads and the stores of a warp touch consecutive cells."""
+    tile = cuda.shared.array((_TROWS, _MTILE), np.uint8)
+    out = cuda.shared.array((_TROWS, _HTILE), np.int32)
+    tid = cuda.threadIdx.y * 32 + cuda.threadIdx.x
+    i0 = cuda.blockIdx.y * _TROWS
+    j0 = cuda.blockIdx.x * _TCOLS
+    _stage_mask(mask, tile, i0, j0, tid)
+    rows = mask.shape[0]
     cols = mask.shape[1]
-    nb = first.shape[1]
-    if i >= mask.shape[0] or b >= nb:
-        return
-    j0 = b * band
-    j1 = j0 + band
-    if j1 > cols:
-        j1 = cols
-    lo = left[i, b]
-    hi = first[i, b]
-    if hi < 0:
-        hi = right[i, b]
-    if lo < 0 and hi < 0:
-        for j in range(j0, j1):
-            h[i, j] = -1
-        return
-    for j in range(j0, j1):
-        if j == hi:  # passing a seed: it becomes the left one, look for the next
-            lo = hi
-            hi = -1
-            for t in range(j + 1, j1):
-                if mask[i, t]:
-                    hi = t
-                    break
-            if hi < 0:
-                hi = right[i, b]
-        d = cols
-        if lo >= 0:
-            d = j - lo
-        if hi >= 0 and hi - j < d:
-            d = hi - j
-        h[i, j] = d
+    b = cuda.blockIdx.x * 32 + cuda.threadIdx.x
+    i = i0 + cuda.threadIdx.y
+    r = cuda.threadIdx.y
+    mb = cuda.threadIdx.x * _MSTRIDE
+    hb = cuda.threadIdx.x * _HSTRIDE
+    if i < rows and b < first.shape[1]:
+        jb = b * _BAND
+        lo = left[i, b]
+        hi = first[i, b]
+        if hi < 0:
+            hi = right[i, b]
+        for t in range(_BAND):
+            j = jb + t
+            if j == hi:  # passing a seed: it becomes the left one; find the next
+                lo = hi
+                hi = -1
+                for u in range(t + 1, _BAND):
+                    if tile[r, mb + u]:
+                        hi = jb + u
+                        break
+                if hi < 0:
+                    hi = right[i, b]
+            d = -1
+            if lo >= 0:
+                d = j - lo
+            if hi >= 0 and (d < 0 or hi - j < d):
+                d = hi - j
+            out[r, hb + t] = d
+    cuda.syncthreads()
+    for idx in range(tid, _TROWS * _TCOLS, 32 * _TROWS):
+        rr = idx // _TCOLS
+        col = idx - rr * _TCOLS
+        ii = i0 + rr
+        j = j0 + col
+        if ii < rows and j < cols:
+            h[ii, j] = out[rr, (col // _BAND) * _HSTRIDE + col % _BAND]
 
 
 @cuda.jit
@@ -304,10 +345,10 @@ def _distance_only(d_mask, res, max_d2, out):
     h = _scratch("h", (rows + _PREFETCH, cols), np.int16 if cols <= 32_767 else np.int32)
     packed = rows < 65_536 and cols < 65_536
     stack = _scratch("stack", (rows, cols), np.uint32 if packed else np.int64)
-    grid2 = ((nb + 31) // 32, (rows + 3) // 4)
-    _band_ends[grid2, (32, 4)](d_mask, first, last, _BAND)
+    grid2 = ((nb + 31) // 32, (rows + _TROWS - 1) // _TROWS)
+    _band_ends[grid2, (32, _TROWS)](d_mask, first, last)
     _band_neighbours[blocks_for(rows, 32), 32](first, last, left, right)
-    _row_distance[grid2, (32, 4)](d_mask, first, left, right, h, _BAND)
+    _row_distance[grid2, (32, _TROWS)](d_mask, first, left, right, h)
     pad = h[rows:]
     _fill[blocks_for(pad.size), THREADS](pad.reshape(pad.size), pad.dtype.type(-1))
     shift = 16 if packed else 32

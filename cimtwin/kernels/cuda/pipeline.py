@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cimtwin.kernels.cuda._device import is_device
 from cimtwin.kernels.cuda.coverage import coverage_count_device, sector_terms
 from cimtwin.kernels.cuda.interp import idw_device
 from cimtwin.kernels.cuda.transfer import download, upload
@@ -53,8 +54,8 @@ def coverage_zonal(shape, rows, cols, radius, zones, nbins, *, azimuth_deg=None,
     """Coverage count (disks, or sectors with ``azimuth_deg``/``hfov_deg``) reduced per zone."""
     terms = (None, None, None) if azimuth_deg is None else sector_terms(
         np.asarray(azimuth_deg, np.float64), np.asarray(hfov_deg, np.float64))
-    d_count = coverage_count_device(shape, np.asarray(rows, np.float64), np.asarray(cols, np.float64),
-                                    np.asarray(radius, np.float64), *terms)
+    rows, cols, radius = (a if is_device(a) else np.asarray(a, np.float64) for a in (rows, cols, radius))
+    d_count = coverage_count_device(shape, rows, cols, radius, *terms)
     return _zonal_out(d_count, zones, nbins, None, threshold, return_grid)
 
 

@@ -18,18 +18,25 @@ np.float32(1000000.0)
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numba import cuda
 
 from cimtwin.kernels.cuda._device import is_device
 
 CHUNK_BYTES = 64 << 20  # per staging buffer; two of them
-_STAGE: dict = {}  # (nbytes) -> [two pinned uint8 buffers, two events]
+_STAGE: dict = {}  # {"n": bytes per buffer, "bufs": the two pinned uint8 buffers}
+_PINNED: dict = {}  # id -> weak reference, for arrays made by pinned_empty
 
 
 def pinned_empty(shape, dtype) -> np.ndarray:
     """A page-locked host array: copies to and from the GPU go at full bus speed, asynchronously."""
-    return cuda.pinned_array(shape, dtype=dtype)
+    a = cuda.pinned_array(shape, dtype=dtype)
+    for key in [k for k, r in _PINNED.items() if r() is None]:
+        del _PINNED[key]
+    _PINNED[id(a)] = weakref.ref(a)
+    return a
 
 
 def _stage(nbytes: int):
@@ -45,6 +52,9 @@ def _is_pinned(a: np.ndarray) -> bool:
     base = a
     while base is not None:
         if type(base).__name__ in ("PinnedMemory", "MappedMemory"):
+            return True
+        ref = _PINNED.get(id(base))
+        if ref is not None and ref() is base:
             return True
         base = getattr(base, "base", None)
     return False
