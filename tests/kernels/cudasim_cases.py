@@ -143,3 +143,12 @@ def test_distance_across_row_pass_blocks():
     mask[0, 5] = mask[2, 2090] = mask[1, 2047] = True
     np.testing.assert_array_equal(g_dist.distance_device(mask, 1.0, math.inf, False)[0].copy_to_host(),
                                   cpu_dist.distance_cpu(mask, 1.0, math.inf, False)[0])
+
+
+@pytest.mark.parametrize("max_d", [math.inf, 30.0])
+def test_distance_envelope_read_off_in_segments(rng, max_d):
+    # taller than one read-off segment (128 rows): later segments start by bisection
+    mask = rng.random((300, 7)) < 0.01
+    mask[150, 3] = mask[299, 0] = mask[0, 6] = True
+    np.testing.assert_array_equal(g_dist.distance_device(mask, 1.0, max_d, False)[0].copy_to_host(),
+                                  cpu_dist.distance_cpu(mask, 1.0, max_d, False)[0])

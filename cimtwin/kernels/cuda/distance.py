@@ -10,11 +10,14 @@ Distances only (no index), the common case, take the fast path:
    Blocks stage their mask tile and their output tile in shared memory (padded against bank
    conflicts), so that global loads and stores are coalesced;
 2. columns: one thread per column builds the lower envelope of the parabolas
-   ``(r - q)^2 + h(q)^2`` over the rows ``q`` (Felzenszwalb-Huttenlocher) and reads it off.
-   Adjacent threads are adjacent columns, so every load and store coalesces; the envelope
-   is decided in exact int64 arithmetic (no float breakpoints to store), its entries packed
-   (row << 16 | h) in one uint32 when both fit, its top two entries kept in registers, and
-   the next rows' values loaded four iterations ahead to hide memory latency.
+   ``(r - q)^2 + h(q)^2`` over the rows ``q`` (Felzenszwalb-Huttenlocher). Adjacent threads
+   are adjacent columns, so every load and store coalesces; the envelope is decided in exact
+   int64 arithmetic (no float breakpoints to store), its entries packed (row << 16 | h) in one
+   uint32 when both fit, its top two entries kept in registers, and the next rows' values
+   loaded four iterations ahead to hide memory latency;
+3. the envelopes are read off by many threads per column: each takes ``_SEG`` rows, finds
+   the entry active at its first row by bisection (breakpoints increase along the envelope)
+   and walks down from there.
 
 Distances are ``sqrt(d2)`` of the exact integer squared distance, rounded as the CPU kernel
 does, so they are identical to it; which of several equidistant seeds is nearest does not
@@ -116,6 +119,7 @@ def _row_kernel(near, res, max_d2, v, z, out, index, want_index):
 
 
 _BAND = 64  # cells per thread in the row pass
+_SEG = 128  # rows per thread when reading the column envelopes off
 _PREFETCH = 4  # padding rows below ``h`` for the column pass's look-ahead loads
 _WORK: dict = {}  # scratch device arrays, reused while the grid shape stays the same
 
@@ -250,10 +254,10 @@ def _row_distance(mask, first, left, right, h):
 
 
 @cuda.jit
-def _column_envelope(h, stack, shift, low, res32, max_d2, out):
+def _column_envelope(h, stack, count, shift, low):
     j = cuda.grid(1)
-    rows = out.shape[0]
-    if j >= out.shape[1]:
+    rows = h.shape[0] - _PREFETCH
+    if j >= h.shape[1]:
         return
     # Lower envelope of the parabolas (r - q)^2 + h_q^2 = r^2 - 2 r q + F_q with F_q = h_q^2 + q^2.
     # All entries sit in ``stack[:, j]``; the top (qt, Ft) and the one below it (qs, Fs) also
@@ -294,33 +298,61 @@ def _column_envelope(h, stack, shift, low, res32, max_d2, out):
         fs = ft
         qt = qq
         ft = fq
+    count[j] = k
+
+
+@cuda.jit(device=True, inline=True)
+def _entry(stack, m, j, shift, low):
+    e = np.int64(stack[m, j])
+    q = e >> shift
+    hh = e & low
+    return q, hh * hh + q * q
+
+
+@cuda.jit
+def _envelope_fill(stack, count, shift, low, res32, max_d2, seg, out):
+    """Reads the envelopes off: thread (column, segment of ``seg`` rows) finds the envelope
+    entry active at its first row by bisection, then walks down. Many threads per column."""
+    j, g = cuda.grid(2)
+    rows = out.shape[0]
+    if j >= out.shape[1]:
+        return
+    r0 = g * seg
+    if r0 >= rows:
+        return
+    r1 = r0 + seg
+    if r1 > rows:
+        r1 = rows
+    k = count[j]
     if k == 0:  # no seed at all
-        for r in range(rows):
+        for r in range(r0, r1):
             out[r, j] = math.inf
         return
-    e = np.int64(stack[0, j])
-    qc = e >> shift
-    hc = e & low
-    fc = hc * hc + qc * qc
-    m = 0
+    # entry m is active at row r while the next one is not strictly lower there:
+    # F_{m+1} - F_m >= 2 r (q_{m+1} - q_m); breakpoints increase with m, so bisect
+    lo = 0
+    hi = k - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        qa, fa = _entry(stack, mid, j, shift, low)
+        qb, fb = _entry(stack, mid + 1, j, shift, low)
+        if fb - fa < 2 * r0 * (qb - qa):
+            lo = mid + 1
+        else:
+            hi = mid
+    m = lo
+    qc, fc = _entry(stack, m, j, shift, low)
     qn = np.int64(0)
     fn = np.int64(0)
-    if k > 1:
-        e = np.int64(stack[1, j])
-        qn = e >> shift
-        hn = e & low
-        fn = hn * hn + qn * qn
-    for r in range(rows):
-        # move on while the next parabola is strictly lower from row r on
+    if m + 1 < k:
+        qn, fn = _entry(stack, m + 1, j, shift, low)
+    for r in range(r0, r1):
         while m + 1 < k and fn - fc < 2 * r * (qn - qc):
             m += 1
             qc = qn
             fc = fn
             if m + 1 < k:
-                e = np.int64(stack[m + 1, j])
-                qn = e >> shift
-                hn = e & low
-                fn = hn * hn + qn * qn
+                qn, fn = _entry(stack, m + 1, j, shift, low)
         dr = r - qc
         d2 = dr * dr + (fc - qc * qc)
         if d2 > max_d2:
@@ -351,8 +383,12 @@ def _distance_only(d_mask, res, max_d2, out):
     _row_distance[grid2, (32, _TROWS)](d_mask, first, left, right, h)
     pad = h[rows:]
     _fill[blocks_for(pad.size), THREADS](pad.reshape(pad.size), pad.dtype.type(-1))
+    count = _scratch("count", (cols,), np.int32)
     shift = 16 if packed else 32
-    _column_envelope[blocks_for(cols, 32), 32](h, stack, shift, (1 << shift) - 1, np.float32(res), max_d2, out)
+    low = (1 << shift) - 1
+    _column_envelope[blocks_for(cols, 32), 32](h, stack, count, shift, low)
+    grid = ((cols + 31) // 32, (rows + _SEG - 1) // _SEG)
+    _envelope_fill[grid, (32, 4)](stack, count, shift, low, np.float32(res), max_d2, _SEG, out)
     return out
 
 
