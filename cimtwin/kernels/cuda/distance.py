@@ -145,7 +145,7 @@ _MTILE = 32 * _MSTRIDE
 _HTILE = 32 * _HSTRIDE
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _stage_mask(mask, tile, i0, j0, tid):
     """Coalesced copy of the block's mask cells into shared memory (0 beyond the grid)."""
     rows = mask.shape[0]
@@ -301,7 +301,7 @@ def _column_envelope(h, stack, count, shift, low):
     count[j] = k
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _entry(stack, m, j, shift, low):
     e = np.int64(stack[m, j])
     q = e >> shift

@@ -35,7 +35,7 @@ _ONE = np.uint64(1)
 _BLOCK2 = (32, 8)
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _step(k):
     """(row offset, col offset, code) of neighbour ``k`` in the order E, SE, S, SW, W, NW, N, NE."""
     if k == 0:
@@ -55,7 +55,7 @@ def _step(k):
     return -1, 1, 128
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _offset(code):
     """(row offset, col offset) of a D8 code; (0, 0) for 0 and 255."""
     if code == 1:

@@ -31,24 +31,24 @@ _CPT = 4  # cells per thread in the power-2 kernel
 _BX, _BY = 32, 8  # its block
 
 
-@cuda.jit(device=True, inline=True, fastmath=True)
+@cuda.jit(device=True, fastmath=True)
 def _at_least(x, floor):
     return x if x > floor else floor
 
 
 if config.ENABLE_CUDASIM:  # the simulator's libdevice functions are stubs
-    @cuda.jit(device=True, inline=True)
+    @cuda.jit(device=True)
     def _rcp(x):
         return np.float32(1.0) / x
 else:
     from numba.cuda import libdevice
 
-    @cuda.jit(device=True, inline=True)
+    @cuda.jit(device=True)
     def _rcp(x):
         return libdevice.fast_fdividef(np.float32(1.0), x)  # approximate reciprocal, ~2 ulp
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _rcp_at_least(x, floor):
     return _rcp(x if x > floor else floor)
 
