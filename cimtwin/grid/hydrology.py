@@ -60,7 +60,8 @@ def _prepare_dem(dem: Any, *, arg: str = "dem", nodata: float | None = None) -> 
 
 
 def _condition(z: np.ndarray, valid: np.ndarray, backend: str) -> np.ndarray:
-    fill, _ = select("fill_depressions", backend)
+    # no exact parallel fill: with backend="cuda" the fill runs on the CPU, D8 and accumulation on the GPU
+    fill, _ = select("fill_depressions", "cpu" if backend == "cuda" else backend)
     return fill(z, valid, False)
 
 

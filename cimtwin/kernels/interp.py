@@ -183,17 +183,16 @@ def _idw_knn(out, gr, gc, gv, power, radius, k, nodata):
 
 
 @njit
-def _apply_hits(out, gr, gc, gv):
-    rows, cols = out.shape
+def hit_cells(rows, cols, gr, gc, gv):
+    """Cells with a gauge on their centre: (flat index, mean value of the gauges there)."""
     n = gr.shape[0]
-    hit_sum = np.zeros(n)
-    hit_n = np.zeros(n, np.int64)
     key = np.full(n, -1, np.int64)
     for g in range(n):
         i = round(gr[g])
         j = round(gc[g])
         if 0 <= i < rows and 0 <= j < cols and (gr[g] - i) ** 2 + (gc[g] - j) ** 2 < _HIT * _HIT:
             key[g] = i * cols + j
+    vals = np.zeros(n)
     for g in range(n):
         if key[g] < 0:
             continue
@@ -203,7 +202,17 @@ def _apply_hits(out, gr, gc, gv):
             if key[h] == key[g]:
                 s += gv[h]
                 c += 1
-        out[key[g] // cols, key[g] % cols] = s / c
+        vals[g] = s / c
+    keep = key >= 0
+    return key[keep], vals[keep]
+
+
+@njit
+def _apply_hits(out, gr, gc, gv):
+    rows, cols = out.shape
+    keys, vals = hit_cells(rows, cols, gr, gc, gv)
+    for t in range(keys.shape[0]):
+        out[keys[t] // cols, keys[t] % cols] = vals[t]
 
 
 @register("idw", "cpu")

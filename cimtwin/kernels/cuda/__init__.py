@@ -13,5 +13,5 @@ benchmarks) that keep data resident on the GPU.
 
 from cimtwin.kernels._dispatch import add_provider
 
-for _module in ("distance", "coverage", "viewshed", "interp", "zonal"):
+for _module in ("distance", "coverage", "viewshed", "interp", "zonal", "hydro"):
     add_provider("cuda", f"cimtwin.kernels.cuda.{_module}")

@@ -98,4 +98,6 @@ def sector_terms(azimuth_deg, hfov_deg):
 def coverage_count_cuda(shape, rows, cols, radius, azimuth_deg, hfov_deg, strategy):
     """Same contract as the CPU ``coverage_count`` kernel; ``strategy`` is ignored (always stamps)."""
     terms = (None, None, None) if azimuth_deg is None else sector_terms(azimuth_deg, hfov_deg)
-    return coverage_count_device(shape, rows, cols, radius, *terms).copy_to_host()
+    from cimtwin.kernels.cuda.transfer import download
+
+    return download(coverage_count_device(shape, rows, cols, radius, *terms))
