@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from cimtwin.errors import CimtwinError
 
 # Subcommand modules, in the order ``cimtwin --help`` lists them.
-_COMMANDS = ("demo", "info", "validate", "coverage", "risk", "report")
+_COMMANDS = ("demo", "info", "validate", "coverage", "risk", "report", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
