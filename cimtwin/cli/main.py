@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from cimtwin.errors import CimtwinError
 
 # Subcommand modules, in the order ``cimtwin --help`` lists them.
-_COMMANDS = ("demo", "info", "validate", "coverage", "risk", "report")
+_COMMANDS = ("demo", "info", "validate", "coverage", "risk", "report", "evaluate")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
