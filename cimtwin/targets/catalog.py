@@ -89,8 +89,9 @@ def load_catalog(path: str | os.PathLike | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> cat = load_catalog()
-    >>> cat.set_index("id").loc["sites_5g_2023", ["comparator", "value", "year"]].tolist()
-    ['>=', 40000.0, 2023]
+    >>> row = cat.set_index("id").loc["sites_5g_2023"]
+    >>> row["comparator"], float(row["value"]), int(row["year"])
+    ('>=', 40000.0, 2023)
     """
     data = _read_toml(path)
     rows = data.get("target")
