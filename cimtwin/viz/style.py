@@ -75,6 +75,7 @@ LAYER_STYLES: dict[str, LayerStyle] = {
     "grid_cells": LayerStyle("网格", "grid cells", (0, 0, 0, 0), (170, 170, 170, 255), line_width_m=4.0, order=3),
     "land_use": LayerStyle("用地", "land use", (200, 220, 180, 120), order=4),
     "site_class": LayerStyle("场地类别", "site class", (200, 200, 230, 100), order=4),
+    "seismic_zoning": LayerStyle("地震动参数区划", "seismic zoning (GB 18306)", (230, 120, 80, 60), order=4),
     "low_lying_areas": LayerStyle("城区低洼地区", "low-lying areas", (120, 170, 230, 140), (60, 110, 190, 255),
                                   order=6),
     "reservoirs": LayerStyle("重点水库", "reservoirs", (70, 140, 220, 220), (40, 90, 170, 255), order=7),

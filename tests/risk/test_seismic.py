@@ -278,3 +278,21 @@ class TestZoningVersusScenario:
             seismic.zoning_pga(bad, spec)
         odd = seismic.zoning_pga(bad.assign(pga_g=[0.12]), spec)
         assert "not GB 18306 zone values" in odd.attrs["note"]
+
+
+def test_sample_checks_fortification_against_its_synthetic_zoning():
+    import cimtwin
+    from cimtwin.grid import GridSpec
+
+    model = cimtwin.load_sample("jinan")
+    assert "seismic_zoning" in model.metadata["synthetic"]
+    assert "SYNTHETIC" in model.metadata["sources"]["seismic_zoning"]
+    spec = GridSpec.from_bounds(model.grid.bounds, res_m=200, crs=model.crs)
+    hz = seismic.seismic_hazard(model, spec=spec)
+    zi = hz.zoning_intensity.values
+    assert hz.notes["cells_without_zoning"] == 0 and set(np.unique(zi)) <= {6, 7}  # 0.10/0.15 g zones, Fa ≤ 1.25
+    b = model.layer("buildings")
+    weak = buildings_below_fortification(b, hz.zoning_intensity)
+    assert 1 - len(weak) / len(b) > 0.8  # the fault-scenario maximum let 3.9 % pass
+    scenario = seismic.seismic_scenario(model, spec=spec)
+    assert scenario.notes["faults_used"] == ["齐河-广饶断裂"]  # the one Late-Pleistocene fault of the sample
