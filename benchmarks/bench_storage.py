@@ -113,9 +113,10 @@ def plain_folder_writer(model, folder: Path):
     import rasterio
 
     from cimtwin.grid.spec import GridSpec
-    from cimtwin.io.container import prepare_frame
+    from cimtwin.io.container import _ogr_geometry_type, prepare_frame
 
     frames = [prepare_frame(model.layer(n), model.layer(n).geometry.name)[0] for n in model.layer_names]
+    types = [_ogr_geometry_type(model.layer(n)) for n in model.layer_names]  # the same options as ours
     tables = [prepare_frame(model.table(n), None)[0] for n in model.table_names]
     rasters = [(model.raster(n).values, GridSpec.from_dataarray(model.raster(n))) for n in model.raster_names]
 
@@ -124,7 +125,8 @@ def plain_folder_writer(model, folder: Path):
         folder.mkdir()
         gpkg = folder / "plain.gpkg"
         for i, f in enumerate(frames):
-            pyogrio.write_dataframe(f, gpkg, layer=f"l{i}", append=gpkg.exists(), promote_to_multi=False)
+            pyogrio.write_dataframe(f, gpkg, layer=f"l{i}", append=gpkg.exists(), promote_to_multi=False,
+                                    geometry_type=types[i])
         for i, t in enumerate(tables):
             pyogrio.write_dataframe(t, gpkg, layer=f"t{i}", append=gpkg.exists())
         for i, (values, spec) in enumerate(rasters):

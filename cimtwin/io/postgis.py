@@ -597,32 +597,30 @@ def _read_frame(conn, schema: str, rec: dict[str, Any], *, show: bool, what: str
                  t=_ident(schema, rec["table"]))
     kinds = [None if c == geometry else (rec["index"] if c == "__cimtwin_index__" else rec["dtypes"][c])
              for c in cols]
-    parts: list[list[Any]] = [[] for _ in cols]
+    total = int(rec["rows"])
+    # the result's arrays, filled chunk by chunk: beyond them only one chunk of rows is ever held
+    data = {c: np.empty(total, dtype=object if kind is None else _numpy_dtype(kind)) for c, kind in zip(cols, kinds)}
     n = 0
     with conn.cursor(name=f"cimtwin_{rec['table']}"[:63], binary=True) as cur, \
-            tqdm(total=rec["rows"], desc=f"read {what}", unit="row",
-                 disable=not show or rec["rows"] < _CHUNK_ROWS) as bar:
+            tqdm(total=total, desc=f"read {what}", unit="row", disable=not show or total < _CHUNK_ROWS) as bar:
         cur.itersize = _CHUNK_ROWS
         cur.execute(query)
         while True:
             rows = cur.fetchmany(_CHUNK_ROWS)
             if not rows:
                 break
-            for j, col in enumerate(zip(*rows)):
-                parts[j].append(_chunk_array(col, kinds[j], shapely))
+            if n + len(rows) > total:
+                n += len(rows)
+                break
+            for c, kind, col in zip(cols, kinds, zip(*rows)):
+                data[c][n:n + len(rows)] = _chunk_array(col, kind, shapely)
             n += len(rows)
-            bar.update(len(rows))
-    if n != rec["rows"]:
-        raise ContainerError(f"{what}: table {rec['table']!r} has {n} rows, the version records {rec['rows']}; it "
-                             "was altered outside cimtwin. Read another version, or save the model again.")
-    data = {}
-    for c, kind, chunks in zip(cols, kinds, parts):
-        if not chunks:
-            empty_dtype = object if kind is None or kind["dtype"] in ("object", "category", "datetime",
-                                                                      "datetime_tz") else None
-            data[c] = np.empty(0, dtype=empty_dtype if empty_dtype else _numpy_dtype(kind))
-        else:
-            data[c] = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+            del rows
+            bar.update(n - bar.n)
+    if n != total:
+        raise ContainerError(f"{what}: table {rec['table']!r} has {'more than ' if n > total else ''}{n} rows, the "
+                             f"version records {total}; it was altered outside cimtwin. Read another version, or "
+                             "save the model again.")
     df = pd.DataFrame({c: (_as_series(data[c], kind) if kind is not None else None) for c, kind in zip(cols, kinds)
                        if kind is not None}, index=pd.RangeIndex(n))
     if geometry is not None:
@@ -633,6 +631,7 @@ def _read_frame(conn, schema: str, rec: dict[str, Any], *, show: bool, what: str
 
 
 def _numpy_dtype(kind: dict[str, Any]):
+    """The array a column is read into: its numpy dtype, or object (text, nullable, category, datetime)."""
     d = kind["dtype"]
     if d in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
              "float64"):
