@@ -18,7 +18,7 @@ import gc
 import sys
 
 import numpy as np
-from _common import Results, measure, parse_args, size_label
+from _common import Results, measure, parse_args
 
 sys.path.insert(0, ".")
 CRS = "EPSG:4527"
