@@ -54,8 +54,8 @@ def test_goal_status_follows_met_and_extra_keys_render():
                      goal=">= 2x", goal_ratio=2.0, met=False),
                 _row(op="unmeasured", goal="<= 1 s", goal_s=1.0, met=None)]}
     text = mr.render([data])
-    assert "| fast | 1e6 | >= 2x | 3x | met |" in text
-    assert "| slow | 1e6 | >= 2x | 1.5x | **not met** |" in text
+    assert "| fast | 1e6 | >= 2x | 3x | met |  |" in text
+    assert "| slow | 1e6 | >= 2x | 1.5x | **not met** |  |" in text
     assert "not measured" in text and "1 of 3 goals met, 1 not met, 1 not measured." in text
     assert "extra_figure" in text and "- gpu: none" in text
 
