@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
-import time
 
 import numpy as np
-from _common import machine, report, size_label, timeit
+from _common import Results, measure, parse_args
 
 sys.path.insert(0, ".")
 CRS = "EPSG:4527"
@@ -58,38 +56,40 @@ def anchor_presence(zones, gauges):
     return hit.index.nunique() / len(zones)
 
 
-def bench_gauges(sizes, repeat, anchor_max):
+def bench_gauges(res, sizes, repeat, anchor_max):
     from cimtwin.coverage import DEFAULT_GAUGE_RADIUS_M, coverage_ratio
 
     rng = np.random.default_rng(0)
-    rows = []
     for n in sizes:
         m, zones, g = gauge_model(n, rng)
         run_p = lambda: coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", by="subdistricts",
                                        definition="presence", geometries=False)
         run_r = lambda: coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", by="subdistricts",
                                        definition="radius", method="grid", geometries=False)
-        run_p(), run_r()  # compile
-        tp, tr = timeit(run_p, repeat), timeit(run_r, repeat)
+        tp, tr = measure(run_p, repeat), measure(run_r, repeat)
         rp = run_p().set_index("zone").loc["all", "ratio"]
         rr = run_r().set_index("zone").loc["all", "ratio"]
         ap = ar = None
+        ref_r = ref_p = None
+        skip = ""
         if n <= anchor_max:
-            ap = timeit(lambda: anchor_presence(zones, g), 1)
-            t0 = time.perf_counter()
-            ref = anchor_radius(zones, g, DEFAULT_GAUGE_RADIUS_M)
-            ar = time.perf_counter() - t0
-            rows.append({"op": "gauges radius (grid)", "n": size_label(n), "ratio": round(rr, 5),
-                         "anchor_ratio": round(ref, 5), "cimtwin_s": tr, "anchor_s": ar})
+            ap = measure(lambda: anchor_presence(zones, g), repeat)
+            ar = measure(lambda: anchor_radius(zones, g, DEFAULT_GAUGE_RADIUS_M), repeat)
+            ref_r, ref_p = anchor_radius(zones, g, DEFAULT_GAUGE_RADIUS_M), anchor_presence(zones, g)
         else:
-            rows.append({"op": "gauges radius (grid)", "n": size_label(n), "ratio": round(rr, 5), "cimtwin_s": tr})
-        rows.append({"op": "gauges presence", "n": size_label(n), "ratio": round(rp, 5),
-                     "anchor_ratio": round(anchor_presence(zones, g), 5) if ap else None, "cimtwin_s": tp,
-                     "anchor_s": ap})
-    return rows
+            skip = f"anchor not run above --anchor-max {anchor_max}; no ratio"
+        on = n == 10_000
+        size = f"{n:,} gauges x {n:,} sub-districts"
+        res.add("rain gauges, radius (R = 2,185 m, method grid)", size, tr,
+                anchor="shapely buffers + union_all + geopandas.overlay", anchor_t=ar,
+                goal="<= 1 s" if on else None, goal_s=1.0 if on else None, note=skip,
+                coverage=round(float(rr), 5), anchor_coverage=None if ref_r is None else round(float(ref_r), 5))
+        res.add("rain gauges, presence", size, tp, anchor="geopandas.sjoin", anchor_t=ap,
+                goal="<= 1 s" if on else None, goal_s=1.0 if on else None, note=skip,
+                coverage=round(float(rp), 5), anchor_coverage=None if ref_p is None else round(float(ref_p), 5))
 
 
-def bench_sectors(n, repeat):
+def bench_sectors(res, n, repeat):
     import geopandas as gpd
     import shapely
 
@@ -108,7 +108,7 @@ def bench_sectors(n, repeat):
                            geometry=shapely.box(kx, ky, kx + 300, ky + 300), crs=CRS)
     m = cimtwin.CityModel.from_layers({"cameras": cams, "key_areas": key}, crs=CRS)
     run = lambda: coverage_ratio(m, sensors="cameras", targets="key_areas")
-    t = timeit(run, repeat)
+    t = measure(run, repeat)
     ratio = run()["ratio"].iloc[0]
 
     def anchor():
@@ -118,14 +118,14 @@ def bench_sectors(n, repeat):
         inter = gpd.overlay(key[["geometry"]], u, how="intersection")
         return inter.area.sum() / key.area.sum()
 
-    t0 = time.perf_counter()
+    ta = measure(anchor, repeat)
     ref = anchor()
-    ta = time.perf_counter() - t0
-    return [{"op": "camera sectors (exact)", "n": size_label(n), "ratio": round(ratio, 5),
-             "anchor_ratio": round(ref, 5), "cimtwin_s": t, "anchor_s": ta}]
+    res.add("camera sectors, exact (no occlusion), 400 key areas", f"{n:,} cameras", t,
+            anchor="sector polygons + union_all + geopandas.overlay", anchor_t=ta,
+            coverage=round(float(ratio), 5), anchor_coverage=round(float(ref), 5))
 
 
-def bench_viewshed(cells, n_cams):
+def bench_viewshed(res, cells, n_cams, repeat):
     """100k cameras, 90° FOV, 100-cell range, r2 over a synthetic 1e8-cell DEM; one timed run."""
     import geopandas as gpd
     import shapely
@@ -135,8 +135,8 @@ def bench_viewshed(cells, n_cams):
     from cimtwin.grid.spec import GridSpec
 
     side = int(round(cells ** 0.5))
-    res = 2.0
-    spec = GridSpec.from_bounds((X0, Y0, X0 + side * res, Y0 + side * res), res_m=res, crs=CRS)
+    res_m = 2.0
+    spec = GridSpec.from_bounds((X0, Y0, X0 + side * res_m, Y0 + side * res_m), res_m=res_m, crs=CRS)
     rng = np.random.default_rng(2)
     # smooth synthetic terrain: a few sine waves plus 1 m noise (float32, in place to save memory)
     y = np.linspace(0, 20, side, dtype=np.float32)
@@ -145,9 +145,9 @@ def bench_viewshed(cells, n_cams):
     da = spec.to_dataarray(dem, name="dem", attrs={"units": "m"})
     del dem
     cams = gpd.GeoDataFrame({"height_m": 8.0, "azimuth_deg": rng.uniform(0, 360, n_cams), "hfov_deg": 90.0,
-                             "range_m": 100 * res},
-                            geometry=shapely.points(rng.uniform(X0 + 400, X0 + side * res - 400, n_cams),
-                                                    rng.uniform(Y0 + 400, Y0 + side * res - 400, n_cams)), crs=CRS)
+                             "range_m": 100 * res_m},
+                            geometry=shapely.points(rng.uniform(X0 + 400, X0 + side * res_m - 400, n_cams),
+                                                    rng.uniform(Y0 + 400, Y0 + side * res_m - 400, n_cams)), crs=CRS)
     city = gpd.GeoDataFrame({"name": ["city"]}, geometry=[shapely.box(*spec.bounds)], crs=CRS)
     m = cimtwin.CityModel.from_layers({"cameras": cams, "districts": city}, rasters={"dem": da}, crs=CRS)
     del da
@@ -157,31 +157,32 @@ def bench_viewshed(cells, n_cams):
     coverage_ratio(m.with_layer("cameras", small), sensors="cameras",
                    targets=gpd.GeoDataFrame({"name": ["s"]}, geometry=[small.geometry.iloc[0].buffer(300)], crs=CRS),
                    geometries=False)
-    t0 = time.perf_counter()
-    r = coverage_ratio(m, sensors="cameras", targets="districts", geometries=False)
-    t = time.perf_counter() - t0
-    return [{"op": "camera viewshed r2 (DEM)", "n": size_label(n_cams), "cells": size_label(side * side),
-             "ratio": round(float(r["ratio"].iloc[0]), 5), "cimtwin_s": t,
-             "load": round(os.getloadavg()[0], 1)}]
+    run = lambda: coverage_ratio(m, sensors="cameras", targets="districts", geometries=False)
+    t = measure(run, repeat)
+    r = run()
+    on = side * side >= 10**8 and n_cams >= 100_000
+    res.add(f"camera viewshed coverage ratio, r2, 90 deg, 100-cell range, {n_cams:,} cameras", side * side, t,
+            anchor="none finishes at this size", goal="<= 60 s" if on else None, goal_s=60.0 if on else None,
+            coverage=round(float(r["ratio"].iloc[0]), 5),
+            note="" if on else "goal stated at 1e5 cameras over 1e8 cells: not judged here")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sizes", nargs="+", type=lambda s: int(float(s)), default=[10_000])
-    p.add_argument("--repeat", type=int, default=3)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--anchor-max", type=lambda s: int(float(s)), default=10_000)
     p.add_argument("--cameras", type=lambda s: int(float(s)), default=100_000)
     p.add_argument("--cells", type=lambda s: int(float(s)), default=100_000_000)
     p.add_argument("--sector-cameras", type=lambda s: int(float(s)), default=10_000)
     p.add_argument("--skip-viewshed", action="store_true")
-    args = p.parse_args(argv)
-    print(machine(), flush=True)
-    rows = bench_gauges(args.sizes, args.repeat, args.anchor_max)
-    report(rows)
-    rows = bench_sectors(args.sector_cameras, args.repeat)
-    report(rows)
+    args = parse_args("", [10_000], argv=argv, quick_sizes=[1_000], parser=p)
+    if args.quick:
+        args.cells, args.cameras, args.sector_cameras = 10**6, 10**3, 1_000
+    res = Results(__file__, anchors=["geopandas", "shapely"], argv=argv, out=args.out)
+    bench_gauges(res, args.sizes, args.repeat, args.anchor_max)
+    bench_sectors(res, args.sector_cameras, args.repeat)
     if not args.skip_viewshed:
-        report(bench_viewshed(args.cells, args.cameras))
+        bench_viewshed(res, args.cells, args.cameras, args.repeat)
+    res.write()
 
 
 if __name__ == "__main__":

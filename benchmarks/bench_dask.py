@@ -6,12 +6,13 @@ results are reduced (coverage ratio = share of cells seen by at least one camera
 range). Runs on a ``LocalCluster`` with bounded memory per worker, or on an existing cluster
 with ``--scheduler tcp://host:8786``; peak RSS per worker process is reported.
 
-Anchor: the same cimtwin function in memory at ``--anchor-size`` cells (default 1e8) in this
-process; the ratio compares throughput (cells per second). Cameras and gauges are synthetic
-(uniform random positions, seeded).
+Anchor: the same cimtwin function in memory, at the same size, in this process (up to
+``--anchor-max`` cells; a size above says so and gives no ratio). Cameras and gauges are
+synthetic (uniform random positions, seeded). Each call gets one untimed warm-up call, then
+``--repeat`` timed calls (default 1: the distributed run is long).
 
     python benchmarks/bench_dask.py                       # 4e8 cells, LocalCluster(2 x 1 thread)
-    python benchmarks/bench_dask.py --sizes 1e8 --memory-limit 2GiB
+    python benchmarks/bench_dask.py --sizes 1e8 --memory-limit 2GiB --repeat 3
     python benchmarks/bench_dask.py --scheduler tcp://10.0.0.5:8786 --chunk 8192
 """
 
@@ -22,10 +23,9 @@ import math
 import os
 import resource
 import sys
-import time
 
 import numpy as np
-from _common import machine, report, size_label
+from _common import Results, measure, parse_args, size_label
 
 # the repository root, for this process and for the LocalCluster's worker processes
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,60 +61,53 @@ def _warm_up() -> None:
     idw((64, 64), r, r, np.array([1.0, 2.0]), backend="cpu")
 
 
-def run_dask(n_cells: int, chunk: int, client) -> list[dict]:
+def run_dask(n_cells: int, chunk: int, client) -> dict:
+    """Coverage ratio and IDW reductions on the lazily chunked grid; returns the two values."""
     from cimtwin.grid import chunked
 
     shape, (cr, cc, az), (gx, gy, gv) = _workload(n_cells)
-    rows = []
-    t0 = time.perf_counter()
     cov = chunked.coverage_count(shape, cr, cc, RADIUS_CELLS, azimuth_deg=az, hfov_deg=HFOV_DEG,
                                  chunks=chunk, backend="cpu")
     ratio = float((cov > 0).mean().compute())
-    t_cov = time.perf_counter() - t0
-    rows.append({"op": f"camera coverage ratio ({len(cr)} cams, R={RADIUS_CELLS:g}, {HFOV_DEG:g} deg)",
-                 "cells": size_label(n_cells), "dask_s": t_cov, "value": ratio})
-    t0 = time.perf_counter()
+    return ratio
+
+
+def run_dask_idw(n_cells: int, chunk: int, client) -> float:
+    from cimtwin.grid import chunked
+
+    shape, _, (gx, gy, gv) = _workload(n_cells)
     surf = chunked.idw(shape, gx, gy, gv, chunks=chunk, backend="cpu")
     mean, lo, hi = (float(v) for v in client.compute([surf.mean(), surf.min(), surf.max()], sync=True))
-    t_idw = time.perf_counter() - t0
-    rows.append({"op": f"IDW ({GAUGES} gauges, p=2)", "cells": size_label(n_cells), "dask_s": t_idw,
-                 "value": mean})
-    return rows
+    return mean
 
 
-def run_in_memory(n_cells: int) -> dict[str, float]:
-    from cimtwin.grid import coverage_count, idw
+def in_memory_coverage(n_cells: int) -> float:
+    from cimtwin.grid import coverage_count
 
-    shape, (cr, cc, az), (gx, gy, gv) = _workload(n_cells)
-    out = {}
-    coverage_count((64, 64), cr[:10] % 64, cc[:10] % 64, RADIUS_CELLS, azimuth_deg=az[:10], hfov_deg=HFOV_DEG)
-    idw((64, 64), gx % 64, gy % 64, gv)  # compile outside the timing
-    t0 = time.perf_counter()
+    shape, (cr, cc, az), _ = _workload(n_cells)
     cnt = coverage_count(shape, cr, cc, RADIUS_CELLS, azimuth_deg=az, hfov_deg=HFOV_DEG, backend="cpu")
-    float((cnt > 0).mean())
-    out["coverage"] = time.perf_counter() - t0
-    del cnt
-    t0 = time.perf_counter()
-    surf = idw(shape, gx, gy, gv, backend="cpu")
-    float(surf.mean())
-    out["idw"] = time.perf_counter() - t0
-    del surf
-    return out
+    return float((cnt > 0).mean())
+
+
+def in_memory_idw(n_cells: int) -> float:
+    from cimtwin.grid import idw
+
+    shape, _, (gx, gy, gv) = _workload(n_cells)
+    return float(idw(shape, gx, gy, gv, backend="cpu").mean())
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", nargs="+", type=lambda s: int(float(s)), default=[400_000_000])
-    p.add_argument("--repeat", type=int, default=1, help="runs per size (the distributed run is long; default 1)")
     p.add_argument("--chunk", type=int, default=4096, help="chunk side in cells (default 4096)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--memory-limit", default="2GiB", help="per worker, LocalCluster only")
     p.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
-    p.add_argument("--anchor-size", type=lambda s: int(float(s)), default=100_000_000)
-    args = p.parse_args(argv)
-
+    p.add_argument("--anchor-max", type=lambda s: int(float(s)), default=400_000_000,
+                   help="largest size at which the in-memory anchor also runs (default: 4e8)")
+    args = parse_args("", [400_000_000], default_repeat=1, argv=argv, quick_sizes=[10**6], parser=p)
     from dask.distributed import Client, LocalCluster
 
+    res = Results(__file__, anchors=["dask", "distributed"], argv=argv, out=args.out)
     cluster = None
     if args.scheduler:
         client = Client(args.scheduler)
@@ -122,33 +115,33 @@ def main(argv=None) -> int:
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, memory_limit=args.memory_limit,
                                processes=True, dashboard_address=None)
         client = Client(cluster)
-    print(f"machine: {machine()}")
-    print(f"cluster: {client}  chunk={args.chunk}  memory_limit={args.memory_limit if cluster else 'cluster'}")
-    # warm-up: compile the kernels on every worker outside the timing
-    client.run(_warm_up)
-    rows = []
+    res.meta["cluster"] = (f"{args.workers} workers x 1 thread, memory limit {args.memory_limit} per worker, "
+                           f"chunk {args.chunk}" if cluster else f"scheduler at {args.scheduler}")
+    client.run(_warm_up)  # compile the kernels on every worker outside the timing
+    _warm_up()
     for n in args.sizes:
-        best = None
-        for _ in range(max(1, args.repeat)):
-            got = run_dask(n, args.chunk, client)
-            if best is None or sum(r["dask_s"] for r in got) < sum(r["dask_s"] for r in best):
-                best = got
-        peaks = client.run(_peak_rss_mb)
-        for r in best:
-            r["Mcells_per_s"] = n / r["dask_s"] / 1e6
-            r["peak_rss_per_worker_MB"] = round(max(peaks.values()))
-        rows += best
-    mem = run_in_memory(args.anchor_size)
-    for r in rows:
-        key = "coverage" if r["op"].startswith("camera") else "idw"
-        r["in_memory_s@" + size_label(args.anchor_size)] = mem[key]
-        r["in_memory_Mcells_per_s"] = args.anchor_size / mem[key] / 1e6
-        r["throughput_ratio"] = r["Mcells_per_s"] / r["in_memory_Mcells_per_s"]
-    report(rows)
-    print(f"peak RSS per worker (MB): {peaks}; this process: {_peak_rss_mb():.0f} MB")
+        t_cov = measure(lambda: run_dask(n, args.chunk, client), args.repeat)
+        t_idw = measure(lambda: run_dask_idw(n, args.chunk, client), args.repeat)
+        peak = round(max(client.run(_peak_rss_mb).values()))
+        a_cov = a_idw = None
+        skip = ""
+        if n <= args.anchor_max:
+            a_cov = measure(lambda: in_memory_coverage(n), args.repeat)
+            a_idw = measure(lambda: in_memory_idw(n), args.repeat)
+        else:
+            skip = f"in-memory anchor not run above --anchor-max {size_label(args.anchor_max)}; no ratio"
+        n_cam = int(n * CAMERAS_PER_CELL)
+        res.add(f"camera coverage ratio, {n_cam:,} cameras, R = {RADIUS_CELLS:g}, {HFOV_DEG:g} deg (dask)", n, t_cov,
+                anchor="the same function in memory in this process (numba, all cores)", anchor_t=a_cov,
+                note=skip or "ratio < 1: the chunked run is slower than in memory; its point is bounded memory",
+                peak_rss_per_worker_mb=peak, value=run_dask(n, args.chunk, client))
+        res.add(f"IDW, {GAUGES} gauges, p = 2 (dask)", n, t_idw,
+                anchor="the same function in memory in this process (numba, all cores)", anchor_t=a_idw, note=skip,
+                peak_rss_per_worker_mb=peak)
     client.close()
     if cluster is not None:
         cluster.close()
+    res.write()
     return 0
 
 

@@ -127,8 +127,6 @@ def main(argv=None):
                     "(minutes per call at this size); no ratio")
         on, gnote = goal_applies(n, args.sizes, 10**8, time_goal=True)
         judged = cells >= 10**8
-        fill_note = "; ".join(x for x in (skip, gnote, "same filled surface as pysheds" if a_fill and same else "")
-                              if x)
         # two goals: the time at 1e8, and the ratio at the largest size pysheds ran
         # (stated at 1e8; a smaller size says so)
         ratio_goal = a_fill is not None and n == largest_anchor

@@ -133,11 +133,11 @@ def render(files: list[dict]) -> str:
     out.append("## Goals\n")
     goals = [(f, r) for f in files for r in f.get("rows", []) if r.get("goal")]
     if goals:
-        out.append("| script | op | size | goal | median | status |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| script | op | size | goal | median | status | note |")
+        out.append("|---|---|---|---|---|---|---|")
         for f, r in goals:
             out.append(f"| [{cell(f['script'])}](#{anchor_label(f['script']).replace('.', '')}) | {cell(r['op'])} "
-                       f"| {fmt_size(r['size'])} | {cell(r['goal'])} | {goal_figure(r)} | {status(r)} |")
+                       f"| {fmt_size(r['size'])} | {cell(r['goal'])} | {goal_figure(r)} | {status(r)} | {cell(r.get('note') or '')} |")
         n_met = sum(r.get("met") is True for _, r in goals)
         n_not = sum(r.get("met") is False for _, r in goals)
         out.append("")
