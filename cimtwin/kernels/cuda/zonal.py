@@ -38,6 +38,12 @@ _SHARED_BLOCKS = 1024  # blocks of the shared-memory kernel: partials flushed = 
 
 
 @cuda.jit
+def _to_f64(src, dst):
+    for p in range(cuda.grid(1), src.shape[0], cuda.gridsize(1)):
+        dst[p] = float(src[p])
+
+
+@cuda.jit
 def _zonal_kernel(values, bits, sign, bins, has_nodata, nodata, has_threshold, threshold, word, tot, lo, hi,
                   above):
     start = cuda.grid(1)
@@ -127,8 +133,11 @@ def zonal_device(values, bins, nbins, nodata, threshold):
     min and max come back in the dtype of ``values`` (float32 or float64).
     """
     d_v = to_device(values)
-    if d_v.dtype not in (np.float32, np.float64):
-        d_v = to_device(np.asarray(d_v, np.float64))
+    if d_v.dtype not in (np.float32, np.float64):  # e.g. an int32 count grid: cast on the device
+        as_f64 = cuda.device_array(d_v.shape, np.float64)
+        if d_v.size:
+            _to_f64[blocks_for(d_v.size), THREADS](d_v, as_f64)
+        d_v = as_f64
     d_b = to_device(bins)
     nbins = int(nbins)
     ut = np.uint32 if d_v.dtype == np.float32 else np.uint64
