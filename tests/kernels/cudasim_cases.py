@@ -94,14 +94,16 @@ def test_idw_all_gauges_matches_cpu(rng):
         np.testing.assert_array_equal(np.isnan(gpu), np.isnan(cpu))
 
 
-@pytest.mark.parametrize("nodata", [None, 0.5])
-def test_zonal_matches_cpu(rng, nodata):
+@pytest.mark.parametrize(("nodata", "nbins"), [(None, 7), (0.5, 7), (0.5, 2100)])
+def test_zonal_matches_cpu(rng, nodata, nbins):
+    # up to 2,048 zones the partials live in shared memory; above, global atomics only
     values = rng.normal(size=150).astype(np.float32)
     values[3] = np.nan
     values[4] = 0.5
     bins = rng.integers(-1, 6, 150)
-    gpu = g_zonal.zonal_cuda(values, bins, 7, nodata, 0.2)
-    cpu = cpu_zonal.zonal_cpu(values, bins, 7, nodata, 0.2)
+    bins[:20] = nbins - 1
+    gpu = g_zonal.zonal_cuda(values, bins, nbins, nodata, 0.2)
+    cpu = cpu_zonal.zonal_cpu(values, bins, nbins, nodata, 0.2)
     for name, a, b in zip(("count", "sum", "min", "max", "above", "cells"), gpu, cpu):
         if a.dtype.kind == "f":
             np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=name)

@@ -117,11 +117,12 @@ def _launch2(shape):
     return (max(1, (cols + _BLOCK2[0] - 1) // _BLOCK2[0]), max(1, (rows + _BLOCK2[1] - 1) // _BLOCK2[1])), _BLOCK2
 
 
-def d8_device(z, valid, with_steps=True):
+def d8_device(z, valid, with_steps=True, host_z=None):
     """``(dirs, flat_dist)`` with ``dirs`` a device uint8 grid; ``flat_dist`` host int32 or None.
 
-    ``z``/``valid`` may be host or device arrays. Flats, when present, are resolved on the host
-    (see the module docstring); ``flat_dist`` is all zero without flats.
+    ``z``/``valid`` may be host or device arrays (``host_z``: a host copy of ``z``, if the
+    caller has one, saves copying it back for the flat step). Flats, when present, are resolved
+    on the host (see the module docstring); ``flat_dist`` is all zero without flats.
     """
     d_z = to_device(z)
     d_valid = to_device(valid.view(np.uint8) if not is_device(valid) and valid.dtype == np.bool_ else valid)
@@ -137,22 +138,30 @@ def d8_device(z, valid, with_steps=True):
     if n_flat:
         from cimtwin.kernels.hydro import _resolve_flats
 
-        h_z = z.copy_to_host() if is_device(z) else np.ascontiguousarray(z)
-        h_dirs = dirs.copy_to_host()
-        h_unres = unresolved.copy_to_host()
+        from cimtwin.kernels.cuda.transfer import download, upload
+
+        if host_z is not None:
+            h_z = np.ascontiguousarray(host_z)
+        else:
+            h_z = download(z) if is_device(z) else np.ascontiguousarray(z)
+        h_dirs = download(dirs)
+        h_unres = download(unresolved)
         idx_t = np.int32 if h_z.size < 2**31 else np.int64
         comp = np.empty(n_flat, dtype=idx_t)
         queue = np.empty(min(h_z.size, 9 * n_flat + 8), dtype=idx_t)
         _resolve_flats(h_z, h_dirs, h_unres, flat_dist, comp, queue, with_steps)
-        dirs = cuda.to_device(h_dirs)
+        dirs = upload(h_dirs)
     return dirs, (flat_dist if with_steps else None)
 
 
 @register("flow_direction_d8", "cuda")
 def d8_cuda(z, valid, with_steps=True):
     """Same contract and results as the CPU ``flow_direction_d8`` kernel."""
-    dirs, flat_dist = d8_device(z, valid, with_steps)
-    return dirs.copy_to_host(), flat_dist
+    from cimtwin.kernels.cuda.transfer import download, upload
+
+    d_valid = upload(valid.view(np.uint8) if valid.dtype == np.bool_ else valid)
+    dirs, flat_dist = d8_device(upload(z), d_valid, with_steps, host_z=z)
+    return download(dirs), flat_dist
 
 
 @cuda.jit
@@ -224,4 +233,6 @@ def accumulation_device(dirs, dtype=np.uint32):
 @register("flow_accumulation", "cuda")
 def accumulation_cuda(dirs, dtype=np.uint32):
     """Same contract and results as the CPU ``flow_accumulation`` kernel."""
-    return accumulation_device(dirs, dtype).copy_to_host()
+    from cimtwin.kernels.cuda.transfer import download, upload
+
+    return download(accumulation_device(upload(dirs), dtype))
