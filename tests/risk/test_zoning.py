@@ -81,3 +81,33 @@ def test_zone_polygons_cover_the_grid_with_factor_means(factors):
     # each column of `a` is one class band; the mean of `b` over full-height bands is 0.5
     assert np.allclose(zones["b"], 0.5)
     assert shapely.union_all(zones.geometry.values).area == pytest.approx(spec.size * 100.0)
+
+
+def test_summaries_on_the_grid_equal_the_polygon_overlay():
+    """Units on cell edges: the raster path equals the exact polygon overlay (area, roads, buildings).
+
+    No road runs along a cell edge here: there the overlay counts it in both neighbouring zones.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from cimtwin.grid.spec import GridSpec
+    from cimtwin.risk.zoning import summarize_zones
+
+    spec = GridSpec.from_bounds((0, 0, 200, 100), res_m=10, crs="EPSG:4527")
+    rng = np.random.default_rng(1)
+    cls = spec.to_dataarray(rng.integers(1, 6, spec.shape).astype("uint8"), name="risk_class")
+    units = gpd.GeoDataFrame({"name": ["西", "东"]}, geometry=[shapely.box(0, 0, 120, 100), shapely.box(120, 0, 200, 100)],
+                             crs="EPSG:4527")
+    roads = gpd.GeoDataFrame(geometry=[shapely.LineString([(3, 7), (197, 93)]), shapely.LineString([(0, 55), (200, 55)]),
+                                       shapely.LineString([(151, -20), (151, 120)])], crs="EPSG:4527")
+    bx, by = rng.uniform(1, 199, 40), rng.uniform(1, 99, 40)
+    buildings = gpd.GeoDataFrame(geometry=shapely.box(bx - 0.5, by - 0.5, bx + 0.5, by + 0.5), crs="EPSG:4527")
+    zones = zone_polygons(cls)
+    grid = summarize_zones(zones, units=units, classes=cls, roads=roads, buildings=buildings)
+    poly = summarize_zones(zones, units=units, roads=roads, buildings=buildings)
+    pd_ = __import__("pandas")
+    pd_.testing.assert_frame_equal(grid[["district", "class"]], poly[["district", "class"]])
+    np.testing.assert_allclose(grid["area_km2"], poly["area_km2"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grid["road_km"], poly["road_km"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(grid["buildings"], poly["buildings"])
