@@ -315,7 +315,7 @@ def camera_parameters(cameras, *, dori: str | None = None, pixels_h: float = 192
         # a PTZ without a preset looks through its widest lens view, wherever it points
         optic_hfov = np.where(roaming, ptz_view, hfov)
         rng = np.minimum(rng, dori_range_m(optic_hfov, dori=dori, pixels_h=px))
-        n_pan = int(((optic_hfov >= 180.0)).sum())
+        n_pan = int((optic_hfov >= 180.0).sum())
         notes.append(f"DORI level {dori!r} ({DORI_PPM[dori]} px/m) applied to every camera: pinhole below 180°, "
                      f"equiangular (pixels / (hfov_rad · r)) for the {n_pan} with 180-360° optics.")
         if "pixels_h" not in cols:
