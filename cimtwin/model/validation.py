@@ -114,6 +114,8 @@ def _check_column(layer: str, gdf: pd.DataFrame, name: str, col: Column) -> pd.S
         values = s.dropna()
         if len(values) and pd.api.types.is_numeric_dtype(values.dtype) and values.isin([0, 1]).all() and not null.any():
             return s.astype(bool)
+        if col.nullable and all(isinstance(v, (bool, np.bool_)) for v in values):
+            return s.astype("boolean")  # True/False with unknowns kept unknown
         raise SchemaError(f"{where}: expected booleans (True/False); got dtype {s.dtype}. "
                           f"Convert it, e.g. `gdf[{name!r}] = gdf[{name!r}].astype(bool)`.")
     if col.kind in ("str", "category"):
@@ -216,6 +218,9 @@ def validate_layer(name: str, gdf: Any, *, crs: Any = None, kind: str | None = N
 
 
 def _default_series(col: Column, n: int, index) -> pd.Series:
+    if col.kind == "bool" and col.default is None:
+        # an absent flag is unknown (nullable NA), so a figure never counts it as True
+        return pd.Series(pd.NA, index=index, dtype="boolean")
     dtype = {"float": "float64", "int": "int64", "bool": "bool", "str": object, "category": object}[col.kind]
     return pd.Series([col.default] * n, index=index, dtype=dtype)
 

@@ -70,3 +70,13 @@ def test_every_row_carries_definition_parameters_and_data(hand_model):
     assert "radius; no clip" in radius["definition"]
     assert "radius_m=2185" in radius["parameters"] and "districts: 2 features" in radius["data"]
     assert t.loc["video_channels_connected", "data"] == "cameras: 4 features"
+
+
+def test_cameras_added_without_connected_stay_unknown(hand_model):
+    # the public path: a planner's cameras layer without `connected`, added with with_layer;
+    # the schema fills the absent flag with unknowns, never with True
+    cams = hand_model.layer("cameras").drop(columns=["connected", "is_smart"])
+    m = hand_model.without_layer("buildings").with_layer("cameras", cams)
+    assert m.layer("cameras")["connected"].isna().all()
+    row = _all(evaluate(m, year=2021)).loc["video_resources_aggregated"]
+    assert pd.isna(row["value"]) and pd.isna(row["met"]) and row["met"] is not True and row["met"] != "yes"
