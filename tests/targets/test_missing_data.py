@@ -79,4 +79,4 @@ def test_cameras_added_without_connected_stay_unknown(hand_model):
     m = hand_model.without_layer("buildings").with_layer("cameras", cams)
     assert m.layer("cameras")["connected"].isna().all()
     row = _all(evaluate(m, year=2021)).loc["video_resources_aggregated"]
-    assert pd.isna(row["value"]) and pd.isna(row["met"]) and row["met"] is not True and row["met"] != "yes"
+    assert pd.isna(row["value"]) and pd.isna(row["met"]) and row["met"] is not True
