@@ -249,9 +249,10 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
     from cimtwin.risk.seismic import buildings_below_fortification, seismic_hazard
 
     buildings = _layer(model, "buildings")
-    _layer(model, "faults")
+    if not model.has_layer("seismic_zoning"):
+        raise _NotComputable("no seismic_zoning layer (GB 18306 zoning PGA); the fault scenario never stands in")
     if model.grid is None:
-        raise _NotComputable("no raster grid (dem) for the seismic scenario")
+        raise _NotComputable("no raster grid (dem) to sample the zoning on")
     known = _known(buildings, "buildings", "fortification_intensity")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a missing site_class layer is said in the definition
@@ -263,22 +264,27 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
     sel = buildings[known]
     weak = buildings_below_fortification(sel, hazard.zoning_intensity, minimum_intensity=minimum_intensity,
                                          important_uplift=important_uplift)
+    # buildings without a zoning value (outside every zone or the grid) are not judged either way
+    judged = known & ~buildings.index.isin(weak.attrs.get("unknown", []))
     ok = ~buildings.index.isin(weak.index)
-    share, words = _unknown_words(known, "buildings' fortification_intensity")
+    share, words = _unknown_words(judged, "buildings' fortification_intensity or zoning value")
+    if not judged.any():
+        raise _NotComputable("no building has both a fortification_intensity and a zoning value")
     pairs = _zone_pairs(buildings, model, by)
     zones = []
     if pairs is not None:
         pos, names, ids, parents = pairs
-        keep = known[pos]
+        keep = judged[pos]
         zones = _per_zone((pos[keep], names[keep], ids[keep], parents[keep]), ok.astype(float), "mean")
     site = "site_class layer" if model.has_layer("site_class") else "site class II everywhere (no site_class layer)"
-    return _Measure(float(ok[known].mean()), zones, result=weak, unknown_share=share,
+    return _Measure(float(ok[judged].mean()), zones, result=weak, unknown_share=share,
                     parameters=_params(minimum_intensity=minimum_intensity, important_uplift=important_uplift,
                                        res_m=res, by=by),
-                    data=f"buildings: {len(buildings)} features; faults: {len(model.layer('faults'))} features",
+                    data=f"buildings: {len(buildings)} features; seismic_zoning: "
+                         f"{len(model.layer('seismic_zoning'))} features",
                     definition=f"share of buildings at or above the required intensity: max(GB 18306 zoning "
-                               f"intensity, {minimum_intensity}) + {important_uplift} for key uses; Yu et al. 2013 "
-                               f"PGA on a {res:g} m grid, {site}" + words)
+                               f"intensity, {minimum_intensity}) + {important_uplift} for key uses; zoning PGA "
+                               f"(seismic_zoning layer) with site adjustment on a {res:g} m grid, {site}" + words)
 
 
 COMPUTATIONS: dict[str, Callable[..., _Measure]] = {
