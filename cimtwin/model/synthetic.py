@@ -488,7 +488,11 @@ def _water_and_hazards(bounds, dem, res_m: float, rng) -> dict[str, Any]:
     hydro_n = max(2, len(rivers) * 20)
     h_geom = [shapely.line_interpolate_point(rivers[i % len(rivers)], rng.uniform(0.05, 0.95), normalized=True)
               for i in range(hydro_n)]
+    # GB 18306 zoning: three bands of basic PGA across the city (0.05 g, 0.10 g, 0.15 g), synthetic
+    zx = np.linspace(xmin, xmax, 4)
+    zoning = shapely.box(zx[:-1], ymin, zx[1:], ymax)
     return {
+        "seismic_zoning": _gdf({"pga_g": [0.05, 0.10, 0.15], "tg_s": [0.35, 0.40, 0.45]}, zoning),
         "rivers": _gdf({"name": names, "kind": ["river"] * len(names)}, rivers),
         "reservoirs": _gdf({"name": [f"合成水库{i + 1}" for i in range(nres)]}, reservoirs),
         "low_lying_areas": _gdf({"name": [f"低洼区{i + 1:04d}" for i in range(nlow)]}, low),
