@@ -5,7 +5,8 @@ removing node ``v`` adds a shortcut ``u -> w`` (cost ``c(u, v) + c(v, w)``, midd
 ``v``) for each pair of neighbours whose shortest path ran through ``v`` (a bounded
 "witness" search from ``u`` that avoids ``v`` decides). The order comes from a lazily
 updated priority: twice the shortcuts the contraction would add, minus the arcs it
-removes, plus the node's already contracted neighbours (which spreads contraction evenly).
+removes, plus the node's already contracted neighbours (which spreads contraction evenly)
+and eight times its depth in the hierarchy so far (a shallow hierarchy answers faster).
 
 The result is two upward graphs, each a CSR over the same node numbers:
 
@@ -35,6 +36,8 @@ __all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_many_to_many
 
 _INF = np.inf
 _WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
+_LEVEL_W = 8.0  # weight of the hierarchy depth in the priority (shallower hierarchy, faster queries)
+_SIM_DEGREE = 24  # a contracted node's neighbours above this degree are re-simulated only when popped
 
 
 # --------------------------------------------------------------------------- dynamic adjacency
@@ -245,6 +248,12 @@ def _contract(v, add, max_settled,
 
 
 @njit
+def _priority(shortcuts, degree, deleted, level):
+    """Contract first what adds few arcs, sits beside few contracted nodes and low in the hierarchy."""
+    return 2.0 * shortcuts - degree + deleted + _LEVEL_W * level
+
+
+@njit
 def _reverse_csr(n, indptr, indices, w):
     m = indices.shape[0]
     rptr = np.zeros(n + 1, np.int64)
@@ -278,6 +287,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
     contracted = np.zeros(n, np.bool_)
     deleted = np.zeros(n, np.int64)
+    level = np.zeros(n, np.int64)
     prio = np.empty(n, np.float64)
     dist = np.full(n, _INF)
     track = np.empty(n + 1, np.int32)
@@ -285,7 +295,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     for v in range(n):
         c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                          i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
-        prio[v] = 2.0 * c - o_len[v] - i_len[v]
+        prio[v] = _priority(c, o_len[v] + i_len[v], 0, 0)
     hcap = 4 * n + 16
     h = np.empty(2 * hcap, np.float64)
     size = 0
@@ -307,6 +317,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     nf = 0
     nb = 0
     rank = np.full(n, -1, np.int32)
+    seen = np.full(n, -1, np.int64)
     k = 0
     while size > 0:
         p = h[0]
@@ -316,7 +327,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             continue  # stale entry
         c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                          i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
-        newp = 2.0 * c - o_len[v] - i_len[v] + deleted[v]
+        newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
         if size > 0 and newp > h[0]:
             prio[v] = newp  # lazy update: no longer the least important, try again later
             size = heap_push(h, size, newp, v)
@@ -371,12 +382,17 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             ln = o_len[v] if side == 0 else i_len[v]
             for j in range(s, s + ln):
                 x = o_nb[j] if side == 0 else i_nb[j]
-                if contracted[x]:
-                    continue
+                if contracted[x] or seen[x] == v:
+                    continue  # a two-way neighbour is in both lists: refresh it once
+                seen[x] = v
                 deleted[x] += 1
-                c, _ = _contract(x, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                                 i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
-                np_ = 2.0 * c - o_len[x] - i_len[x] + deleted[x]
+                level[x] = max(level[x], level[v] + 1)
+                if o_len[x] + i_len[x] <= _SIM_DEGREE:
+                    c, _ = _contract(x, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+                    np_ = _priority(c, o_len[x] + i_len[x], deleted[x], level[x])
+                else:  # a dense core node: estimate now, simulate when it is popped
+                    np_ = prio[x] + 1.0 + _LEVEL_W
                 if np_ != prio[x]:
                     prio[x] = np_
                     if size >= hcap:
