@@ -32,7 +32,8 @@ from numba import prange
 from cimtwin.kernels._jit import njit
 from cimtwin.kernels.heap import heap_pop, heap_push
 
-__all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_many_to_many"]
+__all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_buckets", "ch_bucket_scan",
+           "ch_many_to_many"]
 
 _INF = np.inf
 _WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
@@ -815,15 +816,12 @@ def _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, 
     return out
 
 
-def ch_many_to_many(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, t_ptr, t_nodes, t_d0,
-                    nchunks):
-    """Cost matrix from every source seed set to every target seed set (bucket algorithm).
+def ch_buckets(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, t_ptr, t_nodes, t_d0, nchunks):
+    """Buckets of the targets' backward upward searches: ``(ptr, target, cost)`` per node.
 
-    Source ``i``'s seeds are ``s_nodes[s_ptr[i]:s_ptr[i + 1]]`` entering at ``s_d0``; the
-    same for targets. One backward upward search per target leaves ``(target, cost)`` in
-    a bucket at each node it settles; one forward upward search per source then scans the
-    buckets of the nodes it settles. Memory: the matrix plus one entry per node settled
-    by a backward search (a few hundred per target on road networks).
+    Target ``j``'s seeds are ``t_nodes[t_ptr[j]:t_ptr[j + 1]]`` entering at ``t_d0``. Each
+    target leaves ``(j, cost)`` at every node its search settles (unstalled): a few hundred
+    entries per target on road networks.
     """
     n = up_ptr.shape[0] - 1
     n_t = t_ptr.shape[0] - 1
@@ -836,5 +834,26 @@ def ch_many_to_many(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_
     e_d = np.empty(m, np.float64)
     _bucket_fill(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d,
                  nchunks)
-    bptr, bt, bd = _buckets(n, e_node, e_t, e_d)
-    return _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_t, nchunks)
+    return _buckets(n, e_node, e_t, e_d)
+
+
+def ch_bucket_scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, buckets, n_targets, nchunks):
+    """Rows of the cost matrix for the given sources against the targets of ``buckets``.
+
+    One forward upward search per source; at every node it settles, the bucket's
+    entries give a candidate cost ``d(s, x) + d(x, t)``; the least is exact.
+    """
+    bptr, bt, bd = buckets
+    return _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_targets, nchunks)
+
+
+def ch_many_to_many(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, t_ptr, t_nodes, t_d0,
+                    nchunks):
+    """Cost matrix from every source seed set to every target seed set (bucket algorithm).
+
+    :func:`ch_buckets` then :func:`ch_bucket_scan`. Memory: the matrix plus one bucket
+    entry per node settled by a backward search.
+    """
+    b = ch_buckets(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, t_ptr, t_nodes, t_d0, nchunks)
+    return ch_bucket_scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, b,
+                          t_ptr.shape[0] - 1, nchunks)
