@@ -68,8 +68,8 @@ def nearest_facility(points, facilities, *, network, weight="length", max_snap_m
     >>> homes = gpd.GeoSeries([shapely.Point(20, 5), shapely.Point(20, 900)], crs="EPSG:32650")
     >>> shelters = gpd.GeoSeries([shapely.Point(180, -3)], index=["S1"], crs="EPSG:32650")
     >>> out = nearest_facility(homes, shelters, network=net)
-    >>> out[["facility", "cost", "status"]].values.tolist()
-    [['S1', 160.0, 'ok'], [None, nan, 'unsnappable']]
+    >>> out.status.tolist(), out.facility.iloc[0], out.distance_m.iloc[0]
+    (['ok', 'unsnappable'], 'S1', 160.0)
     """
     import geopandas as gpd
     import pandas as pd
