@@ -6,7 +6,7 @@ removing node ``v`` adds a shortcut ``u -> w`` (cost ``c(u, v) + c(v, w)``, midd
 "witness" search from ``u`` that avoids ``v`` decides). The order comes from a lazily
 updated priority: twice the shortcuts the contraction would add, minus the arcs it
 removes, plus the node's already contracted neighbours (which spreads contraction evenly)
-and eight times its depth in the hierarchy so far (a shallow hierarchy answers faster).
+and four times its depth in the hierarchy so far (a shallow hierarchy answers faster).
 
 The result is two upward graphs, each a CSR over the same node numbers:
 
@@ -37,7 +37,7 @@ __all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_buckets", "c
 
 _INF = np.inf
 _WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
-_LEVEL_W = 8.0  # weight of the hierarchy depth in the priority (shallower hierarchy, faster queries)
+_LEVEL_W = 4.0  # weight of the hierarchy depth in the priority (shallower hierarchy, faster queries)
 _SIM_DEGREE = 24  # a contracted node's neighbours above this degree are re-simulated only when popped
 
 
