@@ -1,4 +1,6 @@
-"""Road networks and routing: shortest paths, nearest facilities, isochrones, closures, allocation.
+"""Road networks and routing: shortest paths, nearest facilities, matrices, isochrones, closures, allocation.
+
+See docs/routing.md for every query, its cost and when the contraction hierarchy is used.
 
 Examples
 --------
@@ -9,12 +11,13 @@ Examples
 """
 
 from cimtwin.routing.modes import DRIVE, ROAD_CLASS_SPEED_KMH, WALK, WALK_SLOW, TravelMode, driving, walking
-from cimtwin.routing.network import RoadNetwork, Route
-from cimtwin.routing.snapping import snap_points
+from cimtwin.routing.network import CSR, Hierarchy, RoadNetwork, Route
+from cimtwin.routing.snapping import EdgeAccess, along_edge_cost, edge_access, snap_points
 
 __all__ = [
     "RoadNetwork", "Route", "TravelMode", "walking", "driving", "WALK", "WALK_SLOW", "DRIVE",
-    "ROAD_CLASS_SPEED_KMH", "snap_points",
+    "ROAD_CLASS_SPEED_KMH", "snap_points", "edge_access", "along_edge_cost", "EdgeAccess", "CSR", "Hierarchy",
+    "nearest_facility", "od_matrix", "od_matrix_blocks",
     "close_roads", "closure_impact", "isochrones", "shelter_service_areas", "life_circle",
     "allocate_shelters", "shelter_capacity", "check_declared_junctions", "from_osm",
 ]
@@ -29,6 +32,9 @@ _LAZY = {
     "shelter_capacity": "cimtwin.routing.allocation",
     "check_declared_junctions": "cimtwin.routing.topology",
     "from_osm": "cimtwin.routing.osm",
+    "nearest_facility": "cimtwin.routing.nearest",
+    "od_matrix": "cimtwin.routing.matrix",
+    "od_matrix_blocks": "cimtwin.routing.matrix",
 }
 
 

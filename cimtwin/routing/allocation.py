@@ -63,9 +63,8 @@ def allocate_shelters(net, residents, shelters, weight=None, *, persons: str = "
     import geopandas as gpd
     import pandas as pd
 
-    from cimtwin.kernels.graph import dijkstra
     from cimtwin.routing.service_areas import WALK_DISTANCE
-    from cimtwin.routing.snapping import _seeds_from_snap, snap_points
+    from cimtwin.routing.snapping import snap_points
 
     weight = WALK_DISTANCE if weight is None else weight
     wt = net._weight(weight)
@@ -82,28 +81,12 @@ def allocate_shelters(net, residents, shelters, weight=None, *, persons: str = "
     cap = shelter_capacity(shelters)
     rs = snap_points(net, residents, max_snap_m=max_snap_m)
     ss = snap_points(net, shelters, max_snap_m=max_snap_m)
-    # cost of each resident to each shelter (searched towards the shelter)
-    indptr, indices, w, _ = net._csr(wt, reverse=True)
+    # cost of each resident to each shelter: the shared point-set matrix (CH when contracted)
+    from cimtwin.routing.matrix import snapped_matrix
+
     cut = np.inf if max_cost is None else float(max_cost)
-    edge = rs["edge"].to_numpy()
-    f = rs["fraction"].to_numpy()
-    we = wt.per_edge[edge]
-    back = np.ones(edge.size, bool) if not wt.respect_oneway else net._both[edge]
-    cost = np.empty((len(residents), len(shelters)))
-    for j in range(len(shelters)):
-        nodes, d0, _ = _seeds_from_snap(net, ss.iloc[[j]], wt, outbound=False)
-        d = dijkstra(indptr, indices, w, nodes, d0, cut)[0]
-        # resident at fraction f: to u along v->u (needs two-way) or to v along u->v
-        via_u = np.where(back, f * we + d[net._u[edge]], np.inf)
-        via_v = (1 - f) * we + d[net._v[edge]]
-        c = np.minimum(via_u, via_v)
-        same = (ss["edge"].iloc[j] == edge)
-        if same.any():  # on the shelter's own edge: walk straight along it
-            fs = ss["fraction"].iloc[j]
-            direct = np.abs(fs - f) * we
-            ok = (fs >= f) | back
-            c = np.where(same & ok, np.minimum(c, direct), c)
-        cost[:, j] = np.where(c <= cut, c, np.inf)
+    cost = snapped_matrix(net, rs, ss, wt, progress=False)
+    cost = np.where(cost <= cut, cost, np.inf)
     r_idx, s_idx = np.nonzero(np.isfinite(cost))
     order = np.lexsort((s_idx, r_idx, cost[r_idx, s_idx]))
     left = demand.copy()

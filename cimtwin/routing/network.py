@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from cimtwin.errors import (
 )
 from cimtwin.routing.modes import DRIVE, ROAD_CLASS_SPEED_KMH, WALK, WALK_SLOW, TravelMode
 
-__all__ = ["RoadNetwork", "Route"]
+__all__ = ["RoadNetwork", "Route", "Hierarchy", "CSR"]
 
 _MODE_NAMES = {"walk": WALK, "walk_slow": WALK_SLOW, "drive": DRIVE, "travel_time": DRIVE}
 
@@ -60,6 +60,50 @@ class Route:
     @property
     def found(self) -> bool:
         return bool(np.isfinite(self.cost))
+
+
+class CSR(NamedTuple):
+    """A directed graph as compressed rows: the arcs of node ``i`` are ``indptr[i]:indptr[i + 1]``.
+
+    ``indices`` are head nodes, ``weights`` arc costs and ``edge`` the network edge each
+    arc comes from (parallel arcs: the cheapest kept). Node numbers are positions into
+    ``net.node_ids``.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    edge: np.ndarray
+
+
+@dataclass
+class Hierarchy:
+    """A contraction hierarchy of a network for one weight (see :meth:`RoadNetwork.contract`).
+
+    Attributes
+    ----------
+    weight : str
+        The weight it was built for.
+    arrays : tuple
+        The upward and downward graphs (kernel numbering) the query kernels take.
+    mids : tuple
+        Middle node of each upward / downward arc (-1 for an original arc), to unpack paths.
+    n_arcs, n_shortcuts : int
+        Arcs of the hierarchy, and how many of them are shortcuts.
+    seconds : float
+        Wall-clock build time.
+    """
+
+    weight: str
+    arrays: tuple
+    mids: tuple
+    n_arcs: int
+    n_shortcuts: int
+    seconds: float
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in (*self.arrays, *self.mids)))
 
 
 @dataclass
@@ -470,6 +514,73 @@ class RoadNetwork:
             self._cache[key] = (indptr, indices, w, edge[arc])
         return self._cache[key]
 
+    def csr(self, weight="length", *, reverse: bool = False) -> CSR:
+        """The graph under ``weight`` as compressed rows (nodes in ``node_ids`` order).
+
+        ``reverse`` gives the arcs turned around (a search on it runs towards its sources).
+        A weight that ignores one-way (walking) has every edge both ways.
+
+        Examples
+        --------
+        >>> net = RoadNetwork.from_arrays([0, 100], [0, 0], [0], [1], [100.0], oneway=True, crs="EPSG:32650")
+        >>> g = net.csr()
+        >>> g.indptr.tolist(), g.indices.tolist(), g.weights.tolist()
+        ([0, 1, 1], [1], [100.0])
+        """
+        return CSR(*self._csr(self._weight(weight), reverse=reverse))
+
+    def contract(self, weight="length", *, max_settled: int = 100) -> Hierarchy:
+        """Build (once) and cache a contraction hierarchy for ``weight``.
+
+        Afterwards :meth:`route_costs`, :meth:`shortest_path` between nodes,
+        :meth:`od_matrix` and :func:`cimtwin.routing.od_matrix` with this weight answer from
+        it (the same costs as Dijkstra, much faster). A network from
+        :func:`~cimtwin.routing.close_roads` is a new network without a hierarchy: its
+        queries run Dijkstra / ALT until it is contracted itself.
+
+        Parameters
+        ----------
+        weight : str or TravelMode
+        max_settled : int
+            Nodes a witness search may settle; smaller builds faster but adds shortcuts.
+
+        Returns
+        -------
+        Hierarchy
+
+        Examples
+        --------
+        >>> net = RoadNetwork.from_arrays([0, 100, 200], [0, 0, 0], [0, 1], [1, 2], [100.0, 100.0],
+        ...                               crs="EPSG:32650")
+        >>> net.contract().n_arcs
+        4
+        >>> net.route_costs([0], [2]).tolist()
+        [200.0]
+        """
+        import time
+
+        from cimtwin.kernels.ch import ch_build
+
+        wt = self._weight(weight)
+        key = ("ch", wt.key, wt.respect_oneway)
+        if key not in self._cache:
+            if not isinstance(max_settled, (int, np.integer)) or max_settled < 1:
+                raise ValidationError(f"`max_settled` must be a positive integer; got {max_settled!r}.")
+            indptr, indices, w, _ = self._icsr(wt)
+            t0 = time.perf_counter()
+            _, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid = ch_build(
+                indptr, indices, w, int(max_settled), max(1, int(max_settled) // 5))
+            n_arcs = int(up_to.size + dn_fr.size)
+            self._cache[key] = Hierarchy(_weight_label(weight), (up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w),
+                                         (up_mid, dn_mid), n_arcs, int((up_mid >= 0).sum() + (dn_mid >= 0).sum()),
+                                         time.perf_counter() - t0)
+        return self._cache[key]
+
+    def hierarchy(self, weight="length") -> Hierarchy | None:
+        """The contraction hierarchy built for ``weight`` by :meth:`contract`, else None."""
+        wt = weight if isinstance(weight, _Weight) else self._weight(weight)
+        return self._cache.get(("ch", wt.key, wt.respect_oneway))
+
     def _spatial_order(self):
         """(order, rank) int32: the kernels' node numbering, along a Hilbert curve.
 
@@ -610,20 +721,24 @@ class RoadNetwork:
         dist, which = k_nearest(indptr, indices, w, pos, int(k), cut)
         return dist[rank], which[rank]
 
-    def od_matrix(self, origins, destinations, weight="length", *, batch_size: int = 64):
-        """Origin-destination costs (len(origins), len(destinations)), computed in batches."""
-        from cimtwin.kernels.graph import dijkstra_many
+    def od_matrix(self, origins, destinations, weight="length", *, batch_size: int = 1024,
+                  max_snap_m: float = 100.0, progress: bool = True):
+        """Origin-destination costs (len(origins), len(destinations)), computed in blocks.
 
-        wt = self._weight(weight)
-        indptr, indices, w, _ = self._icsr(wt)
-        _, rank = self._spatial_order()
-        o = rank[self.node_index(origins)]
-        d = rank[self.node_index(destinations)]
-        out = np.empty((o.size, d.size))
-        for start in _progress(range(0, o.size, batch_size), o.size > batch_size, "OD matrix"):
-            rows = dijkstra_many(indptr, indices, w, o[start:start + batch_size], np.inf)
-            out[start:start + batch_size] = rows[:, d]
-        return out
+        Node ids or points; uses the hierarchy of :meth:`contract` when there is one.
+        ``batch_size`` is the rows per block. See :func:`cimtwin.routing.od_matrix`.
+
+        Examples
+        --------
+        >>> net = RoadNetwork.from_arrays([0, 100, 200], [0, 0, 0], [0, 1], [1, 2], [100.0, 100.0],
+        ...                               crs="EPSG:32650")
+        >>> net.od_matrix([0], [1, 2], progress=False).tolist()
+        [[100.0, 200.0]]
+        """
+        from cimtwin.routing.matrix import od_matrix
+
+        return od_matrix(self, origins, destinations, weight, rows=batch_size, max_snap_m=max_snap_m,
+                         progress=progress)
 
     def prepare_landmarks(self, weight="length", *, n_landmarks: int = 8, seed: int = 0) -> None:
         """Precompute ALT landmarks for fast point-to-point queries with ``weight``.
@@ -665,12 +780,22 @@ class RoadNetwork:
                 lm_from, lm_to, n_active)
 
     def route_costs(self, origins, targets, weight="length") -> np.ndarray:
-        """Costs of many origin -> target node pairs (bidirectional A*, parallel over pairs).
+        """Costs of many origin -> target node pairs, parallel over pairs.
 
-        Each query explores only around the two ends; call :meth:`prepare_landmarks`
-        first to explore far less. Unreachable pairs are inf (see :meth:`explain_unreachable`).
+        With a hierarchy for ``weight`` (:meth:`contract`) each pair is a bidirectional
+        upward search (well under a millisecond at 10^6 nodes); without one, a
+        bidirectional A* that explores only around the two ends (call
+        :meth:`prepare_landmarks` to explore far less). Unreachable pairs are inf (see
+        :meth:`explain_unreachable`).
+
+        Examples
+        --------
+        >>> net = RoadNetwork.from_arrays([0, 100, 200], [0, 0, 0], [0, 1], [1, 2], [100.0, 100.0],
+        ...                               crs="EPSG:32650")
+        >>> net.route_costs([0, 2], [2, 1]).tolist()
+        [200.0, 100.0]
         """
-        from cimtwin.kernels.graph import point_to_point_batch
+        import numba
 
         wt = self._weight(weight)
         _, rank = self._spatial_order()
@@ -678,9 +803,15 @@ class RoadNetwork:
         t = rank[self.node_index(targets)]
         if o.shape != t.shape:
             raise ValidationError(f"`origins` and `targets` must pair up; got {o.size} and {t.size}.")
-        import numba
+        threads = max(1, numba.get_num_threads())
+        hier = self.hierarchy(wt)
+        if hier is not None:
+            from cimtwin.kernels.ch import ch_query_batch
 
-        return point_to_point_batch(*self._p2p_args(wt), o, t, max(1, numba.get_num_threads()))
+            return ch_query_batch(*hier.arrays, o, t, threads)
+        from cimtwin.kernels.graph import point_to_point_batch
+
+        return point_to_point_batch(*self._p2p_args(wt), o, t, threads)
 
     def shortest_path(self, origin, target, weight="length", *, max_snap_m: float = 100.0) -> Route:
         """The shortest route between two node ids or two points.
@@ -707,7 +838,16 @@ class RoadNetwork:
 
         order, rank = self._spatial_order()
         s, t = rank[self.node_index([origin, target])]
-        cost, path = point_to_point(*self._p2p_args(wt), int(s), int(t))
+        hier = self.hierarchy(wt)
+        if hier is not None:
+            from cimtwin.kernels.ch import ch_path
+
+            g, (up_mid, dn_mid) = hier.arrays, hier.mids
+            one = np.zeros(1)
+            cost, path = ch_path(g[0], g[1], g[2], up_mid, g[3], g[4], g[5], dn_mid,
+                                 np.array([s], np.int32), one, np.array([t], np.int32), one)
+        else:
+            cost, path = point_to_point(*self._p2p_args(wt), int(s), int(t))
         if not np.isfinite(cost):
             return self._no_route(origin, target, wt, weight)
         return self._route_from_path(order[path], cost, wt, weight)

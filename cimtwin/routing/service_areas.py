@@ -75,11 +75,15 @@ def reached_edge_parts(net, facilities, threshold, weight="length", *, direction
     e = np.flatnonzero(~full & (b >= 0))
     rows_e.append(e); rows_s.append(1.0 - b[e]); rows_t.append(np.ones(e.size))
     if snap is not None:  # the facility's own edge, reached from the point itself
+        from cimtwin.routing.snapping import edge_access
+
         ed = snap["edge"].to_numpy()
         f = snap["fraction"].to_numpy()
         reach = T / w[ed]
-        up = fwd_ok[ed] if direction == "from" else both[ed]  # towards v
-        down = both[ed] if direction == "from" else fwd_ok[ed]  # towards u
+        # the point's end costs say which way along its own edge is open (one-way aware)
+        acc = edge_access(net, ed, f, wt, towards_point=direction == "to")
+        up = np.isfinite(acc.cost_v)  # towards v
+        down = np.isfinite(acc.cost_u)  # towards u
         rows_e.append(ed); rows_s.append(np.where(down, np.maximum(0, f - reach), f))
         rows_t.append(np.where(up, np.minimum(1, f + reach), f))
     parts = pd.DataFrame({"edge": np.concatenate(rows_e), "start": np.concatenate(rows_s),

@@ -2,12 +2,100 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from cimtwin._validate import format_ids, require_positive, requires_metres
+from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
 from cimtwin.errors import CRSError, GeometryError, InputTypeError, ValidationError
 
-__all__ = ["snap_points", "is_points"]
+
+class EdgeAccess(NamedTuple):
+    """Costs between points part-way along edges and the two end nodes of their edge.
+
+    ``u``/``v`` are node positions (into ``net.node_ids``); ``cost_u``/``cost_v`` are in
+    the weight's unit, ``inf`` where the move would run against a one-way street.
+    """
+
+    u: np.ndarray
+    cost_u: np.ndarray
+    v: np.ndarray
+    cost_v: np.ndarray
+
+
+def _resolve(net, weight):
+    from cimtwin.routing.network import _Weight
+
+    return weight if isinstance(weight, _Weight) else net._weight(weight)
+
+
+def edge_access(net, edge, fraction, weight="length", *, towards_point: bool = False) -> EdgeAccess:
+    """Cost of leaving (or reaching) points part-way along edges through the edges' ends.
+
+    The one place where cimtwin prices a point on an edge: snapping, nearest facilities,
+    matrices, allocation and service areas all call it. A point at ``fraction`` of edge
+    ``u -> v`` (cost ``w``) reaches ``v`` for ``(1 - fraction) * w`` along the edge's
+    direction and ``u`` for ``fraction * w`` against it, which a one-way street forbids
+    when the weight respects one-way; ``towards_point=True`` gives the costs from the
+    nodes to the point (``u`` along the edge, ``v`` against it).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    edge : array of int
+        Edge positions (the ``edge`` column of :func:`snap_points`).
+    fraction : array of float
+        Position along each edge from ``u`` (0..1, the ``fraction`` column).
+    weight : str or TravelMode
+        As for every query; closures' slow factors are included.
+    towards_point : bool
+        False: point -> node costs; True: node -> point costs.
+
+    Returns
+    -------
+    EdgeAccess
+        ``(u, cost_u, v, cost_v)`` arrays.
+
+    Examples
+    --------
+    >>> from cimtwin.routing import RoadNetwork
+    >>> net = RoadNetwork.from_arrays([0, 100], [0, 0], [0], [1], [100.0], oneway=True, crs="EPSG:32650")
+    >>> acc = edge_access(net, [0], [0.25])
+    >>> acc.cost_u.tolist(), acc.cost_v.tolist()   # against the one-way street: no way to u
+    ([inf], [75.0])
+    """
+    wt = _resolve(net, weight)
+    edge = np.asarray(edge, dtype=np.int64)
+    f = np.asarray(fraction, dtype=np.float64)
+    w = wt.per_edge[edge]
+    back_ok = net._both[edge] if wt.respect_oneway else np.ones(edge.size, dtype=bool)
+    if towards_point:  # u -> point along u->v; v -> point along v->u
+        cost_u = f * w
+        cost_v = np.where(back_ok, (1.0 - f) * w, np.inf)
+    else:  # point -> u along v->u; point -> v along u->v
+        cost_u = np.where(back_ok, f * w, np.inf)
+        cost_v = (1.0 - f) * w
+    return EdgeAccess(net._u[edge], cost_u, net._v[edge], cost_v)
+
+
+def along_edge_cost(net, edge, f_from, f_to, weight="length") -> np.ndarray:
+    """Cost of moving along one edge from fraction ``f_from`` to ``f_to`` (inf against a one-way).
+
+    Examples
+    --------
+    >>> from cimtwin.routing import RoadNetwork
+    >>> net = RoadNetwork.from_arrays([0, 100], [0, 0], [0], [1], [100.0], oneway=True, crs="EPSG:32650")
+    >>> along_edge_cost(net, [0, 0], [0.2, 0.6], [0.6, 0.2]).tolist()
+    [40.0, inf]
+    """
+    wt = _resolve(net, weight)
+    edge = np.asarray(edge, dtype=np.int64)
+    a = np.asarray(f_from, dtype=np.float64)
+    b = np.asarray(f_to, dtype=np.float64)
+    back_ok = net._both[edge] if wt.respect_oneway else np.ones(edge.size, dtype=bool)
+    return np.where((b >= a) | back_ok, np.abs(b - a) * wt.per_edge[edge], np.inf)
+
+__all__ = ["snap_points", "is_points", "edge_access", "along_edge_cost", "EdgeAccess"]
 
 
 def is_points(obj) -> bool:
@@ -59,7 +147,7 @@ def _as_point_array(net, points):
 
 
 @requires_metres("net", "points")
-def snap_points(net, points, *, max_snap_m: float = 100.0):
+def snap_points(net, points, *, max_snap_m: float = 100.0, on_far: str = "raise"):
     """Project points onto their nearest edge.
 
     Parameters
@@ -68,14 +156,18 @@ def snap_points(net, points, *, max_snap_m: float = 100.0):
     points : GeoSeries, GeoDataFrame or sequence of shapely geometries (polygons snap
         from a point on their surface), in ``net.crs``.
     max_snap_m : float
-        Points farther than this from every edge raise a ValidationError listing them.
+        Points farther than this from every edge raise a ValidationError listing them
+        (``on_far="raise"``), or are flagged (``on_far="flag"``).
+    on_far : {"raise", "flag"}
+        With "flag", a far point keeps its row with ``snapped`` False, ``edge`` -1,
+        NaN position and ``distance_m`` its distance to the nearest road.
 
     Returns
     -------
     pandas.DataFrame
         One row per point: ``edge``, ``u``/``v`` (node ids), ``offset_m`` (along the edge
         geometry from ``u``), ``fraction`` (offset / edge geometry length), ``distance_m``,
-        ``x``/``y`` of the projected point; indexed like the points.
+        ``x``/``y`` of the projected point and ``snapped``; indexed like the points.
 
     Examples
     --------
@@ -89,6 +181,7 @@ def snap_points(net, points, *, max_snap_m: float = 100.0):
     import shapely
 
     max_snap_m = require_positive(max_snap_m, arg="max_snap_m")
+    one_of(on_far, ("raise", "flag"), arg="on_far")
     geoms, labels = _as_point_array(net, points)
     key = ("strtree",)
     if key not in net._cache:
@@ -98,35 +191,44 @@ def snap_points(net, points, *, max_snap_m: float = 100.0):
     pi, ei = tree.query_nearest(geoms, max_distance=max_snap_m, return_distance=False, all_matches=False)
     found = np.zeros(len(geoms), dtype=bool)
     found[pi] = True
-    if not found.all():
+    if not found.all() and on_far == "raise":
         far = labels[~found]
         raise ValidationError(
             f"Points {format_ids(far)} lie more than max_snap_m={max_snap_m:g} m from every road "
             f"({int((~found).sum())} of {len(geoms)}). Raise `max_snap_m`, or drop or fix those points.")
-    edge = np.empty(len(geoms), dtype=np.int64)
+    edge = np.full(len(geoms), -1, dtype=np.int64)
     edge[pi] = ei
-    lines = edges[edge]
-    offset = shapely.line_locate_point(lines, geoms)
-    proj = shapely.line_interpolate_point(lines, offset)
+    ok = found
+    lines = edges[edge[ok]]
+    offset = np.full(len(geoms), np.nan)
+    offset[ok] = shapely.line_locate_point(lines, geoms[ok])
+    proj = shapely.line_interpolate_point(lines, offset[ok])
     glen = shapely.length(lines)
-    xy = shapely.get_coordinates(proj)
-    return pd.DataFrame({
+    xy = np.full((len(geoms), 2), np.nan)
+    xy[ok] = shapely.get_coordinates(proj)
+    dist = np.full(len(geoms), np.nan)
+    dist[ok] = shapely.distance(geoms[ok], proj)
+    frac = np.full(len(geoms), np.nan)
+    frac[ok] = np.where(glen > 0, offset[ok] / np.where(glen > 0, glen, 1), 0.0)
+    if not ok.all():  # how far the flagged points are (to say why)
+        _, far_d = tree.query_nearest(geoms[~ok], return_distance=True, all_matches=False)
+        dist[~ok] = far_d
+    u = pd.Series(net.node_ids[net._u[np.maximum(edge, 0)]])
+    v = pd.Series(net.node_ids[net._v[np.maximum(edge, 0)]])
+    if not ok.all():  # no node for a point that did not snap
+        u, v = u.where(ok), v.where(ok)
+    out = pd.DataFrame({
         "edge": edge,
-        "u": net.node_ids[net._u[edge]],
-        "v": net.node_ids[net._v[edge]],
+        "u": u.to_numpy(),
+        "v": v.to_numpy(),
         "offset_m": offset,
-        "fraction": np.where(glen > 0, offset / np.where(glen > 0, glen, 1), 0.0),
-        "distance_m": shapely.distance(geoms, proj),
+        "fraction": frac,
+        "distance_m": dist,
         "x": xy[:, 0],
         "y": xy[:, 1],
+        "snapped": ok,
     }, index=pd.Index(labels))
-
-
-def _directions(net, wt, edge):
-    """(forward allowed u->v, backward allowed v->u) per snapped edge under a weight."""
-    fwd = np.ones(edge.size, dtype=bool)
-    back = np.ones(edge.size, dtype=bool) if not wt.respect_oneway else net._both[edge]
-    return fwd, back
+    return out
 
 
 def snap_seeds(net, points, wt, *, max_snap_m, outbound: bool):
@@ -141,13 +243,8 @@ def snap_seeds(net, points, wt, *, max_snap_m, outbound: bool):
 
 def arrival_costs(net, dist, snap, wt):
     """Cost to reach each snapped point given node costs ``dist`` (searches outbound)."""
-    edge = snap["edge"].to_numpy()
-    f = snap["fraction"].to_numpy()
-    w = wt.per_edge[edge]
-    fwd, back = _directions(net, wt, edge)
-    via_u = np.where(fwd, dist[net._u[edge]] + f * w, np.inf)
-    via_v = np.where(back, dist[net._v[edge]] + (1 - f) * w, np.inf)
-    return np.minimum(via_u, via_v)
+    acc = edge_access(net, snap["edge"].to_numpy(), snap["fraction"].to_numpy(), wt, towards_point=True)
+    return np.minimum(dist[acc.u] + acc.cost_u, dist[acc.v] + acc.cost_v)
 
 
 def route_between_points(net, origin, target, wt, weight, *, max_snap_m):
@@ -178,10 +275,9 @@ def route_between_points(net, origin, target, wt, weight, *, max_snap_m):
         best_node, cost, tail = t, dist[t], None
     else:
         e = int(t["edge"].iloc[0])
-        f = float(t["fraction"].iloc[0])
-        fwd, back = _directions(net, wt, np.array([e]))
-        cu = dist[net._u[e]] + f * wt.per_edge[e] if fwd[0] else np.inf
-        cv = dist[net._v[e]] + (1 - f) * wt.per_edge[e] if back[0] else np.inf
+        acc = edge_access(net, [e], [float(t["fraction"].iloc[0])], wt, towards_point=True)
+        cu = dist[net._u[e]] + acc.cost_u[0]
+        cv = dist[net._v[e]] + acc.cost_v[0]
         best_node = net._u[e] if cu <= cv else net._v[e]
         cost = min(cu, cv)
         line = net.edge_geometry([e])[0]
@@ -193,10 +289,8 @@ def route_between_points(net, origin, target, wt, weight, *, max_snap_m):
     if not isinstance(o, int) and not isinstance(t, int) and int(o["edge"].iloc[0]) == int(t["edge"].iloc[0]):
         e = int(o["edge"].iloc[0])
         fo, ft = float(o["fraction"].iloc[0]), float(t["fraction"].iloc[0])
-        fwd, back = _directions(net, wt, np.array([e]))
-        ok = fwd[0] if ft >= fo else back[0]
-        direct = abs(ft - fo) * wt.per_edge[e]
-        if ok and direct <= cost:
+        direct = float(along_edge_cost(net, [e], [fo], [ft], wt)[0])
+        if direct <= cost:
             line = net.edge_geometry([e])[0]
             a, b = float(o["offset_m"].iloc[0]), float(t["offset_m"].iloc[0])
             part = shapely.ops.substring(line, min(a, b), max(a, b))
@@ -225,16 +319,17 @@ def route_between_points(net, origin, target, wt, weight, *, max_snap_m):
 
 
 def _seeds_from_snap(net, snap, wt, *, outbound: bool = True):
-    edge = snap["edge"].to_numpy()
-    f = snap["fraction"].to_numpy()
-    w = wt.per_edge[edge]
-    fwd, back = _directions(net, wt, edge)
-    u, v = net._u[edge], net._v[edge]
-    if outbound:  # point -> v along u->v; point -> u along v->u
-        parts = [(fwd, v, (1 - f) * w), (back, u, f * w)]
-    else:  # u -> point along u->v; v -> point along v->u (searched on the reverse graph)
-        parts = [(fwd, u, f * w), (back, v, (1 - f) * w)]
-    nodes = np.concatenate([p[1][p[0]] for p in parts]).astype(np.int32)
-    cost = np.concatenate([p[2][p[0]] for p in parts]).astype(float)
-    group = np.concatenate([np.flatnonzero(p[0]) for p in parts]).astype(np.int64)
-    return nodes, cost, group
+    """Search seeds of snapped points: ``(nodes, initial cost, point position)``.
+
+    ``outbound``: the search leaves the points (point -> node costs); otherwise it runs
+    on the reverse graph towards them (node -> point costs). Ends a one-way street
+    forbids are left out.
+    """
+    acc = edge_access(net, snap["edge"].to_numpy(), snap["fraction"].to_numpy(), wt, towards_point=not outbound)
+    k = np.arange(len(snap))
+    nodes = np.concatenate([acc.u, acc.v]).astype(np.int32)
+    cost = np.concatenate([acc.cost_u, acc.cost_v])
+    group = np.concatenate([k, k]).astype(np.int64)
+    keep = np.isfinite(cost)
+    order = np.argsort(group[keep], kind="stable")
+    return nodes[keep][order], cost[keep][order], group[keep][order]

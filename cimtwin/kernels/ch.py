@@ -1,0 +1,859 @@
+"""Contraction hierarchies on CSR graphs (numpy + numba only).
+
+Preprocessing (:func:`ch_build`) contracts the nodes one by one, least important first:
+removing node ``v`` adds a shortcut ``u -> w`` (cost ``c(u, v) + c(v, w)``, middle node
+``v``) for each pair of neighbours whose shortest path ran through ``v`` (a bounded
+"witness" search from ``u`` that avoids ``v`` decides). The order comes from a lazily
+updated priority: twice the shortcuts the contraction would add, minus the arcs it
+removes, plus the node's already contracted neighbours (which spreads contraction evenly)
+and four times its depth in the hierarchy so far (a shallow hierarchy answers faster).
+
+The result is two upward graphs, each a CSR over the same node numbers:
+
+- ``up``: arcs ``v -> x`` to higher-ranked ``x`` (the forward search climbs them);
+- ``down``: arcs ``x -> v`` from higher-ranked ``x``, stored at ``v`` (the backward search
+  climbs them from the target).
+
+Each arc keeps its cost and its middle node (``-1`` for an original arc), from which a
+path is unpacked recursively. Queries are exact: a shortest path always has a form that
+climbs from ``s`` to its highest node and descends to ``t``. Both searches prune with
+"stall-on-demand" (a node reached more cheaply from a higher node is not expanded).
+
+Weights must be finite and >= 0; parallel arcs are merged by the caller (cheapest kept),
+self-loops are ignored. Work arrays are reset through the list of touched nodes, so a
+query costs what it explores, not O(n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from cimtwin.kernels._jit import njit
+from cimtwin.kernels.heap import heap_pop, heap_push
+
+__all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_buckets", "ch_bucket_scan",
+           "ch_many_to_many"]
+
+_INF = np.inf
+_WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
+_LEVEL_W = 4.0  # weight of the hierarchy depth in the priority (shallower hierarchy, faster queries)
+_SIM_DEGREE = 24  # a contracted node's neighbours above this degree are re-simulated only when popped
+
+
+# --------------------------------------------------------------------------- dynamic adjacency
+# One pool per direction: node v's arcs are pool[start[v] : start[v] + length[v]] with room
+# for cap[v]; a full list moves to the pool's end with twice the room. Lists only ever hold
+# uncontracted neighbours: contracting v removes v from its neighbours' lists.
+@njit
+def _pool_from_csr(n, indptr, nbrs, w):
+    start = np.empty(n, np.int64)
+    length = np.zeros(n, np.int64)
+    cap = np.empty(n, np.int64)
+    total = 0
+    for v in range(n):
+        c = max(4, 2 * (indptr[v + 1] - indptr[v]))
+        start[v] = total
+        cap[v] = c
+        total += c
+    size = 2 * total + 64
+    pnb = np.empty(size, np.int32)
+    pw = np.empty(size, np.float64)
+    pmid = np.empty(size, np.int32)
+    for v in range(n):
+        s = start[v]
+        k = 0
+        for p in range(indptr[v], indptr[v + 1]):
+            if nbrs[p] == v:
+                continue  # a self-loop is never on a shortest path
+            pnb[s + k] = nbrs[p]
+            pw[s + k] = w[p]
+            pmid[s + k] = -1
+            k += 1
+        length[v] = k
+    return start, length, cap, pnb, pw, pmid, np.array([total], np.int64)
+
+
+@njit
+def _pool_append(start, length, cap, pnb, pw, pmid, end, v, x, wx, mid):
+    """Append ``(x, wx, mid)`` to v's list; False when the pool has no room (grow it, retry)."""
+    k = length[v]
+    if k == cap[v]:
+        nc = 2 * cap[v]
+        e = end[0]
+        if e + nc > pnb.shape[0]:
+            return False
+        s = start[v]
+        for j in range(k):
+            pnb[e + j] = pnb[s + j]
+            pw[e + j] = pw[s + j]
+            pmid[e + j] = pmid[s + j]
+        start[v] = e
+        cap[v] = nc
+        end[0] = e + nc
+    p = start[v] + k
+    pnb[p] = x
+    pw[p] = wx
+    pmid[p] = mid
+    length[v] = k + 1
+    return True
+
+
+@njit
+def _pool_remove(start, length, pnb, pw, pmid, v, x):
+    """Drop x from v's list (swap with the last entry)."""
+    s = start[v]
+    k = length[v]
+    for j in range(k):
+        if pnb[s + j] == x:
+            last = s + k - 1
+            pnb[s + j] = pnb[last]
+            pw[s + j] = pw[last]
+            pmid[s + j] = pmid[last]
+            length[v] = k - 1
+            return
+
+
+@njit
+def _pool_grow(n, start, length, cap, pnb, pw, pmid, contracted):
+    """A pool twice as large holding the live lists (contracted nodes' lists dropped)."""
+    total = 0
+    for v in range(n):
+        if not contracted[v]:
+            total += max(4, 2 * length[v])
+    size = max(2 * pnb.shape[0], 2 * total + 64)
+    nnb = np.empty(size, np.int32)
+    nw = np.empty(size, np.float64)
+    nmid = np.empty(size, np.int32)
+    e = 0
+    for v in range(n):
+        if contracted[v]:
+            continue
+        s = start[v]
+        c = max(4, 2 * length[v])
+        for j in range(length[v]):
+            nnb[e + j] = pnb[s + j]
+            nw[e + j] = pw[s + j]
+            nmid[e + j] = pmid[s + j]
+        start[v] = e
+        cap[v] = c
+        e += c
+    return nnb, nw, nmid, np.array([e], np.int64)
+
+
+# --------------------------------------------------------------------------- witness search
+@njit
+def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, dist, track, h):
+    """Bounded Dijkstra from ``src`` avoiding ``skip``: fills ``dist`` (touched listed in track).
+
+    Stops past ``limit``, after ``max_settled`` nodes, or when the heap is full: a missed
+    witness only costs an unneeded shortcut, never a wrong distance.
+    """
+    nt = 1
+    track[0] = src
+    dist[src] = 0.0
+    size = heap_push(h, 0, 0.0, src)
+    settled = 0
+    cap = h.shape[0] // 2
+    while size > 0:
+        d = h[0]
+        u = int(h[1])
+        if d > limit:
+            break
+        size = heap_pop(h, size)
+        if d > dist[u]:
+            continue
+        settled += 1
+        if settled > max_settled:
+            break
+        s = o_start[u]
+        for j in range(s, s + o_len[u]):
+            x = o_nb[j]
+            if x == skip:
+                continue
+            nd = d + o_w[j]
+            if nd < dist[x]:
+                if dist[x] == _INF:
+                    track[nt] = x
+                    nt += 1
+                dist[x] = nd
+                if size >= cap:
+                    return nt
+                size = heap_push(h, size, nd, x)
+    return nt
+
+
+@njit
+def _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, wx, mid):
+    """Insert or lower arc ``u -> x`` in both directions' lists; False when a pool is full."""
+    s = o_start[u]
+    for j in range(s, s + o_len[u]):
+        if o_nb[j] == x:
+            if wx < o_w[j]:
+                o_w[j] = wx
+                o_mid[j] = mid
+                t = i_start[x]
+                for k in range(t, t + i_len[x]):
+                    if i_nb[k] == u:
+                        i_w[k] = wx
+                        i_mid[k] = mid
+                        break
+            return True
+    # Room in both lists first, so a failure leaves the graph unchanged.
+    if o_len[u] == o_cap[u] and o_end[0] + 2 * o_cap[u] > o_nb.shape[0]:
+        return False
+    if i_len[x] == i_cap[x] and i_end[0] + 2 * i_cap[x] > i_nb.shape[0]:
+        return False
+    _pool_append(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end, u, x, wx, mid)
+    _pool_append(i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, x, u, wx, mid)
+    return True
+
+
+@njit
+def _contract(v, add, max_settled,
+              o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, h):
+    """Shortcuts needed to remove ``v`` (added when ``add``): ``(count, ok)``; ok False = pool full."""
+    count = 0
+    os_ = o_start[v]
+    ol = o_len[v]
+    if ol == 0:
+        return 0, True
+    is_ = i_start[v]
+    for a in range(is_, is_ + i_len[v]):
+        u = i_nb[a]
+        wu = i_w[a]
+        limit = 0.0
+        for b in range(os_, os_ + ol):
+            if o_nb[b] != u and wu + o_w[b] > limit:
+                limit = wu + o_w[b]
+        nt = _witness(o_start, o_len, o_nb, o_w, u, v, limit, max_settled, dist, track, h)
+        for b in range(os_, os_ + ol):
+            x = o_nb[b]
+            if x == u:
+                continue
+            need = wu + o_w[b]
+            if dist[x] > need:
+                count += 1
+                if add:
+                    ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                                  i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, need, v)
+                    if not ok:
+                        for j in range(nt):
+                            dist[track[j]] = _INF
+                        return count, False
+        for j in range(nt):
+            dist[track[j]] = _INF
+    return count, True
+
+
+@njit
+def _priority(shortcuts, degree, deleted, level):
+    """Contract first what adds few arcs, sits beside few contracted nodes and low in the hierarchy."""
+    return 2.0 * shortcuts - degree + deleted + _LEVEL_W * level
+
+
+@njit
+def _reverse_csr(n, indptr, indices, w):
+    m = indices.shape[0]
+    rptr = np.zeros(n + 1, np.int64)
+    for p in range(m):
+        rptr[indices[p] + 1] += 1
+    for v in range(n):
+        rptr[v + 1] += rptr[v]
+    fill = rptr[:-1].copy()
+    rnb = np.empty(m, np.int32)
+    rw = np.empty(m, np.float64)
+    for u in range(n):
+        for p in range(indptr[u], indptr[u + 1]):
+            x = indices[p]
+            rnb[fill[x]] = u
+            rw[fill[x]] = w[p]
+            fill[x] += 1
+    return rptr, rnb, rw
+
+
+@njit
+def ch_build(indptr, indices, weights, max_settled, sim_settled):
+    """Contract every node of the CSR graph: ``(rank, up_ptr, up_to, up_w, up_mid,
+    down_ptr, down_from, down_w, down_mid)``.
+
+    ``max_settled`` bounds each witness search while contracting, ``sim_settled`` while
+    estimating priorities (smaller: a cheap estimate is enough to order the nodes).
+    """
+    n = indptr.shape[0] - 1
+    o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end = _pool_from_csr(n, indptr, indices, weights)
+    rptr, rnb, rw = _reverse_csr(n, indptr, indices, weights)
+    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
+    contracted = np.zeros(n, np.bool_)
+    deleted = np.zeros(n, np.int64)
+    level = np.zeros(n, np.int64)
+    prio = np.empty(n, np.float64)
+    dist = np.full(n, _INF)
+    track = np.empty(n + 1, np.int32)
+    wh = np.empty(2 * _WITNESS_HEAP, np.float64)
+    for v in range(n):
+        c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+        prio[v] = _priority(c, o_len[v] + i_len[v], 0, 0)
+    hcap = 4 * n + 16
+    h = np.empty(2 * hcap, np.float64)
+    size = 0
+    for v in range(n):
+        size = heap_push(h, size, prio[v], v)
+    # The hierarchy, frozen node by node as they are contracted (their lists then hold
+    # exactly their arcs to higher nodes).
+    f_start = np.zeros(n, np.int64)
+    f_len = np.zeros(n, np.int64)
+    b_start = np.zeros(n, np.int64)
+    b_len = np.zeros(n, np.int64)
+    ocap = 2 * indices.shape[0] + 16
+    f_to = np.empty(ocap, np.int32)
+    f_w = np.empty(ocap, np.float64)
+    f_mid = np.empty(ocap, np.int32)
+    b_fr = np.empty(ocap, np.int32)
+    b_w = np.empty(ocap, np.float64)
+    b_mid = np.empty(ocap, np.int32)
+    nf = 0
+    nb = 0
+    rank = np.full(n, -1, np.int32)
+    seen = np.full(n, -1, np.int64)
+    k = 0
+    while size > 0:
+        p = h[0]
+        v = int(h[1])
+        size = heap_pop(h, size)
+        if contracted[v] or p != prio[v]:
+            continue  # stale entry
+        c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+        newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
+        if size > 0 and newp > h[0]:
+            prio[v] = newp  # lazy update: no longer the least important, try again later
+            size = heap_push(h, size, newp, v)
+            continue
+        while True:
+            _, ok = _contract(v, True, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+            if ok:
+                break
+            o_nb, o_w, o_mid, o_end = _pool_grow(n, o_start, o_len, o_cap, o_nb, o_w, o_mid, contracted)
+            i_nb, i_w, i_mid, i_end = _pool_grow(n, i_start, i_len, i_cap, i_nb, i_w, i_mid, contracted)
+        # freeze v's arcs (all to uncontracted, hence higher, nodes)
+        need = max(nf + o_len[v], nb + i_len[v])
+        if need > f_to.shape[0]:
+            ncap = 2 * need
+            f_to2 = np.empty(ncap, np.int32); f_to2[:nf] = f_to[:nf]; f_to = f_to2
+            f_w2 = np.empty(ncap, np.float64); f_w2[:nf] = f_w[:nf]; f_w = f_w2
+            f_mid2 = np.empty(ncap, np.int32); f_mid2[:nf] = f_mid[:nf]; f_mid = f_mid2
+            b_fr2 = np.empty(ncap, np.int32); b_fr2[:nb] = b_fr[:nb]; b_fr = b_fr2
+            b_w2 = np.empty(ncap, np.float64); b_w2[:nb] = b_w[:nb]; b_w = b_w2
+            b_mid2 = np.empty(ncap, np.int32); b_mid2[:nb] = b_mid[:nb]; b_mid = b_mid2
+        f_start[v] = nf
+        s = o_start[v]
+        for j in range(s, s + o_len[v]):
+            f_to[nf] = o_nb[j]
+            f_w[nf] = o_w[j]
+            f_mid[nf] = o_mid[j]
+            nf += 1
+        f_len[v] = nf - f_start[v]
+        b_start[v] = nb
+        s = i_start[v]
+        for j in range(s, s + i_len[v]):
+            b_fr[nb] = i_nb[j]
+            b_w[nb] = i_w[j]
+            b_mid[nb] = i_mid[j]
+            nb += 1
+        b_len[v] = nb - b_start[v]
+        contracted[v] = True
+        rank[v] = k
+        k += 1
+        # unlink v and refresh its neighbours' priorities
+        s = o_start[v]
+        for j in range(s, s + o_len[v]):
+            x = o_nb[j]
+            _pool_remove(i_start, i_len, i_nb, i_w, i_mid, x, v)
+        s = i_start[v]
+        for j in range(s, s + i_len[v]):
+            x = i_nb[j]
+            _pool_remove(o_start, o_len, o_nb, o_w, o_mid, x, v)
+        for side in range(2):
+            s = o_start[v] if side == 0 else i_start[v]
+            ln = o_len[v] if side == 0 else i_len[v]
+            for j in range(s, s + ln):
+                x = o_nb[j] if side == 0 else i_nb[j]
+                if contracted[x] or seen[x] == v:
+                    continue  # a two-way neighbour is in both lists: refresh it once
+                seen[x] = v
+                deleted[x] += 1
+                level[x] = max(level[x], level[v] + 1)
+                if o_len[x] + i_len[x] <= _SIM_DEGREE:
+                    c, _ = _contract(x, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+                    np_ = _priority(c, o_len[x] + i_len[x], deleted[x], level[x])
+                else:  # a dense core node: estimate now, simulate when it is popped
+                    np_ = prio[x] + 1.0 + _LEVEL_W
+                if np_ != prio[x]:
+                    prio[x] = np_
+                    if size >= hcap:
+                        size = 0  # rebuild the heap from the live priorities
+                        for y in range(n):
+                            if not contracted[y] and y != x:
+                                size = heap_push(h, size, prio[y], y)
+                    size = heap_push(h, size, np_, x)
+    up_ptr, up_to, up_w, up_mid = _to_csr(n, f_start, f_len, f_to, f_w, f_mid)
+    dn_ptr, dn_fr, dn_w, dn_mid = _to_csr(n, b_start, b_len, b_fr, b_w, b_mid)
+    return rank, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid
+
+
+@njit
+def _to_csr(n, start, length, nb, w, mid):
+    ptr = np.zeros(n + 1, np.int64)
+    for v in range(n):
+        ptr[v + 1] = ptr[v] + length[v]
+    m = ptr[n]
+    onb = np.empty(m, np.int32)
+    ow = np.empty(m, np.float64)
+    omid = np.empty(m, np.int32)
+    for v in range(n):
+        s = start[v]
+        p = ptr[v]
+        for j in range(length[v]):
+            onb[p + j] = nb[s + j]
+            ow[p + j] = w[s + j]
+            omid[p + j] = mid[s + j]
+    return ptr, onb, ow, omid
+
+
+# --------------------------------------------------------------------------- queries
+@njit
+def _stalled(u, du, ptr, nb, w, dist):
+    """True when a higher node reaches u more cheaply than ``du`` (u needs no expansion)."""
+    for p in range(ptr[u], ptr[u + 1]):
+        if dist[nb[p]] + w[p] < du:
+            return True
+    return False
+
+
+@njit
+def _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0,
+                df, db, pf, pb, hf, hb, track, want_tree):
+    """Bidirectional upward search between seed sets: ``(cost, meeting node, n touched)``.
+
+    Seeds start at their given costs (a point part-way along an edge enters the graph at
+    both ends of its edge). ``pf[v]``/``pb[v]`` hold the arc that reached v (positions in
+    the up / down arrays) when ``want_tree``.
+    """
+    nt = 0
+    sf = 0
+    sb = 0
+    for i in range(s_nodes.shape[0]):
+        v = s_nodes[i]
+        if df[v] == _INF and db[v] == _INF:
+            track[nt] = v
+            nt += 1
+        if s_d0[i] < df[v]:
+            df[v] = s_d0[i]
+            if want_tree:
+                pf[v] = -1
+            sf = heap_push(hf, sf, s_d0[i], v)
+    for i in range(t_nodes.shape[0]):
+        v = t_nodes[i]
+        if df[v] == _INF and db[v] == _INF:
+            track[nt] = v
+            nt += 1
+        if t_d0[i] < db[v]:
+            db[v] = t_d0[i]
+            if want_tree:
+                pb[v] = -1
+            sb = heap_push(hb, sb, t_d0[i], v)
+    best = _INF
+    meet = -1
+    while True:
+        go_f = sf > 0 and hf[0] < best
+        go_b = sb > 0 and hb[0] < best
+        if not go_f and not go_b:
+            break
+        if go_f and (not go_b or hf[0] <= hb[0]):
+            d = hf[0]
+            u = int(hf[1])
+            sf = heap_pop(hf, sf)
+            if d > df[u]:
+                continue
+            if db[u] < _INF and d + db[u] < best:
+                best = d + db[u]
+                meet = u
+            if _stalled(u, d, dn_ptr, dn_fr, dn_w, df):
+                continue
+            for p in range(up_ptr[u], up_ptr[u + 1]):
+                x = up_to[p]
+                nd = d + up_w[p]
+                if nd < df[x]:
+                    if df[x] == _INF and db[x] == _INF:
+                        track[nt] = x
+                        nt += 1
+                    df[x] = nd
+                    if want_tree:
+                        pf[x] = p
+                    sf = heap_push(hf, sf, nd, x)
+        else:
+            d = hb[0]
+            u = int(hb[1])
+            sb = heap_pop(hb, sb)
+            if d > db[u]:
+                continue
+            if df[u] < _INF and d + df[u] < best:
+                best = d + df[u]
+                meet = u
+            if _stalled(u, d, up_ptr, up_to, up_w, db):
+                continue
+            for p in range(dn_ptr[u], dn_ptr[u + 1]):
+                x = dn_fr[p]
+                nd = d + dn_w[p]
+                if nd < db[x]:
+                    if df[x] == _INF and db[x] == _INF:
+                        track[nt] = x
+                        nt += 1
+                    db[x] = nd
+                    if want_tree:
+                        pb[x] = p
+                    sb = heap_push(hb, sb, nd, x)
+    return best, meet, nt
+
+
+@njit
+def _work(n, m_up, m_dn, n_seeds):
+    df = np.full(n, _INF)
+    db = np.full(n, _INF)
+    pf = np.full(n, -1, np.int64)
+    pb = np.full(n, -1, np.int64)
+    hf = np.empty(2 * (m_up + n_seeds + 1), np.float64)
+    hb = np.empty(2 * (m_dn + n_seeds + 1), np.float64)
+    track = np.empty(n + n_seeds + 1, np.int32)
+    return df, db, pf, pb, hf, hb, track
+
+
+@njit
+def _reset(track, nt, df, db, pf, pb):
+    for j in range(nt):
+        v = track[j]
+        df[v] = _INF
+        db[v] = _INF
+        pf[v] = -1
+        pb[v] = -1
+
+
+@njit
+def ch_query(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0):
+    """Cost of the cheapest path from the source seeds to the target seeds (inf if none)."""
+    n = up_ptr.shape[0] - 1
+    df, db, pf, pb, hf, hb, track = _work(n, up_to.shape[0], dn_fr.shape[0],
+                                          s_nodes.shape[0] + t_nodes.shape[0])
+    d, _, _ = _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0,
+                          df, db, pf, pb, hf, hb, track, False)
+    return d
+
+
+@njit(parallel=True)
+def ch_query_batch(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, origins, targets, nchunks):
+    """Costs of many node pairs ``origins[i] -> targets[i]``, parallel over pairs."""
+    n = up_ptr.shape[0] - 1
+    q = origins.shape[0]
+    out = np.empty(q, np.float64)
+    for ch in prange(nchunks):
+        df, db, pf, pb, hf, hb, track = _work(n, up_to.shape[0], dn_fr.shape[0], 2)
+        s = np.empty(1, np.int32)
+        t = np.empty(1, np.int32)
+        zero = np.zeros(1)
+        for i in range(ch, q, nchunks):
+            s[0] = origins[i]
+            t[0] = targets[i]
+            d, _, nt = _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s, zero, t, zero,
+                                   df, db, pf, pb, hf, hb, track, False)
+            out[i] = d
+            _reset(track, nt, df, db, pf, pb)
+    return out
+
+
+@njit
+def _find(ptr, nb, v, x):
+    for p in range(ptr[v], ptr[v + 1]):
+        if nb[p] == x:
+            return p
+    return -1
+
+
+@njit
+def _unpack(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k):
+    """Append the original nodes after ``a`` on arc ``a -> b`` (ending with b) to ``out``."""
+    stack_a = np.empty(64, np.int32)
+    stack_b = np.empty(64, np.int32)
+    stack_m = np.empty(64, np.int32)
+    top = 0
+    stack_a[0] = a
+    stack_b[0] = b
+    stack_m[0] = mid
+    top = 1
+    while top > 0:
+        top -= 1
+        x = stack_a[top]
+        y = stack_b[top]
+        m = stack_m[top]
+        if m < 0:
+            out[k] = y
+            k += 1
+            continue
+        if top + 2 > stack_a.shape[0]:
+            na = np.empty(2 * stack_a.shape[0], np.int32); na[:top] = stack_a[:top]; stack_a = na
+            nb_ = np.empty(2 * stack_b.shape[0], np.int32); nb_[:top] = stack_b[:top]; stack_b = nb_
+            nm = np.empty(2 * stack_m.shape[0], np.int32); nm[:top] = stack_m[:top]; stack_m = nm
+        # x -> m is stored at m among its arcs from higher nodes, m -> y among its upward arcs;
+        # push the second half first so the first half is unpacked first.
+        p2 = _find(up_ptr, up_to, m, y)
+        p1 = _find(dn_ptr, dn_fr, m, x)
+        stack_a[top] = m
+        stack_b[top] = y
+        stack_m[top] = up_mid[p2]
+        top += 1
+        stack_a[top] = x
+        stack_b[top] = m
+        stack_m[top] = dn_mid[p1]
+        top += 1
+    return out, k
+
+
+@njit
+def _append_arc(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k, n):
+    if k + n > out.shape[0]:
+        grown = np.empty(2 * out.shape[0] + n, np.int32)
+        grown[:k] = out[:k]
+        out = grown
+    return _unpack(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k)
+
+
+@njit
+def ch_path(up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid, s_nodes, s_d0, t_nodes, t_d0):
+    """Cheapest path between seed sets: ``(cost, nodes)``, original nodes from a source
+    seed to a target seed; an empty path when none."""
+    n = up_ptr.shape[0] - 1
+    df, db, pf, pb, hf, hb, track = _work(n, up_to.shape[0], dn_fr.shape[0],
+                                          s_nodes.shape[0] + t_nodes.shape[0])
+    d, meet, _ = _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0,
+                             df, db, pf, pb, hf, hb, track, True)
+    if meet < 0:
+        return d, np.empty(0, np.int32)
+    # arcs from the source seed up to the meeting node, collected backwards
+    arcs_a = []
+    arcs_b = []
+    arcs_m = []
+    v = meet
+    while pf[v] >= 0:
+        p = pf[v]
+        # the arc up_to[p] == v starts at the node whose row holds p
+        a = _row_of(up_ptr, p)
+        arcs_a.append(a)
+        arcs_b.append(v)
+        arcs_m.append(up_mid[p])
+        v = a
+    out = np.empty(16, np.int32)
+    out[0] = v
+    k = 1
+    for j in range(len(arcs_a) - 1, -1, -1):
+        out, k = _append_arc(arcs_a[j], arcs_b[j], arcs_m[j], up_ptr, up_to, up_mid,
+                             dn_ptr, dn_fr, dn_mid, out, k, n)
+    v = meet
+    while pb[v] >= 0:
+        p = pb[v]
+        b = _row_of(dn_ptr, p)  # arc v -> b, stored at b
+        out, k = _append_arc(v, b, dn_mid[p], up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k, n)
+        v = b
+    return d, out[:k].copy()
+
+
+@njit
+def _row_of(ptr, p):
+    """The row (node) whose CSR range holds position p (binary search)."""
+    lo = 0
+    hi = ptr.shape[0] - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if ptr[mid] <= p:
+            lo = mid
+        else:
+            hi = mid
+    # skip empty rows that share the start
+    while ptr[lo + 1] <= p:
+        lo += 1
+    return lo
+
+
+# --------------------------------------------------------------------------- many-to-many
+@njit
+def _upward(ptr, nb, w, sptr, snb, sw, seeds, d0, dist, h, track, settled, sd):
+    """Full upward search from the seeds with stalling: settled, unstalled nodes and
+    their costs go to ``settled``/``sd``; returns (n settled, n touched)."""
+    size = 0
+    nt = 0
+    for i in range(seeds.shape[0]):
+        v = seeds[i]
+        if dist[v] == _INF:
+            track[nt] = v
+            nt += 1
+        if d0[i] < dist[v]:
+            dist[v] = d0[i]
+            size = heap_push(h, size, d0[i], v)
+    ns = 0
+    while size > 0:
+        d = h[0]
+        u = int(h[1])
+        size = heap_pop(h, size)
+        if d > dist[u]:
+            continue
+        if _stalled(u, d, sptr, snb, sw, dist):
+            continue
+        settled[ns] = u
+        sd[ns] = d
+        ns += 1
+        for p in range(ptr[u], ptr[u + 1]):
+            x = nb[p]
+            nd = d + w[p]
+            if nd < dist[x]:
+                if dist[x] == _INF:
+                    track[nt] = x
+                    nt += 1
+                dist[x] = nd
+                size = heap_push(h, size, nd, x)
+    for j in range(nt):
+        dist[track[j]] = _INF
+    return ns
+
+
+@njit(parallel=True)
+def _bucket_counts(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, nchunks):
+    n = up_ptr.shape[0] - 1
+    nt = t_ptr.shape[0] - 1
+    counts = np.zeros(nt, np.int64)
+    for ch in prange(nchunks):
+        dist = np.full(n, _INF)
+        h = np.empty(2 * (dn_fr.shape[0] + t_nodes.shape[0] + 1), np.float64)
+        track = np.empty(n + 1, np.int32)
+        settled = np.empty(n, np.int32)
+        sd = np.empty(n, np.float64)
+        for j in range(ch, nt, nchunks):
+            a, b = t_ptr[j], t_ptr[j + 1]
+            counts[j] = _upward(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_nodes[a:b], t_d0[a:b],
+                                dist, h, track, settled, sd)
+    return counts
+
+
+@njit(parallel=True)
+def _bucket_fill(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d,
+                 nchunks):
+    n = up_ptr.shape[0] - 1
+    nt = t_ptr.shape[0] - 1
+    for ch in prange(nchunks):
+        dist = np.full(n, _INF)
+        h = np.empty(2 * (dn_fr.shape[0] + t_nodes.shape[0] + 1), np.float64)
+        track = np.empty(n + 1, np.int32)
+        settled = np.empty(n, np.int32)
+        sd = np.empty(n, np.float64)
+        for j in range(ch, nt, nchunks):
+            a, b = t_ptr[j], t_ptr[j + 1]
+            ns = _upward(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_nodes[a:b], t_d0[a:b],
+                         dist, h, track, settled, sd)
+            o = offs[j]
+            for i in range(ns):
+                e_node[o + i] = settled[i]
+                e_t[o + i] = j
+                e_d[o + i] = sd[i]
+
+
+@njit
+def _buckets(n, e_node, e_t, e_d):
+    """Entries sorted by node (counting sort): ``(ptr, target, cost)``."""
+    m = e_node.shape[0]
+    ptr = np.zeros(n + 1, np.int64)
+    for i in range(m):
+        ptr[e_node[i] + 1] += 1
+    for v in range(n):
+        ptr[v + 1] += ptr[v]
+    fill = ptr[:-1].copy()
+    bt = np.empty(m, np.int32)
+    bd = np.empty(m, np.float64)
+    for i in range(m):
+        v = e_node[i]
+        bt[fill[v]] = e_t[i]
+        bd[fill[v]] = e_d[i]
+        fill[v] += 1
+    return ptr, bt, bd
+
+
+@njit(parallel=True)
+def _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_t, nchunks):
+    n = up_ptr.shape[0] - 1
+    ns_ = s_ptr.shape[0] - 1
+    out = np.full((ns_, n_t), _INF)
+    for ch in prange(nchunks):
+        dist = np.full(n, _INF)
+        h = np.empty(2 * (up_to.shape[0] + s_nodes.shape[0] + 1), np.float64)
+        track = np.empty(n + 1, np.int32)
+        settled = np.empty(n, np.int32)
+        sd = np.empty(n, np.float64)
+        for i in range(ch, ns_, nchunks):
+            a, b = s_ptr[i], s_ptr[i + 1]
+            ns = _upward(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes[a:b], s_d0[a:b],
+                         dist, h, track, settled, sd)
+            row = out[i]
+            for k in range(ns):
+                x = settled[k]
+                dx = sd[k]
+                for q in range(bptr[x], bptr[x + 1]):
+                    c = dx + bd[q]
+                    j = bt[q]
+                    if c < row[j]:
+                        row[j] = c
+    return out
+
+
+def ch_buckets(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, t_ptr, t_nodes, t_d0, nchunks):
+    """Buckets of the targets' backward upward searches: ``(ptr, target, cost)`` per node.
+
+    Target ``j``'s seeds are ``t_nodes[t_ptr[j]:t_ptr[j + 1]]`` entering at ``t_d0``. Each
+    target leaves ``(j, cost)`` at every node its search settles (unstalled): a few hundred
+    entries per target on road networks.
+    """
+    n = up_ptr.shape[0] - 1
+    n_t = t_ptr.shape[0] - 1
+    counts = _bucket_counts(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, nchunks)
+    offs = np.zeros(n_t + 1, np.int64)
+    np.cumsum(counts, out=offs[1:])
+    m = int(offs[-1])
+    e_node = np.empty(m, np.int32)
+    e_t = np.empty(m, np.int32)
+    e_d = np.empty(m, np.float64)
+    _bucket_fill(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d,
+                 nchunks)
+    return _buckets(n, e_node, e_t, e_d)
+
+
+def ch_bucket_scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, buckets, n_targets, nchunks):
+    """Rows of the cost matrix for the given sources against the targets of ``buckets``.
+
+    One forward upward search per source; at every node it settles, the bucket's
+    entries give a candidate cost ``d(s, x) + d(x, t)``; the least is exact.
+    """
+    bptr, bt, bd = buckets
+    return _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_targets, nchunks)
+
+
+def ch_many_to_many(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, t_ptr, t_nodes, t_d0,
+                    nchunks):
+    """Cost matrix from every source seed set to every target seed set (bucket algorithm).
+
+    :func:`ch_buckets` then :func:`ch_bucket_scan`. Memory: the matrix plus one bucket
+    entry per node settled by a backward search.
+    """
+    b = ch_buckets(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, t_ptr, t_nodes, t_d0, nchunks)
+    return ch_bucket_scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, b,
+                          t_ptr.shape[0] - 1, nchunks)
