@@ -101,6 +101,7 @@ def _same_edge(net, wt, o_snap, d_snap, out, start=0):
     out[i, j] = np.minimum(out[i, j], direct)
 
 
+@requires_metres("net", "origins", "destinations")
 def od_matrix_blocks(net, origins, destinations, weight="length", *, rows: int = 1024,
                      max_snap_m: float = 100.0, progress: bool = True) -> Iterator[tuple[slice, np.ndarray]]:
     """The origin-destination matrix one block of rows at a time: ``(row slice, costs)``.
@@ -126,6 +127,7 @@ def od_matrix_blocks(net, origins, destinations, weight="length", *, rows: int =
         yield slice(start, start + out.shape[0]), out
 
 
+@requires_metres("net", "origins", "destinations")
 def od_matrix(net, origins, destinations, weight="length", *, rows: int = 1024, max_snap_m: float = 100.0,
               progress: bool = True) -> np.ndarray:
     """Costs from every origin to every destination: shape (len(origins), len(destinations)).

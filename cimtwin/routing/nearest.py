@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from cimtwin._validate import format_ids, require_positive
+from cimtwin._validate import format_ids, require_positive, requires_metres
 from cimtwin.errors import CimtwinWarning, InputTypeError
 
 __all__ = ["nearest_facility", "DEFAULT_MAX_SNAP_M", "STATUSES"]
@@ -27,6 +27,7 @@ DEFAULT_MAX_SNAP_M = 500.0
 STATUSES = ("ok", "unsnappable", "unreachable", "no_facility")
 
 
+@requires_metres("points", "facilities", "network")
 def nearest_facility(points, facilities, *, network, weight="length", max_snap_m: float = DEFAULT_MAX_SNAP_M,
                      cutoff: float | None = None):
     """For each point, the facility reached at least cost over the road network, and the cost.

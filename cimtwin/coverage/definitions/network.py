@@ -34,6 +34,7 @@ def compute(inp: CoverageInputs, *, max_distance_m: float | None = None) -> Outc
         raise ValidationError("Definition 'network' counts target features; it takes no `weight`.")
     inp.params["max_distance_m"] = max_distance_m
     from cimtwin.routing import RoadNetwork, snap_points  # lazily: routing is only needed here
+    from cimtwin.routing.snapping import edge_access
 
     net = RoadNetwork.from_roads(inp.model.require_layer("roads", purpose="the 'network' coverage definition"),
                                  warn_components=False)
@@ -41,16 +42,16 @@ def compute(inp: CoverageInputs, *, max_distance_m: float | None = None) -> Outc
     pts = geoms if inp.family == "point" else shapely.point_on_surface(geoms)
     if inp.family != "point":
         inp.notes.append("network distance measured from each target's representative point.")
-    inp.notes.append("network distance along roads in both directions, plus nothing for the snap offsets.")
+    inp.notes.append("network distance along roads (one-way streets respected at the target's edge), plus nothing "
+                      "for the snap offsets.")
     if len(inp.sensors):
         node_dist, _ = net.nearest_facility(inp.sensors.geometry, cutoff=max_distance_m)
         snap = snap_points(net, pts)
-        u = net.node_index(snap["u"].to_numpy())
-        v = net.node_index(snap["v"].to_numpy())
-        f = snap["fraction"].to_numpy()
-        edge_len = np.asarray(net.edge_attr("length"), dtype="float64")[snap["edge"].to_numpy().astype(int)]
-        # the target sits on an edge: reach it from either end node
-        dist = np.minimum(node_dist[u] + f * edge_len, node_dist[v] + (1.0 - f) * edge_len)
+        # the target sits part-way along an edge: reach it from either end node, priced by the
+        # one point-on-edge helper (a one-way street is entered only along its direction)
+        acc = edge_access(net, snap["edge"].to_numpy().astype(np.int64), snap["fraction"].to_numpy(),
+                          towards_point=True)
+        dist = np.minimum(node_dist[acc.u] + acc.cost_u, node_dist[acc.v] + acc.cost_v)
     else:
         dist = np.full(len(pts), np.inf)
     hit = np.nan_to_num(dist, nan=np.inf) <= max_distance_m
