@@ -47,6 +47,9 @@ NO_GEOMETRY = {
     "cimtwin.grid.zonal_stats", "cimtwin.grid.coverage_count", "cimtwin.grid.rasterize",
     "cimtwin.targets.load_catalog", "cimtwin.targets.parse_computation",
     "cimtwin.io.parse_road_notice", "cimtwin.io.road_junctions",
+    "cimtwin.io.check_storable",  # column types only
+    # edge ids and fractions of a RoadNetwork, which refuses lon/lat when it is built
+    "cimtwin.routing.edge_access", "cimtwin.routing.along_edge_cost",
 }
 # Readers and converters that take lon/lat by design and project (or store) what they read.
 EXEMPT_LONLAT_BY_DESIGN = {

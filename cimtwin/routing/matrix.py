@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from cimtwin._validate import require_positive
+from cimtwin._validate import require_positive, requires_metres
 from cimtwin.errors import ValidationError
 
 __all__ = ["od_matrix", "od_matrix_blocks", "snapped_matrix"]
