@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
-from cimtwin.grid._array import GridInput, as_grid, resolve_res_m, wrap_like
+from cimtwin.grid import _hydro_tiled as tiled
+from cimtwin.grid._array import GridInput, as_grid, is_dask_dataarray, resolve_res_m, wrap_like
 from cimtwin.kernels._dispatch import add_provider, select
 
 add_provider("cpu", "cimtwin.kernels.hydro")
@@ -94,6 +95,13 @@ def fill_depressions(dem: Any, *, nodata: float | None = None, epsilon: bool = F
     >>> fill_depressions(dem)[1, 1]
     np.float32(4.0)
     """
+    if is_dask_dataarray(dem):
+        z, template = tiled.prepare_dem(dem, nodata=nodata)
+        if epsilon:
+            raise ValidationError("`epsilon=True` is not available for a dask-backed DEM; fill without it "
+                                  "or load the DEM with `.compute()`.")
+        return tiled.wrap(tiled.fill(z), template, name="filled", units="m",
+                          attrs={"cimtwin_op": "fill_depressions"})
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
     fill, _ = select("fill_depressions", backend)
     out = fill(z, valid, bool(epsilon))
@@ -155,6 +163,26 @@ def _directions(z, valid, conditioned, backend, d8=None):
     return zz, dirs
 
 
+def _dask_like(obj, z, *, arg: str):
+    """A raster given with a dask DEM, as a dask array chunked like the DEM."""
+    import dask.array as da
+
+    data = obj.data if hasattr(obj, "dims") else obj
+    if tuple(data.shape) != tuple(z.shape):
+        raise GridAlignmentError(f"`{arg}` has shape {tuple(data.shape)} but the DEM has {tuple(z.shape)}.")
+    return da.asarray(data).rechunk(z.chunks)
+
+
+def _dask_directions(z, conditioned: bool, d8):
+    """Lazy D8 codes of a dask DEM: the given ``d8`` (checked like in memory) or computed."""
+    if d8 is None:
+        return tiled.d8(z if conditioned else tiled.fill(z))
+    dirs = _dask_like(d8, z, arg="d8")
+    if dirs.dtype != np.uint8:
+        raise ValidationError(f"`d8` must be uint8 ESRI codes from flow_direction_d8; got dtype {dirs.dtype}.")
+    return dirs
+
+
 def flow_direction_d8(dem: Any, *, conditioned: bool = False, nodata: float | None = None,
                       backend: str = "auto"):
     """D8 steepest-descent flow direction (ESRI codes), flats resolved.
@@ -171,6 +199,11 @@ def flow_direction_d8(dem: Any, *, conditioned: bool = False, nodata: float | No
     >>> flow_direction_d8(np.array([[3, 2, 1]], dtype="f4"))
     array([[1, 1, 0]], dtype=uint8)
     """
+    if is_dask_dataarray(dem):
+        z, template = tiled.prepare_dem(dem, nodata=nodata)
+        dirs = tiled.d8(z if conditioned else tiled.fill(z))
+        return tiled.wrap(dirs, template, name="d8", units="esri_d8_code",
+                          attrs={"cimtwin_op": "flow_direction_d8", "nodata": D8_NODATA})
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
     _, dirs = _directions(z, valid, conditioned, backend)
     return wrap_like(inp, dirs, name="d8", units="esri_d8_code",
@@ -198,6 +231,11 @@ def flow_accumulation(dem: Any, *, conditioned: bool = False, nodata: float | No
     >>> flow_accumulation(np.array([[3, 2, 1]], dtype="f4"))
     array([[1, 2, 3]], dtype=uint32)
     """
+    if is_dask_dataarray(dem):
+        z, template = tiled.prepare_dem(dem, nodata=nodata)
+        dirs = _dask_directions(z, conditioned, d8)
+        return tiled.wrap(tiled.accumulation(dirs), template, name="flow_accumulation", units="cells",
+                          attrs={"cimtwin_op": "flow_accumulation"})
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
     if d8 is not None:
         dirs = _check_d8(d8, z.shape)
@@ -220,6 +258,10 @@ def depression_depth(dem: Any, *, nodata: float | None = None, backend: str = "a
     >>> depression_depth(np.array([[5, 5, 5], [5, 1, 5], [5, 4, 5]], dtype="f4"))[1, 1]
     np.float32(3.0)
     """
+    if is_dask_dataarray(dem):
+        z, template = tiled.prepare_dem(dem, nodata=nodata)
+        return tiled.wrap(tiled.fill(z) - z, template, name="depression_depth", units="m",
+                          attrs={"cimtwin_op": "depression_depth"})
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
     filled = _condition(z, valid, backend)
     return wrap_like(inp, filled - z, name="depression_depth", units="m",
@@ -248,6 +290,19 @@ def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = Fa
             or stream_threshold_cells < 1:
         raise ValidationError(
             f"`stream_threshold_cells` must be a positive integer; got {stream_threshold_cells!r}.")
+    if is_dask_dataarray(dem):
+        z, template = tiled.prepare_dem(dem, nodata=nodata)
+        zz = z if conditioned else tiled.fill(z)
+        dirs = _dask_directions(zz, True, d8)
+        if accumulation is not None:
+            if d8 is None:
+                raise ValidationError("`accumulation` must come with the `d8` it was computed from; pass both.")
+            acc = _dask_like(accumulation, z, arg="accumulation")
+        else:
+            acc = tiled.accumulation(dirs)
+        out = tiled.hand(zz, dirs, acc, int(stream_threshold_cells))
+        return tiled.wrap(out, template, name="hand", units="m",
+                          attrs={"cimtwin_op": "hand", "stream_threshold_cells": int(stream_threshold_cells)})
     inp, z, valid = _prepare_dem(dem, nodata=nodata)
     zz, dirs = _directions(z, valid, conditioned, backend, d8)
     if accumulation is not None:
