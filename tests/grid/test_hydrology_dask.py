@@ -57,21 +57,21 @@ def _check_all(dem: xr.DataArray, chunks) -> None:
                  hand(filled, conditioned=True, stream_threshold_cells=4))
 
 
-@pytest.mark.parametrize("chunks", [(7, 9), (1, 40), (40, 1), (13, 40), (5, 3), (2, 2)])
+@pytest.mark.parametrize("chunks", [(7, 9), (1, 40), (40, 1), (13, 40), (4, 3)])
 def test_equal_in_memory_for_chunk_shapes(chunks):
-    _check_all(_dem(23, 31, 1), chunks)
+    _check_all(_dem(17, 19, 1), chunks)
 
 
 def test_one_cell_chunks():
     _check_all(_dem(7, 9, 2), (1, 1))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(h=st.integers(2, 30), w=st.integers(2, 30), seed=st.integers(0, 10_000), flats=st.booleans(),
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(h=st.integers(2, 24), w=st.integers(2, 24), seed=st.integers(0, 10_000), flats=st.booleans(),
        holes=st.booleans(), data=st.data())
 def test_equal_in_memory_property(h, w, seed, flats, holes, data):
-    # at most ~8 tiles a side keeps the example fast; one-row chunks still come up
-    ch = (data.draw(st.integers(max(1, h // 8), h)), data.draw(st.integers(max(1, w // 8), w)))
+    # at most ~6 tiles a side keeps the example fast; one-row chunks still come up
+    ch = (data.draw(st.integers(max(1, h // 6), h)), data.draw(st.integers(max(1, w // 6), w)))
     _check_all(_dem(h, w, seed, flats=flats, holes=holes), ch)
 
 
@@ -85,7 +85,6 @@ def test_flat_spanning_many_tiles_resolves_as_in_memory():
     z[26, 0] = 1.0  # the only outlet of the channel
     dem = GridSpec.from_bounds((0, 0, 300, 300), res_m=10, crs="EPSG:32650").to_dataarray(z)
     _check_all(dem, (4, 5))
-    _check_all(dem, (1, 30))
 
 
 def test_default_unconditioned_chain_and_depth_on_dask():
