@@ -39,7 +39,7 @@ import numpy as np
 from cimtwin._validate import one_of, require_positive, requires_metres
 from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
 from cimtwin.grid._array import as_grid, is_dask_dataarray, resolve_res_m, wrap_like
-from cimtwin.grid.hydrology import _prepare_dem
+from cimtwin.grid._dem import prepare_dem as _prepare_dem
 from cimtwin.kernels._dispatch import add_provider, select
 
 add_provider("cpu", "cimtwin.kernels.viewshed")

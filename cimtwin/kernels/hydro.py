@@ -396,13 +396,18 @@ def _d8_local(z, valid, dirs, unresolved, chunk, all_valid=False):
     numba.set_parallel_chunksize(old_chunk)
 
 
+# the same kernel without threads, for small tiles (a tile task is already one of many in parallel)
+_d8_local_serial = njit(_d8_local.py_func)
+
+
 @njit
 def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps):
     """Breadth-first search from each flat's outlets into its equal-elevation cells.
 
     Flats are handled one at a time (label the flat, collect its outlets, then search), which
-    keeps memory access local. Each flat cell points at the neighbour it was reached from, so
-    flow crosses a flat along shortest 8-connected paths to its outlets; ``flat_dist`` records
+    keeps memory access local. Each flat cell points at a neighbour one step nearer the
+    outlets (the first in code order E, SE, ..., NE when several are), so flow crosses a flat
+    along shortest 8-connected paths to its outlets; ``flat_dist`` records
     the step count (a Garbrecht-Martz "towards lower" gradient), 0 outside flats. A flat with
     no outlet is a pit of an unconditioned DEM and keeps direction 0.
     """
@@ -449,9 +454,16 @@ def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps):
                     queue[tail] = j
                     tail += 1
         nseeds = tail
-        # 2. breadth-first search from the outlets
+        # 2. breadth-first search from the outlets, one distance level at a time: a cell
+        #    reached at level d (state 5) points at its neighbour of level d - 1 with the
+        #    smallest code, whatever the queue order, so a tiled search can reproduce it
         head = 0
+        level_end = tail
         while head < tail:
+            if head == level_end:
+                for q in range(level_end, tail):
+                    state[queue[q]] = 0
+                level_end = tail
             i = queue[head]
             head += 1
             r = i // cols
@@ -462,13 +474,18 @@ def _resolve_flats(z, dirs, unresolved, flat_dist, comp, queue, with_steps):
                 if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
                     continue
                 j = rr * cols + cc
-                if state[j] == 2:
-                    state[j] = 0
+                sj = state[j]
+                if sj == 2:
+                    state[j] = 5
                     df[j] = CODES[(k + 4) % 8]  # points back at i
                     if with_steps:
                         fd[j] = fd[i] + 1
                     queue[tail] = j
                     tail += 1
+                elif sj == 5 and CODES[(k + 4) % 8] < df[j]:
+                    df[j] = CODES[(k + 4) % 8]
+        for q in range(level_end, tail):
+            state[queue[q]] = 0
         for h in range(ncomp):
             if state[comp[h]] == 2:
                 state[comp[h]] = 3

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cimtwin.errors import InputTypeError
-from cimtwin.grid import (GridSpec, coverage_count, cumulative_viewshed, distance, fill_depressions,
-                          flow_accumulation, idw, viewshed, zonal_stats)
+from cimtwin.grid import (GridSpec, coverage_count, cumulative_viewshed, distance, idw, ponding_depth,
+                          resolve_flats, viewshed, zonal_stats)
 from cimtwin.grid import chunked
 
 SPEC = GridSpec.from_bounds((0.0, 0.0, 330.0, 250.0), res_m=10.0, crs="EPSG:4547")  # 25 x 33
@@ -131,10 +131,11 @@ def test_zonal_equal_in_memory(rng, dem):
 
 
 def test_global_functions_ask_for_compute(dem):
+    # fill, D8, accumulation and HAND run tiled (tests/grid/test_hydrology_dask.py); these do not
     with pytest.raises(InputTypeError, match=r"dem.compute\(\)"):
-        fill_depressions(dem.chunk(CHUNKS))
+        ponding_depth(dem.chunk(CHUNKS), 10.0)
     with pytest.raises(InputTypeError, match="compute"):
-        flow_accumulation(dem.chunk(CHUNKS))
+        resolve_flats(dem.chunk(CHUNKS))
 
 
 def test_cumulative_viewshed_with_building_heights(dem):

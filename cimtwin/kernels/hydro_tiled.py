@@ -1,0 +1,571 @@
+"""Tile kernels for hydrology on chunked grids, and the small global solves that join the tiles.
+
+A tile is one chunk of the grid (the *core*, ``h x w`` cells), sometimes given with a one-cell
+halo (the *ext* block, ``(h + 2) x (w + 2)``; NaN or 255 beyond the grid edge, so the grid edge
+behaves like nodata, as it does in :mod:`cimtwin.kernels.hydro`). The cells on a core's outer
+ring are its *perimeter*, numbered in raster order (:func:`perimeter_index`); a perimeter cell
+of tile ``t`` is node ``node_offset[t] + pid`` of the global graphs solved here.
+
+Every result is identical to the in-memory kernels: the fill surface is unique, flat distances
+are shortest-path lengths, flow counts are integers, and the tie rules are the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cimtwin.kernels._jit import njit
+from cimtwin.kernels.hydro import CODES, DC, DR, _heap_pop, _heap_push
+
+OCEAN = -1  # label of cells flooded from an outlet inside the tile
+INF_DIST = np.int32(2**31 - 1)  # flat distance of a cell no outlet reaches (yet)
+FLAT = np.uint8(254)  # D8 code of a cell with no lower neighbour that is not an outlet
+
+
+# -- perimeter numbering -----------------------------------------------------------------
+
+def perimeter_count(h: int, w: int) -> int:
+    """Number of cells on the outer ring of an ``h x w`` core."""
+    return h * w - max(h - 2, 0) * max(w - 2, 0)
+
+
+@njit
+def _pid(r, c, h, w):
+    m = min(w, 2)
+    if r == 0:
+        return c
+    if r == h - 1:
+        return w + (h - 2) * m + c
+    return w + (r - 1) * m + (0 if c == 0 else 1)
+
+
+def perimeter_index(r, c, h, w) -> np.ndarray:
+    """Raster-order number of perimeter cells ``(r, c)`` of ``h x w`` cores (vectorized; ``h``
+    and ``w`` may be arrays too, one core per cell)."""
+    r = np.asarray(r, dtype=np.int64)
+    c = np.asarray(c, dtype=np.int64)
+    m = np.minimum(w, 2)
+    mid = w + (r - 1) * m + np.where(c == 0, 0, 1)
+    return np.where(r == 0, c, np.where(r == h - 1, w + (h - 2) * m + c, mid))
+
+
+def perimeter_cells(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the perimeter cells of an ``h x w`` core in raster (pid) order."""
+    m = min(w, 2)
+    mid = np.arange(1, h - 1, dtype=np.int64)
+    rows = [np.zeros(w, np.int64), np.repeat(mid, m)]
+    cols = [np.arange(w, dtype=np.int64), np.tile(np.array([0, w - 1][:m], np.int64), mid.size)]
+    if h > 1:
+        rows.append(np.full(w, h - 1, np.int64))
+        cols.append(np.arange(w, dtype=np.int64))
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+# -- depression filling (Barnes 2016: label flood per tile, spill graph, second pass) ------
+
+@njit
+def fill_tile_labels(ext):
+    """First pass of the tiled fill on one ext block.
+
+    Priority-Flood of the core from its perimeter cells (each its own label, the pid) and
+    from the cells next to nodata or the grid edge (label OCEAN). Returns the locally filled
+    core, and the spill edges ``(a, b, weight)`` between labels that touch: ``weight`` is the
+    higher of the two cells' local fill heights, so water can pass between the labels' seeds
+    at that level. Perimeter cells that are themselves outlets get an edge to OCEAN at their
+    own height.
+    """
+    H, W = ext.shape
+    h = H - 2
+    w = W - 2
+    n = h * w
+    z = ext[1:H - 1, 1:W - 1].copy()
+    zf = z.ravel()
+    label = np.full(n, -2, dtype=np.int64)  # -2 = nodata
+    closed = np.zeros(n, dtype=np.bool_)
+    cap = max(16, n)  # each cell enters the heap at most once: no growing inside the loop
+    keys = np.empty(cap, dtype=z.dtype)
+    idx = np.empty(cap, dtype=np.int64)
+    size = 0
+    n_ocean_edges = 0
+    for r in range(h):
+        for c in range(w):
+            i = r * w + c
+            v = ext[r + 1, c + 1]
+            if not np.isfinite(v):
+                closed[i] = True
+                continue
+            outlet = False
+            for k in range(8):
+                if not np.isfinite(ext[r + 1 + DR[k], c + 1 + DC[k]]):
+                    outlet = True
+                    break
+            if r == 0 or c == 0 or r == h - 1 or c == w - 1:
+                label[i] = _pid(r, c, h, w)
+                if outlet:
+                    n_ocean_edges += 1
+            elif outlet:
+                label[i] = OCEAN
+            else:
+                continue
+            closed[i] = True
+            size = _heap_push(keys, idx, size, v, i)
+    pit = np.empty(max(16, n), dtype=np.int64)
+    head = 0
+    tail = 0
+    while size > 0 or tail > head:
+        if tail > head:
+            c0 = pit[head]
+            head += 1
+            if head == tail:
+                head = 0
+                tail = 0
+        else:
+            c0 = idx[0]
+            size = _heap_pop(keys, idx, size)
+        level = zf[c0]
+        lab = label[c0]
+        r = c0 // w
+        c = c0 - r * w
+        for k in range(8):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr < 0 or rr >= h or cc < 0 or cc >= w:
+                continue
+            j = rr * w + cc
+            if closed[j]:
+                continue
+            closed[j] = True
+            label[j] = lab
+            if zf[j] <= level:
+                zf[j] = level
+                pit[tail] = j
+                tail += 1
+            else:
+                size = _heap_push(keys, idx, size, zf[j], j)
+    # spill edges: every 8-adjacent pair of differently labelled cells (half the directions)
+    ne = n_ocean_edges
+    for i in range(n):
+        if label[i] == -2:
+            continue
+        r = i // w
+        c = i - r * w
+        for k in range(4):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr < 0 or rr >= h or cc < 0 or cc >= w:
+                continue
+            j = rr * w + cc
+            if label[j] != -2 and label[j] != label[i]:
+                ne += 1
+    ea = np.empty(ne, dtype=np.int64)
+    eb = np.empty(ne, dtype=np.int64)
+    ew = np.empty(ne, dtype=np.float64)
+    e = 0
+    for i in range(n):
+        li = label[i]
+        if li == -2:
+            continue
+        r = i // w
+        c = i - r * w
+        if li >= 0:
+            for k in range(8):
+                if not np.isfinite(ext[r + 1 + DR[k], c + 1 + DC[k]]):
+                    ea[e] = li
+                    eb[e] = OCEAN
+                    ew[e] = zf[i]
+                    e += 1
+                    break
+        for k in range(4):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr < 0 or rr >= h or cc < 0 or cc >= w:
+                continue
+            j = rr * w + cc
+            lj = label[j]
+            if lj != -2 and lj != li:
+                ea[e] = li
+                eb[e] = lj
+                ew[e] = max(zf[i], zf[j])
+                e += 1
+    return z, ea, eb, ew
+
+
+@njit
+def graph_minimax(indptr, nbr, weight, source):
+    """Lowest level at which water from each node can reach ``source`` (min over paths of the
+    highest edge); Dijkstra with ``max`` in place of ``+``. Unreached nodes get +inf."""
+    n = indptr.size - 1
+    level = np.full(n, np.inf)
+    done = np.zeros(n, dtype=np.bool_)
+    keys = np.empty(max(16, nbr.size + 1), dtype=np.float64)
+    idx = np.empty(keys.size, dtype=np.int64)
+    level[source] = -np.inf
+    size = _heap_push(keys, idx, 0, -np.inf, source)
+    while size > 0:
+        u = idx[0]
+        size = _heap_pop(keys, idx, size)
+        if done[u]:
+            continue
+        done[u] = True
+        lu = level[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = nbr[e]
+            lv = max(lu, weight[e])
+            if lv < level[v]:
+                level[v] = lv
+                size = _heap_push(keys, idx, size, lv, v)
+    return level
+
+
+# -- flats (distances to the flat's outlets, joined across tiles by relaxation) ------------
+
+@njit
+def flat_distances_tile(extz, extd, halo):
+    """Breadth-first distances of a core's flat cells to their flat's outlets.
+
+    ``extd`` holds the local D8 codes of the ext block (255 nodata, FLAT = unresolved);
+    ``halo`` is an ext-sized int32 array whose ring holds the distances already known for
+    the neighbouring tiles' flat cells (INF_DIST when unknown). A flat cell next to an
+    outlet (a drained cell at the same height) is 1 step away; one next to a halo flat cell
+    ``d`` steps away is at most ``d + 1``. Returns the ext-sized distances (the ring copied
+    from ``halo``; INF_DIST off flats and where no outlet is reached).
+    """
+    H, W = extz.shape
+    dist = halo.copy()
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            dist[r, c] = INF_DIST
+    n = (H - 2) * (W - 2)
+    seed_r = np.empty(n, dtype=np.int64)
+    seed_c = np.empty(n, dtype=np.int64)
+    cand = np.empty(n, dtype=np.int64)
+    ns = 0
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            if extd[r, c] != FLAT:
+                continue
+            level = extz[r, c]
+            best = INF_DIST
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if extz[rr, cc] != level:
+                    continue
+                dn = extd[rr, cc]
+                if dn != FLAT and dn != 255:
+                    best = 1
+                    break
+                if dn == FLAT and (rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1):
+                    hd = halo[rr, cc]
+                    if hd != INF_DIST and hd + 1 < best:
+                        best = hd + 1
+            if best != INF_DIST:
+                seed_r[ns] = r
+                seed_c[ns] = c
+                cand[ns] = best
+                dist[r, c] = best
+                ns += 1
+    order = np.argsort(cand[:ns], kind="mergesort")
+    qr = np.empty(n, dtype=np.int64)
+    qc = np.empty(n, dtype=np.int64)
+    qh = 0
+    qt = 0
+    s = 0
+    while s < ns or qh < qt:
+        if qh < qt and (s >= ns or dist[qr[qh], qc[qh]] < cand[order[s]]):
+            r = qr[qh]
+            c = qc[qh]
+            qh += 1
+        else:
+            o = order[s]
+            s += 1
+            r = seed_r[o]
+            c = seed_c[o]
+            if dist[r, c] != cand[o]:
+                continue  # reached sooner from another seed; it was queued then
+        d1 = dist[r, c] + 1
+        level = extz[r, c]
+        for k in range(8):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
+                continue
+            if extd[rr, cc] != FLAT or extz[rr, cc] != level:
+                continue
+            if dist[rr, cc] > d1:
+                dist[rr, cc] = d1
+                qr[qt] = rr
+                qc[qt] = cc
+                qt += 1
+    return dist
+
+
+@njit
+def flat_directions_tile(extz, extd, dist):
+    """Final D8 codes of the core: each flat cell points at its first neighbour (in code
+    order E, SE, ..., NE) one step nearer the outlets, the rule of the in-memory search."""
+    H, W = extz.shape
+    out = np.empty((H - 2, W - 2), dtype=np.uint8)
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            code = extd[r, c]
+            if code == FLAT:
+                d = dist[r, c]
+                code = 0
+                if d != INF_DIST:
+                    level = extz[r, c]
+                    for k in range(8):
+                        rr = r + DR[k]
+                        cc = c + DC[k]
+                        if extz[rr, cc] != level:
+                            continue
+                        dn = extd[rr, cc]
+                        if (d == 1 and dn != FLAT and dn != 255) or (dn == FLAT and dist[rr, cc] == d - 1):
+                            code = CODES[k]
+                            break
+            out[r - 1, c - 1] = code
+    return out
+
+
+# -- accumulation and HAND (Barnes 2017: tile pass, perimeter links solved globally) -------
+
+@njit
+def _code_index(d):
+    k = 0
+    while CODES[k] != d:
+        k += 1
+    return k
+
+
+@njit
+def accumulate_tile(dirs, inflow, acc):
+    """Flow counts of a core given the inflow (from other tiles) at its perimeter cells.
+
+    ``inflow`` is indexed by pid; ``acc`` is the preallocated output (uint32 or uint64).
+    Flow leaving the core is dropped here (it is the perimeter links' business).
+    """
+    h, w = dirs.shape
+    indeg = np.zeros((h, w), dtype=np.uint8)
+    for r in range(h):
+        for c in range(w):
+            d = dirs[r, c]
+            acc[r, c] = 0 if d == 255 else 1
+            if d == 0 or d == 255:
+                continue
+            k = _code_index(d)
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if 0 <= rr < h and 0 <= cc < w:
+                indeg[rr, cc] += 1
+    for r in range(h):
+        for c in range(w):
+            if r == 0 or c == 0 or r == h - 1 or c == w - 1:
+                acc[r, c] += inflow[_pid(r, c, h, w)]
+    for r0 in range(h):
+        for c0 in range(w):
+            if indeg[r0, c0] != 0 or dirs[r0, c0] == 255:
+                continue
+            r = r0
+            c = c0
+            while True:
+                d = dirs[r, c]
+                if d == 0 or d == 255:
+                    break
+                k = _code_index(d)
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= h or cc < 0 or cc >= w:
+                    break
+                acc[rr, cc] += acc[r, c]
+                indeg[rr, cc] -= 1
+                if indeg[rr, cc] > 0:
+                    break
+                indeg[rr, cc] = 255  # reached: the outer scan must not start here again
+                r = rr
+                c = cc
+
+
+@njit
+def trace_perimeter(dirs, stop, use_stop):
+    """Where the flow path of each perimeter cell ends inside the core (memoized walks).
+
+    Returns (kind, end) per pid: kind 0 = ends at an outlet/pit/nodata, 1 = leaves the core
+    from cell ``end`` (a perimeter cell, as a pid), 2 = meets a ``stop`` cell ``end`` (flat
+    core index r * w + c) first.
+    """
+    h, w = dirs.shape
+    n = h * w
+    memo_kind = np.full(n, -1, dtype=np.int8)
+    memo_end = np.empty(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    P = h * w - max(h - 2, 0) * max(w - 2, 0)
+    kind = np.empty(P, dtype=np.int8)
+    end = np.empty(P, dtype=np.int64)
+    for r0 in range(h):
+        for c0 in range(w):
+            if not (r0 == 0 or c0 == 0 or r0 == h - 1 or c0 == w - 1):
+                continue
+            top = 0
+            i = r0 * w + c0
+            while True:
+                if memo_kind[i] >= 0:
+                    kk = memo_kind[i]
+                    ee = memo_end[i]
+                    break
+                stack[top] = i
+                top += 1
+                r = i // w
+                c = i - r * w
+                if use_stop and stop[r, c]:
+                    kk = 2
+                    ee = i
+                    break
+                d = dirs[r, c]
+                if d == 0 or d == 255:
+                    kk = 0
+                    ee = -1
+                    break
+                k = _code_index(d)
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 0 or rr >= h or cc < 0 or cc >= w:
+                    kk = 1
+                    ee = _pid(r, c, h, w)
+                    break
+                i = rr * w + cc
+            for t in range(top):
+                memo_kind[stack[t]] = kk
+                memo_end[stack[t]] = ee
+            p = _pid(r0, c0, h, w)
+            kind[p] = kk
+            end[p] = ee
+    return kind, end
+
+
+@njit
+def solve_accumulation_links(is_exit, acc_exit, receiver, next_exit, out_dtype_sample):
+    """Global flow through the perimeter links (a DAG over exit cells, Kahn's order).
+
+    Per node: ``is_exit`` (its flow leaves its tile), ``acc_exit`` (its local count),
+    ``receiver`` (node it drains into, exits only), ``next_exit`` (exit node its in-tile path
+    reaches, or -1). Returns the inflow each node receives from other tiles.
+    """
+    n = is_exit.size
+    inflow = np.zeros(n, dtype=out_dtype_sample.dtype)
+    out = np.zeros(n, dtype=out_dtype_sample.dtype)
+    indeg = np.zeros(n, dtype=np.int64)
+    for y in range(n):
+        if is_exit[y]:
+            x = next_exit[receiver[y]]
+            if x >= 0:
+                indeg[x] += 1
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    for y in range(n):
+        if is_exit[y]:
+            out[y] = acc_exit[y]
+            if indeg[y] == 0:
+                queue[tail] = y
+                tail += 1
+    head = 0
+    while head < tail:
+        y = queue[head]
+        head += 1
+        e = receiver[y]
+        inflow[e] += out[y]
+        x = next_exit[e]
+        if x >= 0:
+            out[x] += out[y]
+            indeg[x] -= 1
+            if indeg[x] == 0:
+                queue[tail] = x
+                tail += 1
+    return inflow
+
+
+@njit
+def solve_hand_links(kind, value, end_node, receiver):
+    """Reference (stream) height of every perimeter node's path across tiles.
+
+    ``kind``/``value``/``end_node`` per node from :func:`trace_perimeter` (value = stream
+    height for kind 2; end_node = exit node for kind 1); ``receiver`` per exit node.
+    """
+    n = kind.size
+    ref = np.full(n, np.nan)
+    done = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    for s in range(n):
+        top = 0
+        e = s
+        v = np.nan
+        while True:
+            if done[e]:
+                v = ref[e]
+                break
+            stack[top] = e
+            top += 1
+            if kind[e] == 2:
+                v = value[e]
+                break
+            if kind[e] == 0:
+                break
+            e = receiver[end_node[e]]
+        for t in range(top):
+            ref[stack[t]] = v
+            done[stack[t]] = True
+    return ref
+
+
+@njit
+def hand_tile(z, dirs, streams, exit_ref):
+    """HAND of a core; a path that leaves the core from perimeter cell ``p`` (not a stream)
+    takes ``exit_ref[p]``, the reference height found beyond the tile."""
+    h, w = dirs.shape
+    n = h * w
+    zf = z.ravel()
+    ref = np.full(n, np.nan)
+    done = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        r = i // w
+        c = i - r * w
+        if done[i] or dirs[r, c] == 255:
+            continue
+        top = 0
+        j = i
+        value = np.nan
+        while True:
+            if done[j]:
+                value = ref[j]
+                break
+            rj = j // w
+            cj = j - rj * w
+            if streams[rj, cj]:
+                value = zf[j]
+                ref[j] = value
+                done[j] = True
+                break
+            stack[top] = j
+            top += 1
+            d = dirs[rj, cj]
+            if d == 0 or d == 255:
+                break
+            k = _code_index(d)
+            rr = rj + DR[k]
+            cc = cj + DC[k]
+            if rr < 0 or rr >= h or cc < 0 or cc >= w:
+                value = exit_ref[_pid(rj, cj, h, w)]
+                break
+            j = rr * w + cc
+        for t in range(top):
+            ref[stack[t]] = value
+            done[stack[t]] = True
+    out = np.empty(n, dtype=z.dtype)
+    for i in range(n):
+        r = i // w
+        c = i - r * w
+        if dirs[r, c] == 255:
+            out[i] = np.nan
+        else:
+            out[i] = zf[i] - ref[i]
+    return out.reshape(h, w)
