@@ -688,9 +688,9 @@ class RoadNetwork:
         --------
         >>> net = RoadNetwork.from_arrays([0, 100, 200], [0, 0, 0], [0, 1], [1, 2], [100.0, 100.0],
         ...                               crs="EPSG:32650")
-        >>> dist, which = net.nearest_facility([0, 2])
+        >>> dist, which = net.nearest_facility([2])
         >>> dist.tolist(), which.tolist()
-        ([0.0, 100.0, 0.0], [0, 0, 1])
+        ([200.0, 100.0, 0.0], [0, 0, 0])
         """
         wt = self._weight(weight)
         indptr, indices, w, _ = self._icsr(wt)
