@@ -680,8 +680,17 @@ class RoadNetwork:
 
         Returns ``(dist, facility)``: float64 and int arrays over ``node_ids``; facility is
         the position in ``facilities`` (-1 and inf where none is reachable). Costs run
-        from the facility outwards; with one-way streets use :meth:`reversed` costs by
-        passing ``direction="to"`` to :func:`cimtwin.routing.service_areas` helpers.
+        from the facility outwards; for node -> facility costs on one-way streets use
+        :meth:`nearest_facility_to`, and for any points (buildings, blocks) with a status
+        per point use :func:`cimtwin.routing.nearest_facility`.
+
+        Examples
+        --------
+        >>> net = RoadNetwork.from_arrays([0, 100, 200], [0, 0, 0], [0, 1], [1, 2], [100.0, 100.0],
+        ...                               crs="EPSG:32650")
+        >>> dist, which = net.nearest_facility([2])
+        >>> dist.tolist(), which.tolist()
+        ([200.0, 100.0, 0.0], [0, 0, 0])
         """
         wt = self._weight(weight)
         indptr, indices, w, _ = self._icsr(wt)
