@@ -57,7 +57,7 @@ def main(argv=None):
             del ref, got
             anchor_t = measure(lambda: numpy_idw((side, side), gx, gy, gv), args.repeat)
         else:
-            note = f"numpy anchor not run above --numpy-max {size_label(args.numpy_max)}; no ratio; {gnote}"
+            note = f"numpy anchor not run above --numpy-max {size_label(args.numpy_max)}; no ratio; {gnote}".strip("; ")
         res.add("idw, 100 gauges, p = 2, all gauges", cells, ours, anchor="numpy brute force (float32, row blocks)",
                 anchor_t=anchor_t, goal="<= 2 s" if on else None, goal_s=2.0 if on else None, note=note,
                 judged=cells >= 10**8)
