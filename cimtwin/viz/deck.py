@@ -155,6 +155,27 @@ def _parts(geoms, type_ids: tuple[int, ...]):
     return parts[keep], fid[keep]
 
 
+def _triangles(polys):
+    """Constrained Delaunay triangles of each polygon; for one GEOS cannot triangulate (a hole
+    touching its shell), the Delaunay triangles of its vertices that lie inside it."""
+    import shapely
+    from shapely.errors import GEOSException
+
+    try:
+        return shapely.constrained_delaunay_triangles(polys)
+    except GEOSException:
+        pass
+    out = np.empty(len(polys), dtype=object)
+    for i, poly in enumerate(polys):
+        try:
+            out[i] = shapely.constrained_delaunay_triangles(poly)
+        except GEOSException:
+            tri = shapely.get_parts(shapely.delaunay_triangles(poly))
+            inside = shapely.contains(poly, shapely.point_on_surface(tri))
+            out[i] = shapely.GeometryCollection(list(tri[inside]))
+    return out
+
+
 def _fill_parts(polys, fid):
     """Polygons deck.gl can fill without triangulating holes: simple ones as they are, ones
     with holes as their constrained Delaunay triangles. Exteriors counter-clockwise."""
@@ -163,8 +184,7 @@ def _fill_parts(polys, fid):
     holed = shapely.get_num_interior_rings(polys) > 0
     out, out_fid = [polys[~holed]], [fid[~holed]]
     if holed.any():
-        tri = shapely.constrained_delaunay_triangles(polys[holed])
-        tparts, tidx = shapely.get_parts(tri, return_index=True)
+        tparts, tidx = shapely.get_parts(_triangles(polys[holed]), return_index=True)
         out.append(tparts)
         out_fid.append(fid[holed][tidx])
     rings = shapely.get_exterior_ring(shapely.orient_polygons(np.concatenate(out), exterior_cw=False))
@@ -564,8 +584,13 @@ def to_deck(model_or_result, layers: Sequence[str] | None = None, *, tooltip: bo
             if crs is None:
                 raise ValidationError(f"Raster {name!r} has no CRS; set one with `da.rio.write_crs(...)`.")
             layer, box = _raster_layer(name, obj, crs)
-            group = ctx.group(key, f"栅格 raster: {name}", None, layer.order)
-            group.legend.append((group.label, (160, 160, 160, 255), "box"))
+            styled = style_for(name)
+            title = label(name) if styled.en != name else f"栅格 raster: {name}"
+            group = ctx.group(key, title, None, layer.order)
+            if _is_class_raster(name, obj):
+                group.legend.extend((f"风险等级 risk class {c}", col, "box") for c, col in RISK_CLASS_COLORS.items())
+            else:
+                group.legend.append((title, (160, 160, 160, 255), "box"))
             ctx.layers.append(layer)
             boxes.append(box)
             continue
@@ -713,7 +738,7 @@ def _vector_layers(ctx: _Build, name: str, gdf, ll, kind: str | None) -> None:
     if base_kind == "cameras" and not gdf.crs.is_geographic and "range_m" in gdf.columns:
         import shapely
 
-        fov = fov_sectors(gdf, arc_step_deg=20.0)
+        fov = fov_sectors(gdf, arc_step_deg=30.0)
         if len(fov):
             fs = style_for("camera_fov")
             fgroup = ctx.group(f"{name}_fov", f"{label('camera_fov')} ({title})", "camera_fov", fs.order)
@@ -819,6 +844,10 @@ def _b64(values: np.ndarray, dtype) -> dict[str, str]:
     return {"b64": base64.b64encode(arr.tobytes()).decode("ascii"), "dtype": np.dtype(dtype).name}
 
 
+def _index_dtype(largest: int):
+    return np.uint16 if largest < 65535 else np.uint32
+
+
 _POSITION_ACCESSOR = {"ScatterplotLayer": "getPosition", "PathLayer": "getPath", "SolidPolygonLayer": "getPolygon"}
 
 
@@ -836,9 +865,9 @@ def _spec(deck: DeckMap) -> dict[str, Any]:
             for key, values in lyr.attributes.items():
                 entry["attributes"][key] = {**_b64(values, np.float32), "size": 1}
             if lyr.starts is not None:
-                entry["startIndices"] = _b64(np.append(lyr.starts, len(lyr.coords)), np.uint32)
+                entry["startIndices"] = _b64(np.append(lyr.starts, len(lyr.coords)), _index_dtype(len(lyr.coords)))
             if lyr.fid is not None and not np.array_equal(lyr.fid, np.arange(lyr.length)):
-                entry["fid"] = _b64(lyr.fid, np.uint32)
+                entry["fid"] = _b64(lyr.fid, _index_dtype(int(lyr.fid.max(initial=0))))
         if lyr.extrudable:
             entry["extrudable"] = True
         layers.append(entry)

@@ -180,15 +180,6 @@ def _comparison_chart(comp: pd.DataFrame, out: Path, maps: list) -> None:
     maps.append((_save(fig, out / "scenario_comparison.png"), title))
 
 
-def _dissolved_zones(zones, model):
-    """One (multi)polygon per risk class, simplified to half a cell: a map needs no more."""
-    zones = zones[zones["class"] > 0][["class", zones.geometry.name]]
-    merged = zones.dissolve(by="class").reset_index()
-    res = abs(model.grid.transform.a) if model.grid is not None else 10.0
-    merged = merged.set_geometry(merged.geometry.simplify(res / 2))
-    return merged.explode(index_parts=False).reset_index(drop=True)
-
-
 _CSS = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ccc; }
@@ -351,15 +342,16 @@ def _shelter_map(model, areas, out: Path, maps: list) -> None:
     maps.append((path, title))
 
 
-def report_map(model, *, risk_zones=None, gaps: dict[str, Any] | None = None, service_areas=None,
+def report_map(model, *, risk_classes=None, gaps: dict[str, Any] | None = None, service_areas=None,
                layers: tuple[str, ...] = MAP_LAYERS):
     """The report's interactive map: the model's layers and the report's results, offline.
 
     Parameters
     ----------
     model : CityModel
-    risk_zones
-        Risk-zone polygons with a ``class`` column (1–5), drawn by class (off at load).
+    risk_classes
+        The risk-class raster (1–5; 0 or NaN: none), drawn as an image (off at load): traced
+        zone polygons of a city would be megabytes.
     gaps
         ``{target_id: GeoDataFrame}`` of coverage gaps (off at load).
     service_areas
@@ -383,8 +375,8 @@ def report_map(model, *, risk_zones=None, gaps: dict[str, Any] | None = None, se
     if not isinstance(model, CityModel):
         raise InputTypeError(f"`model` must be a CityModel; got {type(model).__name__}.")
     drawn = {n: model.layer(n) for n in layers if model.has_layer(n) and len(model.layer(n))}
-    if risk_zones is not None and len(risk_zones):
-        drawn["risk_zones"] = risk_zones
+    if risk_classes is not None:
+        drawn["risk_zones"] = risk_classes.where(risk_classes > 0)
     for tid, g in (gaps or {}).items():
         drawn[f"gaps_{tid}"] = g
     if service_areas is not None and len(service_areas):
@@ -479,8 +471,8 @@ def build_report(model, out, *, scenario=None, year: int | None = None, risk: bo
         if comparison is not None:
             _comparison_chart(comparison, out, maps)
         step("static maps")
-        zones = _dissolved_zones(risk_result.zones, model) if risk_result is not None else None
-        map_path = report_map(model, risk_zones=zones, gaps=dict(list(gap_layers.items())[:2]),
+        classes = risk_result.classes if risk_result is not None else None
+        map_path = report_map(model, risk_classes=classes, gaps=dict(list(gap_layers.items())[:2]),
                               service_areas=areas).to_html(out / "map.html")
         step("interactive map")
         sheets = {"指标评估": table[table["zone"] == "all"], "分区明细": table[table["zone"] != "all"]}
