@@ -137,7 +137,7 @@ def read_osm(path, *, network_type: str = "all", crs=None):
     if name.endswith(".pbf"):
         frame = _read_pbf(path, network_type)
     elif name.endswith((".osm", ".xml", ".osm.bz2")):
-        frame = _read_xml(path)
+        frame = _read_xml(path, network_type)
     else:
         raise ValidationError(f"Unsupported OSM file {path.name!r}: use .osm / .xml (OSM XML) or .pbf.")
     left_out, _ = NETWORK_TYPES[network_type]
@@ -157,11 +157,36 @@ def read_osm(path, *, network_type: str = "all", crs=None):
     return out[["osm_id", "name", "highway", "road_class", "oneway", "speed_kmh", "width_m", "geometry"]]
 
 
-def _read_xml(path: Path):
+def _road_ways_only(path: Path, network_type: str, target: Path) -> None:
+    """Copy of the extract without the ways that are not roads of ``network_type``, so osmnx
+    never merges a road with a building outline or a footpath."""
+    import bz2
+    import xml.etree.ElementTree as ET
+
+    left_out, _ = NETWORK_TYPES[network_type]
+    opener = bz2.open if path.name.lower().endswith(".bz2") else open
+    with opener(path, "rb") as f:
+        tree = ET.parse(f)
+    root = tree.getroot()
+    for way in root.findall("way"):
+        tags = [t.get("v") for t in way.findall("tag") if t.get("k") == "highway"]
+        if not tags or set(_tags(tags)) <= left_out:
+            root.remove(way)
+    tree.write(target, encoding="utf-8", xml_declaration=True)
+
+
+def _read_xml(path: Path, network_type: str):
+    import tempfile
+
     import osmnx as ox
     import pandas as pd
 
-    G = ox.graph_from_xml(path, simplify=True, retain_all=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        roads_only = Path(tmp) / "roads.osm"
+        _road_ways_only(path, network_type, roads_only)
+        G = ox.graph_from_xml(roads_only, simplify=True, retain_all=True)
+    if G.number_of_edges() == 0:
+        return pd.DataFrame(columns=["osm_id", "name", "_tags", "oneway", "speed_kmh", "width_m", "geometry"])
     edges = ox.graph_to_gdfs(ox.convert.to_undirected(G), nodes=False).reset_index(drop=True)
     get = (lambda c: edges[c] if c in edges.columns else pd.Series([None] * len(edges)))
     return pd.DataFrame({
