@@ -151,9 +151,6 @@ def _comparison(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 
 def _comparison_chart(comp: pd.DataFrame, out: Path, maps: list) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import numpy as np
 

@@ -201,9 +201,6 @@ def static_map(layers: Mapping[str, Any] | Any, *, names: Sequence[str] | None =
     >>> fig = static_map({"districts": model.layer("districts")}, title="Districts")  # doctest: +SKIP
     >>> fig.savefig("districts.png")                                                  # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     from cimtwin._validate import require_projected
