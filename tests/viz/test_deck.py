@@ -56,7 +56,7 @@ def test_binary_attributes_decode_to_the_coordinates(tiny_model):
     # 经十路: a straight arterial along 36.625° N from 117.0 to 117.1 (float32 offsets: < 1 cm).
     assert lonlat[:, 1] == pytest.approx([36.625, 36.625], abs=1e-7)
     assert lonlat[:, 0] == pytest.approx([117.0, 117.1], abs=1e-7)
-    starts = np.frombuffer(base64.b64decode(layer["startIndices"]["b64"]), dtype="uint32")
+    starts = np.frombuffer(base64.b64decode(layer["startIndices"]["b64"]), dtype=layer["startIndices"]["dtype"])
     assert starts.tolist() == [0, 2]
 
 
