@@ -50,10 +50,12 @@ class MapPage:
         self.remote: list[str] = []
         self.errors: list[str] = []
         self.page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        # Generous limits: SwiftShader on a busy machine (no timing is asserted).
+        self.page.set_default_timeout(300_000)
         self.page.route("**/*", self._route)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(html_path.resolve().as_uri())
-        self.page.wait_for_function("window.cimtwinFrames >= 2", timeout=180_000)
+        self.page.wait_for_function("window.cimtwinFrames >= 2")
 
     def _route(self, route):
         url = route.request.url
@@ -67,7 +69,7 @@ class MapPage:
         """Wait until deck.gl has drawn the last change (two more frames)."""
         frames = self.page.evaluate("window.cimtwinFrames")
         self.page.evaluate("window.cimtwinMap.deck.redraw('test')")
-        self.page.wait_for_function(f"window.cimtwinFrames >= {frames + 1}", timeout=60_000)
+        self.page.wait_for_function(f"window.cimtwinFrames >= {frames + 1}")
         self.page.wait_for_timeout(300)
 
     def pixels(self) -> np.ndarray:
@@ -194,6 +196,7 @@ def test_million_points_draw(browser, tmp_path):
     drawn = near(px, LAYER_STYLES["iot_devices"].fill, tol=40).mean()
     assert drawn > 0.2, drawn
     assert page.errors == []
+    page.page.close()
 
 
 def test_blank_page_has_no_layer_colours(browser, tmp_path):
@@ -202,6 +205,7 @@ def test_blank_page_has_no_layer_colours(browser, tmp_path):
     import io
 
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page.set_default_timeout(300_000)
     blank = tmp_path / "blank.html"
     blank.write_text("<html><body style='background:#fff'></body></html>", encoding="utf-8")
     page.goto(blank.as_uri())
