@@ -212,3 +212,16 @@ def test_blank_page_has_no_layer_colours(browser, tmp_path):
     pixels = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
     assert near(pixels, DISTRICT_FILL).sum() == 0
     assert near(pixels, GAZETTE_ROAD_COLOR, tol=30).sum() == 0
+
+
+def test_tooltip_shows_attributes_with_units(browser, tiny_model, tmp_path):
+    path = to_html(to_deck(tiny_model, layers=["districts", "cameras"]), tmp_path / "map.html")
+    page = MapPage(browser, path)
+    page.settle()
+    x, y = page.page.evaluate("window.cimtwinMap.deck.getViewports()[0].project([117.02, 36.63])")
+    page.page.mouse.move(x, y)
+    page.page.wait_for_function("document.querySelector('.deck-tooltip') && "
+                                "document.querySelector('.deck-tooltip').innerText.includes('视距')")
+    text = page.page.inner_text(".deck-tooltip")
+    assert "摄像机 cameras" in text and "视距 range: 300 m" in text and "联网 connected: 是 yes" in text
+    page.page.close()
