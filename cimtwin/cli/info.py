@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 from cimtwin.cli._common import add_model_argument, is_url, open_model
 
 
 def add_parser(sub):
     p = sub.add_parser("info", help="layers, feature counts, CRS and extent of a model")
     add_model_argument(p)
+    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return p
 
 
@@ -21,6 +24,10 @@ def describe(model) -> str:
         "",
     ]
     table = model.summary()
+    # A raster has cells and a table rows, not features: say which, with the unit.
+    unit = table["type"].map({"vector": "features", "raster": "cells", "table": "rows"}).fillna("")
+    table["count"] = [f"{n:,} {u}" for n, u in zip(table["features"], unit)]
+    table = table.drop(columns="features")[["name", "kind", "type", "count", "geometry", "synthetic"]]
     lines.append(table.to_string(index=False))
     return "\n".join(lines)
 

@@ -8,23 +8,19 @@ from cimtwin.errors import OptionalDependencyError, ValidationError
 
 __all__ = ["from_osm", "highway_to_class"]
 
-_HIGHWAY_CLASS = {
-    "motorway": "expressway", "motorway_link": "expressway", "trunk": "expressway", "trunk_link": "expressway",
-    "primary": "arterial", "primary_link": "arterial",
-    "secondary": "secondary", "secondary_link": "secondary",
-    "tertiary": "branch", "tertiary_link": "branch",
-}
-
 
 def highway_to_class(highway) -> str:
-    """OSM ``highway`` tag (or list of them) -> cimtwin road class (default "local")."""
-    if isinstance(highway, (list, tuple)):
-        highway = highway[0] if highway else None
-    return _HIGHWAY_CLASS.get(str(highway), "local")
+    """OSM ``highway`` tag (or list of them: the highest class) -> cimtwin road class (default "local")."""
+    from cimtwin.io.osm import road_class
+
+    return road_class(highway)
 
 
-def from_osm(path, *, simplify: bool = True, retain_all: bool = True):
+def from_osm(path, *, simplify: bool = True, retain_all: bool = True, crs=None):
     """A RoadNetwork from an ``.osm``/``.xml`` file (osmnx) or ``.pbf`` (needs pyrosm).
+
+    ``crs``: the projected CRS of the network; default: the CGCS2000 Gauss–Krüger zone of the
+    extract (the rule of :func:`cimtwin.io.read_osm` and of city models).
 
     Examples
     --------
@@ -46,10 +42,24 @@ def from_osm(path, *, simplify: bool = True, retain_all: bool = True):
         osm = pyrosm.OSM(str(path))
         nodes, edges = osm.get_network(network_type="all", nodes=True)
         G = osm.to_graph(nodes, edges, graph_type="networkx")
-        return RoadNetwork.from_graph(G)
+        return RoadNetwork.from_graph(_project(G, crs))
     if not (suffix.endswith(".osm") or suffix.endswith(".xml") or suffix.endswith(".osm.bz2")):
         raise ValidationError(f"Unsupported OSM file type {path.suffix!r}; use .osm/.xml or .pbf.")
     import osmnx as ox
 
     G = ox.graph_from_xml(path, simplify=simplify, retain_all=retain_all)
-    return RoadNetwork.from_graph(G)
+    return RoadNetwork.from_graph(_project(G, crs))
+
+
+def _project(G, crs):
+    """The graph in ``crs``, else in the default projected CRS for its extent."""
+    import osmnx as ox
+
+    from cimtwin.io.osm import _target_crs
+
+    x = [d["x"] for _, d in G.nodes(data=True)]
+    y = [d["y"] for _, d in G.nodes(data=True)]
+    if not x:
+        raise ValidationError("The OSM extract has no road nodes.")
+    G.graph.setdefault("crs", "EPSG:4326")
+    return ox.project_graph(G, to_crs=_target_crs(crs, (min(x), min(y), max(x), max(y))))

@@ -24,24 +24,59 @@ from cimtwin.viz.style import (
     style_for,
 )
 
-__all__ = ["static_map", "add_scale_bar", "add_north_arrow", "cjk_font"]
+__all__ = ["static_map", "add_scale_bar", "add_north_arrow", "cjk_font", "bilingual"]
+
+
+# Families with Simplified Chinese glyphs, best first; the first is the one cimtwin ships (as a
+# dependency: the noto-cjk-sans-otc package, Noto Sans CJK under the SIL Open Font License).
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                 "SimHei", "Microsoft YaHei", "PingFang SC", "AR PL UMing CN")
+
+
+def _register_packaged_font() -> None:
+    """Add the Noto Sans CJK collection of the ``noto-cjk-sans-otc`` package to matplotlib."""
+    from matplotlib import font_manager
+
+    try:
+        import noto_cjk_sans_otc
+    except ImportError:  # an install without it falls back to the system's fonts
+        return
+    path = str(noto_cjk_sans_otc.FONT_PATH)
+    if not any(f.fname == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
 
 
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, or None."""
+    """The matplotlib family name of a font with Chinese glyphs, or None.
+
+    cimtwin depends on ``noto-cjk-sans-otc`` (Noto Sans CJK, SIL Open Font License 1.1), so
+    this is "Noto Sans CJK SC" wherever cimtwin is installed; a system CJK font is used
+    only when that package is missing.
+
+    Examples
+    --------
+    >>> cjk_font()
+    'Noto Sans CJK SC'
+    """
     from matplotlib import font_manager
 
-    wanted = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
-              "SimHei", "Microsoft YaHei", "PingFang SC", "AR PL UMing CN")
+    _register_packaged_font()
     names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in wanted:
+    for name in _CJK_FAMILIES:
         if name in names:
             return name
     return None
 
 
-def _text(zh: str, en: str) -> str:
+def bilingual(zh: str, en: str) -> str:
+    """"中文 English" when a CJK font is available (always, with cimtwin's font), else English.
+
+    Examples
+    --------
+    >>> bilingual("区县", "districts")
+    '区县 districts'
+    """
     return f"{zh} {en}" if cjk_font() and zh and zh != en else en
 
 
@@ -96,7 +131,7 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
         return
     style = style_for(name)
     families = set(gdf.geom_type.str.replace("Multi", "", regex=False))
-    label = _text(style.zh, style.en)
+    label = bilingual(style.zh, style.en)
     z = style.order
     if "Polygon" in families:
         polys = gdf[gdf.geom_type.str.endswith("Polygon")]
@@ -105,7 +140,7 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
                 part = polys[polys["class"] == cls]
                 if len(part):
                     part.plot(ax=ax, color=mpl_color(color[:3] + (220,)), linewidth=0, zorder=z)
-                handles.append(Patch(facecolor=mpl_color(color), label=_text(f"风险等级 {cls}", f"risk class {cls}")))
+                handles.append(Patch(facecolor=mpl_color(color), label=bilingual(f"风险等级 {cls}", f"risk class {cls}")))
         else:
             fill = mpl_color(style.fill) if style.fill[3] else "none"
             polys.plot(ax=ax, facecolor=fill, edgecolor=mpl_color(style.line), linewidth=0.6, zorder=z)
@@ -124,7 +159,7 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
                 lines[named].plot(ax=ax, color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
                                                           zorder=z + 1)
                 handles.append(Line2D([], [], color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
-                                      label=_text("2021年公告命名道路", "roads named by the 2021 gazette")))
+                                      label=bilingual("2021年公告命名道路", "roads named by the 2021 gazette")))
         else:
             lines.plot(ax=ax, color=mpl_color(style.fill), linewidth=1.2, zorder=z)
             handles.append(Line2D([], [], color=mpl_color(style.fill), label=label))
@@ -166,9 +201,6 @@ def static_map(layers: Mapping[str, Any] | Any, *, names: Sequence[str] | None =
     >>> fig = static_map({"districts": model.layer("districts")}, title="Districts")  # doctest: +SKIP
     >>> fig.savefig("districts.png")                                                  # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     from cimtwin._validate import require_projected

@@ -36,7 +36,8 @@ def saved(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report_dir(saved, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main(["--quiet", "report", str(saved[0]), "--out", str(out), "--scenario", str(saved[1])]) == 0
+    # --quiet after the subcommand, as users type it.
+    assert main(["report", str(saved[0]), "--out", str(out), "--scenario", str(saved[1]), "--quiet"]) == 0
     return out
 
 
@@ -72,6 +73,35 @@ def test_excel_has_chinese_headers_and_the_scenario(report_dir):
     # One more connected camera: 3 → 4 channels.
     assert comp.loc["video_channels_connected", "现状值（基准）"] == 3
     assert comp.loc["video_channels_connected", "现状值（情景）"] == 4
+
+
+def test_source_reads_the_same_in_the_report_and_the_workbook(report_dir):
+    book = pd.read_excel(report_dir / "report.xlsx", sheet_name="指标评估")
+    assert "出处 source" in book.columns and "出处（文件:行）" not in book.columns
+    text = (report_dir / "report.html").read_text(encoding="utf-8")
+    for source in book["出处 source"].unique():
+        assert __import__("html").escape(source) in text
+
+
+def test_the_map_page_has_a_layer_panel_and_a_flat_view(report_dir):
+    import json
+
+    text = (report_dir / "map.html").read_text(encoding="utf-8")
+    view = json.loads(re.search(r'"initialViewState"\s*:\s*(\{[^{}]*\})', text).group(1))
+    assert {"longitude", "latitude", "zoom"} <= set(view)
+    boxes = re.findall(r'<input type="checkbox"( checked)?[^>]*data-layer="([^"]+)"', text)
+    assert ("", "cameras_fov") in boxes and (" checked", "cameras") in boxes
+
+
+def test_progress_bar_reaches_the_end(saved, tmp_path, capsys):
+    from cimtwin.model.city import read_model
+    from cimtwin.viz.report import REPORT_STEPS, build_report
+
+    report = build_report(read_model(saved[0]), tmp_path, risk=False, progress=True)
+    err = capsys.readouterr().err
+    n = len(REPORT_STEPS)
+    assert f"{n}/{n}" in err and report.html.exists() and report.map.exists()
+    assert report.table["target_id"].nunique() == len(report.table[report.table["zone"] == "all"])
 
 
 def test_default_path_is_the_sample(monkeypatch, tmp_path):

@@ -38,3 +38,50 @@ def test_scale_bar_is_in_metres(tiny_model):
 def test_lonlat_only_is_refused(tiny_model):
     with pytest.raises(GeographicCRSError):
         static_map({"districts": tiny_model.layer("districts").to_crs("EPSG:4326")})
+
+
+def test_cjk_font_is_the_packaged_noto():
+    from cimtwin.viz.static_maps import bilingual, cjk_font
+
+    assert cjk_font() == "Noto Sans CJK SC"
+    assert bilingual("区县", "districts") == "区县 districts"
+
+
+def _render(text: str, family: str):
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 1), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.text(0.05, 0.3, text, fontfamily=family, fontsize=20)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., 0] < 128
+
+
+def test_chinese_text_is_not_tofu():
+    """Each glyph exists in the font, and 济南 and 区县 render as different ink (tofu boxes look alike)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from cimtwin.viz.static_maps import cjk_font
+
+    path = font_manager.findfont(font_manager.FontProperties(family=cjk_font()), fallback_to_default=False)
+    font = FT2Font(path)
+    assert all(font.get_char_index(ord(c)) > 0 for c in "济南区县覆盖缺口风险等级应急避难场所")
+    a, b = _render("济南", cjk_font()), _render("区县", cjk_font())
+    assert a.sum() > 50 and b.sum() > 50 and (a != b).sum() > 50
+    # DejaVu Sans has no CJK glyphs: both strings become the same missing-glyph boxes.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # matplotlib warns about the missing glyphs, as intended
+        ta, tb = _render("济南", "DejaVu Sans"), _render("区县", "DejaVu Sans")
+    assert (ta != tb).sum() == 0
+
+
+def test_map_title_renders_in_chinese(tiny_model, tmp_path):
+    fig = static_map(tiny_model, title="济南 覆盖缺口")
+    ax = fig.axes[0]
+    assert "区县 districts" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.title.get_fontname() == "Noto Sans CJK SC"
