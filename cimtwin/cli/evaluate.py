@@ -20,8 +20,10 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from cimtwin.cli._common import check_output_folder
     from cimtwin.targets.compliance import StageTimer, compliance_run
 
+    check_output_folder(args.out)
     timer = StageTimer()
     with timer.stage("load model"):
         model = open_model(args.path)
@@ -30,7 +32,7 @@ def run(args) -> int:
     if not args.no_report:
         from pathlib import Path
 
-        from cimtwin.cli.report import build_report
+        from cimtwin.viz.report import build_report
 
         with timer.stage("report"):
             build_report(model, Path(args.out) / "report", year=args.year, risk=False)
