@@ -53,7 +53,7 @@ NO_GEOMETRY = {
 }
 # Readers and converters that take lon/lat by design and project (or store) what they read.
 EXEMPT_LONLAT_BY_DESIGN = {
-    "cimtwin.routing.from_osm", "cimtwin.io.read_layer", "cimtwin.io.read_points_table", "cimtwin.io.read_raster",
+    "cimtwin.routing.from_osm", "cimtwin.io.read_osm", "cimtwin.io.read_layer", "cimtwin.io.read_points_table", "cimtwin.io.read_raster",
     "cimtwin.io.read_container", "cimtwin.io.write_container",
     "cimtwin.io.gcj02_to_wgs84", "cimtwin.io.wgs84_to_gcj02", "cimtwin.io.bd09_to_gcj02", "cimtwin.io.gcj02_to_bd09",
     "cimtwin.io.bd09_to_wgs84", "cimtwin.io.wgs84_to_bd09",
