@@ -12,7 +12,6 @@ from cimtwin.cli.main import main
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    pytest.importorskip("cimtwin.model.sample")  # the sample data ships separately from the code
     demo, cov = tmp_path_factory.mktemp("demo"), tmp_path_factory.mktemp("coverage")
     assert main(["--quiet", "demo", "--out", str(demo)]) == 0
     assert main(["--quiet", "coverage", "--out", str(cov)]) == 0

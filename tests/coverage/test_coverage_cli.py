@@ -45,7 +45,6 @@ def test_cli_writes_tables_and_gaps(city, tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_on_the_jinan_sample(tmp_path, capsys):
     """Integration: the embedded sample (skipped until it lands)."""
-    pytest.importorskip("cimtwin.model.sample")
     import argparse
 
     parser = argparse.ArgumentParser()

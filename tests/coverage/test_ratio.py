@@ -161,11 +161,7 @@ def test_cameras_without_fov_error_or_assume_omni(city):
 
 
 def test_grid_method_agrees_with_vector(city):
-    pytest.importorskip("cimtwin.grid", reason="grid core")
     from cimtwin import grid
-
-    if not hasattr(grid, "coverage_count_points"):
-        pytest.skip("grid core coverage_count_points not available yet")
     v = coverage_ratio(city, sensors="rain_gauges", targets="subdistricts", radius_m=300.0, method="vector")
     g = coverage_ratio(city, sensors="rain_gauges", targets="subdistricts", radius_m=300.0, method="grid", res_m=5.0)
     assert g["ratio"].iloc[0] == pytest.approx(v["ratio"].iloc[0], rel=0.01)

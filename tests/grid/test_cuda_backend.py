@@ -6,10 +6,6 @@ in a fresh interpreter with ``NUMBA_ENABLE_CUDASIM=1``. In this process we check
 selection without a GPU.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,19 +14,12 @@ from cimtwin.errors import BackendUnavailableError
 from cimtwin.grid import distance
 from cimtwin.kernels._dispatch import cuda_available
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._cudasim import ROOT, assert_cases_pass_under_cudasim
 
 
 @pytest.mark.slow
 def test_cuda_kernels_match_cpu_under_simulator():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=str(ROOT), CIMTWIN_PROGRESS="0")
-    env.pop("PYTEST_XDIST_WORKER", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         str(ROOT / "tests" / "grid" / "cudasim_cases.py")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], proc.stdout[-2000:]
+    assert_cases_pass_under_cudasim(ROOT / "tests" / "grid" / "cudasim_cases.py", timeout=900)
 
 
 def test_auto_falls_back_to_cpu_and_records_it():

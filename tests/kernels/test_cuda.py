@@ -9,7 +9,6 @@ import importlib.abc
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,19 +17,12 @@ from cimtwin.errors import BackendUnavailableError, CimtwinError
 from cimtwin.kernels import _dispatch
 from cimtwin.kernels._dispatch import cuda_available, resolve_backend, select
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._cudasim import ROOT, assert_cases_pass_under_cudasim
 
 
 @pytest.mark.slow
 def test_cuda_kernels_match_cpu_under_simulator():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=str(ROOT), CIMTWIN_PROGRESS="0")
-    env.pop("PYTEST_XDIST_WORKER", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         str(ROOT / "tests" / "kernels" / "cudasim_cases.py")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], proc.stdout[-2000:]
+    assert_cases_pass_under_cudasim(ROOT / "tests" / "kernels" / "cudasim_cases.py", timeout=1200)
 
 
 class _NumpyTooNew(importlib.abc.MetaPathFinder):
