@@ -80,15 +80,15 @@ def test_large_raster_in_tiles_and_64_bit_values(pg_url):
     rng = np.random.default_rng(1)
     rasters = {"dem": spec.to_dataarray(rng.normal(50, 20, spec.shape), name="dem", attrs={"units": "m"},
                                         nodata=np.nan),
-               "population": spec.to_dataarray(rng.integers(-2**40, 2**40, spec.shape), name="population",
-                                               attrs={"units": "persons"}),
+               "ids": spec.to_dataarray(rng.integers(-2**40, 2**40, spec.shape), name="ids",
+                                        attrs={"units": "1"}),
                "mask": spec.to_dataarray(rng.random(spec.shape) > 0.5, name="mask")}
     districts = gpd.GeoDataFrame({"name": ["历下区"]}, geometry=[shapely.box(*spec.bounds)], crs="EPSG:4527")
     m = CityModel.from_layers({"districts": districts}, rasters=rasters)
     m.save(pg_url)
     assert_models_equal(m, cimtwin.read_model(pg_url))
     storage = dict(_sql(pg_url, "SELECT name, geometry_type FROM cimtwin_layers WHERE kind = 'raster'"))
-    assert storage == {"dem": "postgis_raster", "population": "bytea", "mask": "postgis_raster"}
+    assert storage == {"dem": "postgis_raster", "ids": "bytea", "mask": "postgis_raster"}
 
 
 def test_versions_count_from_one_and_old_ones_stay_readable(pg_url, model):
