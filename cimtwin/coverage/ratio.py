@@ -84,14 +84,19 @@ class CoverageResult(pd.DataFrame):
 
     def summary(self) -> str:
         """One line per zone: ``zone: 87.3 % (definition; params; data)``."""
-        p = ", ".join(f"{k}={v}" for k, v in self.params.items() if v is not None)
-        return "\n".join(f"{r.zone}: {100 * r.ratio:.1f} % ({r.definition}{'; ' + p if p else ''}; data {self.data})"
+        p = self.parameters()
+        return "\n".join(f"{r.zone}: {_percent(r.ratio)} ({r.definition}{'; ' + p if p else ''}; data {self.data})"
                          for r in self.itertuples())
 
     def parameters(self) -> str:
         """The parameters as one ``key=value; …`` string."""
         return "; ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.params.items()
                          if v is not None)
+
+
+def _percent(ratio: float) -> str:
+    # A zone with nothing to cover has no ratio: say so instead of printing "nan %".
+    return "n/a (nothing to cover)" if ratio != ratio else f"{100 * ratio:.1f} %"
 
 
 def default_definition(kind: str | None, *, radius_m: float | None = None) -> str:

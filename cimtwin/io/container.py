@@ -188,11 +188,11 @@ def restore_series(series: pd.Series, rec: dict[str, Any]) -> pd.Series:
     if kind == "category":
         cats = pd.Index(rec["categories"], dtype=rec.get("categories_dtype"))
         known = series.notna()
-        result = pd.Categorical(series, categories=cats, ordered=rec["ordered"])
-        if (result.codes >= 0).sum() != known.sum():  # e.g. integer categories that came back as text
+        values = series
+        if not series[known].isin(cats).all():  # e.g. integer categories that came back as text
             values = series.astype(object).where(known, None)
             values[known] = series[known].astype(cats.dtype).astype(object)
-            result = pd.Categorical(values, categories=cats, ordered=rec["ordered"])
+        result = pd.Categorical(values, categories=cats, ordered=rec["ordered"])
         return pd.Series(result, index=series.index, name=series.name)
     if kind == "datetime_tz":
         s = series if isinstance(series.dtype, pd.DatetimeTZDtype) else pd.to_datetime(
