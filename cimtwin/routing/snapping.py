@@ -8,6 +8,7 @@ import numpy as np
 
 from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
 from cimtwin.errors import CRSError, GeometryError, InputTypeError, ValidationError
+from cimtwin.kernels.snap import bucket_segments, nearest_segments
 
 
 class EdgeAccess(NamedTuple):
@@ -183,36 +184,30 @@ def snap_points(net, points, *, max_snap_m: float = 100.0, on_far: str = "raise"
     max_snap_m = require_positive(max_snap_m, arg="max_snap_m")
     one_of(on_far, ("raise", "flag"), arg="on_far")
     geoms, labels = _as_point_array(net, points)
-    key = ("strtree",)
-    if key not in net._cache:
-        edges = net.edge_geometry()
-        net._cache[key] = (shapely.STRtree(edges), edges)
-    tree, edges = net._cache[key]
-    pi, ei = tree.query_nearest(geoms, max_distance=max_snap_m, return_distance=False, all_matches=False)
-    found = np.zeros(len(geoms), dtype=bool)
-    found[pi] = True
-    if not found.all() and on_far == "raise":
-        far = labels[~found]
+    grid = _segment_grid(net)
+    pxy = shapely.get_coordinates(geoms)
+    seg, t, dist = nearest_segments(pxy[:, 0], pxy[:, 1], *grid.segments, grid.indptr, grid.items, grid.xmin,
+                                    grid.ymin, grid.cell, grid.ncols, grid.nrows, float(max_snap_m))
+    ok = seg >= 0
+    if not ok.all() and on_far == "raise":
+        far = labels[~ok]
         raise ValidationError(
             f"Points {format_ids(far)} lie more than max_snap_m={max_snap_m:g} m from every road "
-            f"({int((~found).sum())} of {len(geoms)}). Raise `max_snap_m`, or drop or fix those points.")
+            f"({int((~ok).sum())} of {len(geoms)}). Raise `max_snap_m`, or drop or fix those points.")
     edge = np.full(len(geoms), -1, dtype=np.int64)
-    edge[pi] = ei
-    ok = found
-    lines = edges[edge[ok]]
+    edge[ok] = grid.edge[seg[ok]]
     offset = np.full(len(geoms), np.nan)
-    offset[ok] = shapely.line_locate_point(lines, geoms[ok])
-    proj = shapely.line_interpolate_point(lines, offset[ok])
-    glen = shapely.length(lines)
+    offset[ok] = grid.start[seg[ok]] + t[ok] * grid.length[seg[ok]]
     xy = np.full((len(geoms), 2), np.nan)
-    xy[ok] = shapely.get_coordinates(proj)
-    dist = np.full(len(geoms), np.nan)
-    dist[ok] = shapely.distance(geoms[ok], proj)
+    s_ok = seg[ok]
+    x0, y0, x1, y1 = grid.segments
+    xy[ok, 0] = x0[s_ok] + t[ok] * (x1[s_ok] - x0[s_ok])
+    xy[ok, 1] = y0[s_ok] + t[ok] * (y1[s_ok] - y0[s_ok])
+    glen = grid.edge_length[edge[ok]]
     frac = np.full(len(geoms), np.nan)
-    frac[ok] = np.where(glen > 0, offset[ok] / np.where(glen > 0, glen, 1), 0.0)
+    frac[ok] = np.where(glen > 0, np.minimum(offset[ok] / np.where(glen > 0, glen, 1), 1.0), 0.0)
     if not ok.all():  # how far the flagged points are (to say why)
-        _, far_d = tree.query_nearest(geoms[~ok], return_distance=True, all_matches=False)
-        dist[~ok] = far_d
+        dist[~ok] = _far_distances(net, geoms[~ok])
     u = pd.Series(net.node_ids[net._u[np.maximum(edge, 0)]])
     v = pd.Series(net.node_ids[net._v[np.maximum(edge, 0)]])
     if not ok.all():  # no node for a point that did not snap
@@ -229,6 +224,74 @@ def snap_points(net, points, *, max_snap_m: float = 100.0, on_far: str = "raise"
         "snapped": ok,
     }, index=pd.Index(labels))
     return out
+
+
+class _SegmentGrid(NamedTuple):
+    """The network's edge geometries cut into straight segments and filed in a bucket grid."""
+
+    segments: tuple  # x0, y0, x1, y1 float64 arrays
+    edge: np.ndarray  # edge position of each segment
+    start: np.ndarray  # distance along the edge geometry where each segment starts
+    length: np.ndarray  # segment lengths
+    edge_length: np.ndarray  # length of each edge geometry
+    indptr: np.ndarray
+    items: np.ndarray
+    xmin: float
+    ymin: float
+    cell: float
+    ncols: int
+    nrows: int
+
+
+def _segment_grid(net) -> _SegmentGrid:
+    """Segments and bucket grid of the network's edges, built once and cached on it."""
+    import shapely
+
+    key = ("segment-grid",)
+    if key in net._cache:
+        return net._cache[key]
+    lines = net.edge_geometry()
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    same = which[1:] == which[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    edge = which[:-1][same].astype(np.int64)
+    seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    # distance along its edge where each segment starts: cumulative lengths restarted per edge
+    cum = np.cumsum(seg_len) - seg_len
+    first = np.r_[0, np.flatnonzero(np.diff(edge)) + 1] if edge.size else np.zeros(0, np.int64)
+    base = np.repeat(cum[first], np.diff(np.r_[first, edge.size]))
+    start = cum - base
+    edge_length = np.bincount(edge, weights=seg_len, minlength=net.n_edges)
+    if edge.size:
+        xmin, ymin = float(min(a[:, 0].min(), b[:, 0].min())), float(min(a[:, 1].min(), b[:, 1].min()))
+        xmax, ymax = float(max(a[:, 0].max(), b[:, 0].max())), float(max(a[:, 1].max(), b[:, 1].max()))
+    else:
+        xmin = ymin = 0.0
+        xmax = ymax = 1.0
+    span = max(xmax - xmin, ymax - ymin, 1.0)
+    # about one segment per cell, never more cells than a few per segment
+    typical = float(np.median(np.maximum(np.abs(b - a)[:, 0], np.abs(b - a)[:, 1]))) if edge.size else span
+    cell = max(typical, span / max(np.sqrt(4.0 * max(edge.size, 1)), 1.0), span * 1e-6)
+    ncols = int((xmax - xmin) / cell) + 1
+    nrows = int((ymax - ymin) / cell) + 1
+    segs = (np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]), np.ascontiguousarray(b[:, 0]),
+            np.ascontiguousarray(b[:, 1]))
+    indptr, items = bucket_segments(*segs, xmin, ymin, cell, ncols, nrows)
+    grid = _SegmentGrid(segs, edge, start, seg_len, edge_length, indptr, items, xmin, ymin, cell, ncols, nrows)
+    net._cache[key] = grid
+    return grid
+
+
+def _far_distances(net, geoms) -> np.ndarray:
+    """Distance from each point to the nearest edge, however far (rare: points that did not snap)."""
+    import shapely
+
+    key = ("strtree",)
+    if key not in net._cache:
+        edges = net.edge_geometry()
+        net._cache[key] = shapely.STRtree(edges)
+    _, d = net._cache[key].query_nearest(geoms, return_distance=True, all_matches=False)
+    return d
 
 
 def snap_seeds(net, points, wt, *, max_snap_m, outbound: bool):

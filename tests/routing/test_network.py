@@ -190,3 +190,21 @@ def test_geographic_roads_refused():
     roads = gpd.GeoDataFrame({"oneway": [False]}, geometry=[shapely.LineString([(117, 36), (117.1, 36)])], crs="EPSG:4326")
     with pytest.raises(ValidationError, match="projected"):
         RoadNetwork.from_roads(roads)
+
+
+def test_snap_points_on_curved_osm_edges_equal_shapely_projection():
+    net = from_osm(DATA / "small.osm")
+    lines = net.edge_geometry()
+    assert (shapely.get_num_coordinates(lines) > 2).any()  # the grid must handle polylines, not just segments
+    x0, y0, x1, y1 = shapely.total_bounds(lines)
+    rng = np.random.default_rng(7)
+    pts = shapely.points(rng.uniform(x0 - 50, x1 + 50, 400), rng.uniform(y0 - 50, y1 + 50, 400))
+    snap = snap_points(net, pts, max_snap_m=1e6)
+    _, want = shapely.STRtree(lines).query_nearest(pts, return_distance=True, all_matches=False)
+    np.testing.assert_allclose(snap["distance_m"], want, atol=1e-6)
+    chosen = lines[snap["edge"].to_numpy()]
+    np.testing.assert_allclose(shapely.distance(chosen, pts), want, atol=1e-6)
+    np.testing.assert_allclose(snap["offset_m"], shapely.line_locate_point(chosen, pts), atol=1e-6)
+    np.testing.assert_allclose(snap["fraction"], snap["offset_m"] / shapely.length(chosen), atol=1e-9)
+    foot = shapely.line_interpolate_point(chosen, snap["offset_m"].to_numpy())
+    np.testing.assert_allclose(snap[["x", "y"]].to_numpy(), shapely.get_coordinates(foot), atol=1e-6)

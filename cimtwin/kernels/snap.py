@@ -1,0 +1,122 @@
+"""Nearest line segment for many points, by a uniform bucket grid.
+
+Every segment is filed under each grid cell its bounding box touches; a point searches
+square rings of cells around its own cell, growing until the best segment found is
+nearer than anything outside the rings can be (``ring * cell``) or the ring passes the
+search radius. Points run in parallel (``prange``); each point's answer does not depend on
+the others, so the result is the same with any thread count.
+
+Ties (two segments at exactly the same distance) go to the lower segment number, so the
+answer does not depend on the order in which cells are visited.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from cimtwin.kernels._jit import njit
+
+
+@njit
+def bucket_segments(x0, y0, x1, y1, xmin, ymin, cell, ncols, nrows):
+    """File segments under the grid cells their bounding boxes touch.
+
+    Returns ``(indptr, items)``: the segments of cell ``r * ncols + c`` are
+    ``items[indptr[k]:indptr[k + 1]]``, in increasing segment order.
+    """
+    n = x0.shape[0]
+    counts = np.zeros(ncols * nrows + 1, np.int64)
+    for s in range(n):
+        c0 = int((min(x0[s], x1[s]) - xmin) / cell)
+        c1 = int((max(x0[s], x1[s]) - xmin) / cell)
+        r0 = int((min(y0[s], y1[s]) - ymin) / cell)
+        r1 = int((max(y0[s], y1[s]) - ymin) / cell)
+        for r in range(max(r0, 0), min(r1, nrows - 1) + 1):
+            for c in range(max(c0, 0), min(c1, ncols - 1) + 1):
+                counts[r * ncols + c + 1] += 1
+    indptr = np.cumsum(counts)
+    fill = indptr[:-1].copy()
+    items = np.empty(indptr[-1], np.int64)
+    for s in range(n):
+        c0 = int((min(x0[s], x1[s]) - xmin) / cell)
+        c1 = int((max(x0[s], x1[s]) - xmin) / cell)
+        r0 = int((min(y0[s], y1[s]) - ymin) / cell)
+        r1 = int((max(y0[s], y1[s]) - ymin) / cell)
+        for r in range(max(r0, 0), min(r1, nrows - 1) + 1):
+            for c in range(max(c0, 0), min(c1, ncols - 1) + 1):
+                k = r * ncols + c
+                items[fill[k]] = s
+                fill[k] += 1
+    return indptr, items
+
+
+@njit
+def _point_segment(px, py, ax, ay, bx, by):
+    """Squared distance from a point to segment a-b and the parameter (0..1) of the foot."""
+    dx = bx - ax
+    dy = by - ay
+    l2 = dx * dx + dy * dy
+    t = 0.0
+    if l2 > 0.0:
+        t = ((px - ax) * dx + (py - ay) * dy) / l2
+        t = min(max(t, 0.0), 1.0)
+    qx = ax + t * dx - px
+    qy = ay + t * dy - py
+    return qx * qx + qy * qy, t
+
+
+@njit(parallel=True)
+def nearest_segments(px, py, x0, y0, x1, y1, indptr, items, xmin, ymin, cell, ncols, nrows, max_d):
+    """For each point, the nearest segment within ``max_d`` and where its foot lies.
+
+    Returns ``(segment, t, dist)``: the segment number (-1 when none lies within
+    ``max_d``), the foot's parameter along it (0 at ``x0, y0``) and the distance.
+    """
+    n = px.shape[0]
+    seg = np.full(n, -1, np.int64)
+    tt = np.full(n, np.nan)
+    dist = np.full(n, np.nan)
+    for i in prange(n):
+        x = px[i]
+        y = py[i]
+        fc = math.floor((x - xmin) / cell)
+        fr = math.floor((y - ymin) / cell)
+        # rings that cannot reach the grid at all are skipped
+        far_c = max(0.0, -fc, fc - (ncols - 1))
+        far_r = max(0.0, -fr, fr - (nrows - 1))
+        start = int(max(far_c, far_r))
+        best = np.inf
+        best_s = -1
+        best_t = 0.0
+        lim = max_d * max_d
+        ring = start
+        while ring <= start + ncols + nrows:
+            # everything not yet seen lies outside the rings done, at least (ring - 1) cells away
+            if ring > start and (best <= ((ring - 1) * cell) ** 2 or (ring - 1) * cell > max_d):
+                break
+            for r in range(int(fr) - ring, int(fr) + ring + 1):
+                if r < 0 or r >= nrows:
+                    continue
+                edge_row = r == int(fr) - ring or r == int(fr) + ring
+                step = 1 if edge_row else 2 * ring
+                c = int(fc) - ring
+                while c <= int(fc) + ring:
+                    if 0 <= c < ncols:
+                        k = r * ncols + c
+                        for j in range(indptr[k], indptr[k + 1]):
+                            s = items[j]
+                            d2, t = _point_segment(x, y, x0[s], y0[s], x1[s], y1[s])
+                            if d2 <= lim and (d2 < best or (d2 == best and s < best_s)):
+                                best = d2
+                                best_s = s
+                                best_t = t
+                    c += step
+            ring += 1
+        if best_s >= 0:
+            seg[i] = best_s
+            tt[i] = best_t
+            dist[i] = math.sqrt(best)
+    return seg, tt, dist

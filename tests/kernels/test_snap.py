@@ -1,0 +1,67 @@
+"""Nearest segment by bucket grid against a brute-force scan of every segment (and shapely)."""
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cimtwin.kernels.snap import bucket_segments, nearest_segments
+
+coord = st.floats(min_value=-50.0, max_value=150.0, allow_nan=False).map(lambda v: round(v, 2))
+
+
+def brute(px, py, seg):
+    a, b = seg[:, :2], seg[:, 2:]
+    d = b - a
+    l2 = (d ** 2).sum(1)
+    p = np.stack([px, py], 1)[:, None, :]
+    t = np.where(l2 > 0, ((p - a) * d).sum(2) / np.where(l2 > 0, l2, 1), 0.0).clip(0, 1)
+    foot = a + t[..., None] * d
+    return np.sqrt(((foot - p) ** 2).sum(2))
+
+
+def run(seg, px, py, cell, max_d):
+    xmin, ymin = seg[:, [0, 2]].min(), seg[:, [1, 3]].min()
+    ncols = int((seg[:, [0, 2]].max() - xmin) / cell) + 1
+    nrows = int((seg[:, [1, 3]].max() - ymin) / cell) + 1
+    cols = [np.ascontiguousarray(seg[:, k]) for k in range(4)]
+    indptr, items = bucket_segments(*cols, xmin, ymin, cell, ncols, nrows)
+    return nearest_segments(px, py, *cols, indptr, items, xmin, ymin, cell, ncols, nrows, max_d)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(coord, coord, coord, coord), min_size=1, max_size=12),
+       st.lists(st.tuples(coord, coord), min_size=1, max_size=20),
+       st.sampled_from([0.7, 5.0, 33.0, 400.0]), st.sampled_from([1.0, 20.0, 1e9]))
+def test_nearest_segment_equals_brute_force(segments, points, cell, max_d):
+    seg = np.array(segments, dtype="float64")
+    pts = np.array(points, dtype="float64")
+    # points well outside the segments' extent too: the grid must search towards them
+    px, py = pts[:, 0] * 3 - 100, pts[:, 1] * 3 - 100
+    s, t, d = run(seg, px, py, cell, max_d)
+    all_d = brute(px, py, seg)
+    best = all_d.min(1)
+    within = best <= max_d
+    assert np.array_equal(s >= 0, within)
+    np.testing.assert_allclose(d[within], best[within], rtol=1e-12, atol=1e-9)
+    # ties go to the lowest segment number
+    ties = np.isclose(all_d, best[:, None], rtol=0, atol=1e-12)
+    assert np.array_equal(s[within], ties.argmax(1)[within])
+    # the foot lies on the chosen segment at the reported distance
+    k = s[within]
+    fx = seg[k, 0] + t[within] * (seg[k, 2] - seg[k, 0])
+    fy = seg[k, 1] + t[within] * (seg[k, 3] - seg[k, 1])
+    np.testing.assert_allclose(np.hypot(fx - px[within], fy - py[within]), d[within], atol=1e-9)
+
+
+def test_many_points_agree_with_shapely_distance():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 1000, (500, 2))
+    seg = np.column_stack([a, a + rng.normal(0, 30, (500, 2))])
+    px, py = rng.uniform(-100, 1100, 5000), rng.uniform(-100, 1100, 5000)
+    s, _, d = run(seg, px, py, 25.0, 1e9)
+    lines = shapely.linestrings(seg.reshape(-1, 2, 2))
+    tree = shapely.STRtree(lines)
+    _, want = tree.query_nearest(shapely.points(px, py), return_distance=True, all_matches=False)
+    np.testing.assert_allclose(d, want, rtol=1e-9, atol=1e-9)
+    assert (s >= 0).all()
