@@ -29,28 +29,27 @@ def bucket_segments(x0, y0, x1, y1, xmin, ymin, cell, ncols, nrows):
     """
     n = x0.shape[0]
     counts = np.zeros(ncols * nrows + 1, np.int64)
-    for s in range(n):
-        c0 = int((min(x0[s], x1[s]) - xmin) / cell)
-        c1 = int((max(x0[s], x1[s]) - xmin) / cell)
-        r0 = int((min(y0[s], y1[s]) - ymin) / cell)
-        r1 = int((max(y0[s], y1[s]) - ymin) / cell)
-        for r in range(max(r0, 0), min(r1, nrows - 1) + 1):
-            for c in range(max(c0, 0), min(c1, ncols - 1) + 1):
-                counts[r * ncols + c + 1] += 1
-    indptr = np.cumsum(counts)
-    fill = indptr[:-1].copy()
-    items = np.empty(indptr[-1], np.int64)
-    for s in range(n):
-        c0 = int((min(x0[s], x1[s]) - xmin) / cell)
-        c1 = int((max(x0[s], x1[s]) - xmin) / cell)
-        r0 = int((min(y0[s], y1[s]) - ymin) / cell)
-        r1 = int((max(y0[s], y1[s]) - ymin) / cell)
-        for r in range(max(r0, 0), min(r1, nrows - 1) + 1):
-            for c in range(max(c0, 0), min(c1, ncols - 1) + 1):
-                k = r * ncols + c
-                items[fill[k]] = s
-                fill[k] += 1
-    return indptr, items
+    fill = counts[:0]
+    items = np.empty(0, np.int64)
+    for rnd in range(2):  # count per cell, then file
+        if rnd == 1:
+            indptr = np.cumsum(counts)
+            fill = indptr[:-1].copy()
+            items = np.empty(indptr[-1], np.int64)
+        for s in range(n):
+            c0 = max(int((min(x0[s], x1[s]) - xmin) / cell), 0)
+            c1 = min(int((max(x0[s], x1[s]) - xmin) / cell), ncols - 1)
+            r0 = max(int((min(y0[s], y1[s]) - ymin) / cell), 0)
+            r1 = min(int((max(y0[s], y1[s]) - ymin) / cell), nrows - 1)
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    k = r * ncols + c
+                    if rnd == 0:
+                        counts[k + 1] += 1
+                    else:
+                        items[fill[k]] = s
+                        fill[k] += 1
+    return np.cumsum(counts), items
 
 
 @njit
