@@ -96,6 +96,45 @@ _pop = heap_pop
 
 # --------------------------------------------------------------------------- one/multi-source
 @njit
+def _settle(indptr, indices, weights, cutoff, h, size, dist, pred, label, track, nt, lo, hi):
+    """The one Dijkstra loop: pop, skip stale entries, relax the arcs into ``lo:hi``.
+
+    ``pred``, ``label`` and ``track`` are optional (pass empty arrays to skip them): the
+    predecessor tree, the source label carried along it, and the list of nodes first
+    reached (``nt`` of them so far) for a cheap reset. Runs until the heap is empty or
+    its minimum passes ``cutoff``; returns ``(heap size left, nt)``.
+    """
+    keep_pred = pred.shape[0] > 0
+    keep_label = label.shape[0] > 0
+    keep_track = track.shape[0] > 0
+    while size > 0:
+        d = h[0]
+        u = int(h[1])
+        if d > cutoff:
+            break
+        size = _pop(h, size)
+        if d > dist[u]:
+            continue  # stale entry
+        lu = label[u] if keep_label else -1
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            if v < lo or v >= hi:
+                continue
+            nd = d + weights[p]
+            if nd < dist[v]:
+                if keep_track and dist[v] == _INF:
+                    track[nt] = v
+                    nt += 1
+                dist[v] = nd
+                if keep_pred:
+                    pred[v] = u
+                if keep_label:
+                    label[v] = lu
+                size = _push(h, size, nd, v)
+    return size, nt
+
+
+@njit
 def _dijkstra_into(indptr, indices, weights, sources, source_dist, cutoff,
                    dist, pred, label, h, track):
     """Multi-source Dijkstra writing into preallocated arrays.
@@ -118,26 +157,8 @@ def _dijkstra_into(indptr, indices, weights, sources, source_dist, cutoff,
             label[s] = i
             pred[s] = -1
             size = _push(h, size, d0, s)
-    while size > 0:
-        d = h[0]
-        u = int(h[1])
-        if d > cutoff:
-            break
-        size = _pop(h, size)
-        if d > dist[u]:
-            continue  # stale entry
-        lu = label[u]
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            nd = d + weights[p]
-            if nd < dist[v]:
-                if dist[v] == _INF:
-                    track[ntouched] = v
-                    ntouched += 1
-                dist[v] = nd
-                pred[v] = u
-                label[v] = lu
-                size = _push(h, size, nd, v)
+    size, ntouched = _settle(indptr, indices, weights, cutoff, h, size, dist, pred, label, track, ntouched,
+                             0, dist.shape[0])
     if size > 0:  # stopped at the cutoff: what lies beyond is not reached
         for j in range(ntouched):
             v = track[j]
@@ -174,20 +195,8 @@ def dijkstra_dist(indptr, indices, weights, source, cutoff):
     h = np.empty(heap_capacity(indices.shape[0], 1), np.float64)
     size = _push(h, 0, 0.0, source)
     dist[source] = 0.0
-    while size > 0:
-        d = h[0]
-        u = int(h[1])
-        if d > cutoff:
-            break
-        size = _pop(h, size)
-        if d > dist[u]:
-            continue
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            nd = d + weights[p]
-            if nd < dist[v]:
-                dist[v] = nd
-                size = _push(h, size, nd, v)
+    none = np.empty(0, np.int32)
+    size, _ = _settle(indptr, indices, weights, cutoff, h, size, dist, none, none, none, 0, 0, n)
     if size > 0:
         for v in range(n):
             if dist[v] > cutoff:
@@ -199,58 +208,26 @@ def dijkstra_dist(indptr, indices, weights, source, cutoff):
 def nearest_source(indptr, indices, weights, sources, source_dist, cutoff):
     """Multi-source Dijkstra keeping only ``(dist, label)``: the lean nearest-facility pass.
 
-    Like :func:`dijkstra` without the predecessor tree. The distance and the label of a
-    node sit side by side in one array (``state[2v]``, ``state[2v + 1]``) so a relaxation
-    touches one cache line per node, which matters when a thousand search fronts are
-    spread over the whole graph at once.
+    Like :func:`dijkstra` without the predecessor tree.
     """
     n = indptr.shape[0] - 1
-    state = np.empty(2 * n, np.float64)
-    for v in range(n):
-        state[2 * v] = _INF
-        state[2 * v + 1] = -1.0
+    dist = np.full(n, _INF)
+    label = np.full(n, -1, np.int32)
     h = np.empty(heap_capacity(indices.shape[0], sources.shape[0]), np.float64)
-    size = 0
-    for i in range(sources.shape[0]):
-        s = sources[i]
-        d0 = source_dist[i]
-        if d0 < state[2 * s]:
-            state[2 * s] = d0
-            state[2 * s + 1] = i
-            size = _push(h, size, d0, s)
-    while size > 0:
-        d = h[0]
-        u = int(h[1])
-        if d > cutoff:
-            break
-        size = _pop(h, size)
-        if d > state[2 * u]:
-            continue  # stale entry
-        lu = state[2 * u + 1]
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            nd = d + weights[p]
-            if nd < state[2 * v]:
-                state[2 * v] = nd
-                state[2 * v + 1] = lu
-                size = _push(h, size, nd, v)
-    dist = np.empty(n, np.float64)
-    label = np.empty(n, np.int32)
-    for v in range(n):
-        dv = state[2 * v]
-        if dv > cutoff:
-            dist[v] = _INF
-            label[v] = -1
-        else:
-            dist[v] = dv
-            label[v] = int(state[2 * v + 1])
+    size = _seed(sources, source_dist, 0, n, dist, label, h)
+    none = np.empty(0, np.int32)
+    size, _ = _settle(indptr, indices, weights, cutoff, h, size, dist, none, label, none, 0, 0, n)
+    if size > 0:
+        for v in range(n):
+            if dist[v] > cutoff:
+                dist[v] = _INF
+                label[v] = -1
     return dist, label
 
 
 @njit
-def _settle_part(indptr, indices, weights, sources, source_dist, cutoff, lo, hi, dist, label):
-    """Dijkstra from the sources inside nodes ``lo:hi``, never leaving that range."""
-    h = np.empty(heap_capacity(indices.shape[0], sources.shape[0]), np.float64)
+def _seed(sources, source_dist, lo, hi, dist, label, h):
+    """Push the sources inside ``lo:hi`` at their initial costs (the cheapest per node wins)."""
     size = 0
     for i in range(sources.shape[0]):
         s = sources[i]
@@ -261,24 +238,16 @@ def _settle_part(indptr, indices, weights, sources, source_dist, cutoff, lo, hi,
             dist[s] = d0
             label[s] = i
             size = _push(h, size, d0, s)
-    while size > 0:
-        d = h[0]
-        u = int(h[1])
-        if d > cutoff:
-            break
-        size = _pop(h, size)
-        if d > dist[u]:
-            continue
-        lu = label[u]
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            if v < lo or v >= hi:
-                continue
-            nd = d + weights[p]
-            if nd < dist[v]:
-                dist[v] = nd
-                label[v] = lu
-                size = _push(h, size, nd, v)
+    return size
+
+
+@njit
+def _settle_part(indptr, indices, weights, sources, source_dist, cutoff, lo, hi, dist, label):
+    """Dijkstra from the sources inside nodes ``lo:hi``, never leaving that range."""
+    h = np.empty(heap_capacity(indices.shape[0], sources.shape[0]), np.float64)
+    size = _seed(sources, source_dist, lo, hi, dist, label, h)
+    none = np.empty(0, np.int32)
+    _settle(indptr, indices, weights, cutoff, h, size, dist, none, label, none, 0, lo, hi)
 
 
 @njit(parallel=True)
@@ -312,22 +281,8 @@ def nearest_source_parallel(indptr, indices, weights, sources, source_dist, cuto
             if du + weights[p] < dist[indices[p]]:
                 size = _push(h, size, du, u)
                 break
-    while size > 0:
-        d = h[0]
-        u = int(h[1])
-        if d > cutoff:
-            break
-        size = _pop(h, size)
-        if d > dist[u]:
-            continue
-        lu = label[u]
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            nd = d + weights[p]
-            if nd < dist[v]:
-                dist[v] = nd
-                label[v] = lu
-                size = _push(h, size, nd, v)
+    none = np.empty(0, np.int32)
+    _settle(indptr, indices, weights, cutoff, h, size, dist, none, label, none, 0, 0, n)
     for v in prange(n):
         if dist[v] > cutoff:
             dist[v] = _INF
