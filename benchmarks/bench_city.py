@@ -29,7 +29,8 @@ from pathlib import Path
 from _common import Results, parse_args, size_label  # noqa: E402  (puts the repository root on sys.path)
 
 FULL = dict(area_km2=10_000, res_m=10, cameras=150_000, sites_5g=40_000, sites_nbiot=20_000, rain_gauges=1_500,
-            shelters=2_000, buildings=2_000_000, road_nodes=1_000_000)
+            shelters=2_000, buildings=2_000_000, road_nodes=1_000_000,
+            iot_devices=200_000)  # iot_devices: synthetic_city's default at full size
 FULL_CELLS = 10**8
 GOAL_S = 300.0
 GOAL_RSS_MB = 12 * 1024.0
