@@ -35,7 +35,8 @@ def run(args) -> int:
         from cimtwin.viz.report import build_report
 
         with timer.stage("report"):
-            build_report(model, Path(args.out) / "report", year=args.year, risk=False)
+            build_report(model, Path(args.out) / "report", year=args.year, risk=False,
+                         targets=result.targets)
     computed = result.targets[(result.targets["zone"] == "all") & result.targets["value"].notna()]
     print(f"{model.name}: {len(computed)} of {result.targets['target_id'].nunique()} targets computed")
     print(timer.format())

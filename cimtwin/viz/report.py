@@ -402,7 +402,7 @@ def _excel(path: Path, sheets: dict[str, pd.DataFrame]) -> Path:
 
 
 def build_report(model, out, *, scenario=None, year: int | None = None, risk: bool = True,
-                 progress: bool | None = None) -> Report:
+                 progress: bool | None = None, targets=None) -> Report:
     """Write the report files for ``model`` (and a before/after ``scenario``) into ``out``.
 
     Parameters
@@ -418,6 +418,10 @@ def build_report(model, out, *, scenario=None, year: int | None = None, risk: bo
         Map the composite risk zones (the slowest part).
     progress
         Show a progress bar (default: ``cimtwin.config.progress``).
+    targets : pandas.DataFrame, optional
+        The table :func:`cimtwin.targets.evaluate` already returned for ``model`` and ``year``
+        (e.g. by :func:`cimtwin.targets.compliance.compliance_run`); reused instead of
+        evaluating every target again.
 
     Returns
     -------
@@ -454,7 +458,7 @@ def build_report(model, out, *, scenario=None, year: int | None = None, risk: bo
             bar.set_postfix_str(REPORT_STEPS[i] if bar.n < len(REPORT_STEPS) else "done")
 
         bar.set_postfix_str(REPORT_STEPS[0])
-        table = evaluate(model, year)
+        table = evaluate(model, year) if targets is None else targets
         step("evaluate targets")
         comparison = _comparison(table, evaluate(scenario, year)) if scenario is not None else None
         step("scenario")

@@ -1,6 +1,7 @@
 """``cimtwin evaluate`` on a small synthetic city: the stage table and the same figures as evaluate()."""
 
 import pandas as pd
+import pytest
 
 import cimtwin
 from cimtwin.cli.main import main
@@ -23,3 +24,27 @@ def test_evaluate_cli_equals_the_per_target_api(tmp_path, capsys):
     b = api[api["zone"] == "all"].set_index("target_id")["value"].astype(float)
     pd.testing.assert_series_equal(a.sort_index(), b.sort_index(), check_names=False)
     assert a.notna().sum() >= 15
+
+
+@pytest.mark.slow
+def test_evaluate_cli_on_a_1e6_cell_city_equals_the_per_target_api(tmp_path, capsys):
+    # 10^6 DEM cells (100 km² at 10 m), the counts of the issue's 10^8-cell city scaled by 1/100
+    path = synthetic_city(area_km2=100, res_m=10, cameras=1_500, sites_5g=400, sites_nbiot=200, rain_gauges=15,
+                          shelters=20, buildings=20_000, road_nodes=10_000, iot_devices=2_000, seed=0,
+                          out=tmp_path / "city.cimtwin", progress=False)
+    model = cimtwin.read_model(path)
+    assert model.raster("dem").size == 10**6
+    rc = main(["--quiet", "evaluate", str(path), "--out", str(tmp_path / "out"), "--no-report", "--no-risk"])
+    assert rc == 0
+    assert "peak" in capsys.readouterr().out
+    cli = pd.read_csv(tmp_path / "out" / "targets.csv")
+    api = evaluate(model)
+    key = ["target_id", "zone"]
+    a = cli.set_index(key)["value"].sort_index()
+    b = api.set_index(key)["value"].astype(float).sort_index()
+    pd.testing.assert_series_equal(a, b, check_names=False, rtol=1e-12)
+    computed = api[(api["zone"] == "all") & api["value"].notna()]
+    assert computed["target_id"].nunique() >= 15
+    # every building got a shelter-access row
+    access = pd.read_csv(tmp_path / "out" / "shelter_access.csv")
+    assert len(access) == 20_000
