@@ -190,17 +190,7 @@ def dijkstra(indptr, indices, weights, sources, source_dist, cutoff):
 @njit
 def dijkstra_dist(indptr, indices, weights, source, cutoff):
     """One-to-all distances only (no tree): the lean path for distance matrices."""
-    n = indptr.shape[0] - 1
-    dist = np.full(n, _INF)
-    h = np.empty(heap_capacity(indices.shape[0], 1), np.float64)
-    size = _push(h, 0, 0.0, source)
-    dist[source] = 0.0
-    none = np.empty(0, np.int32)
-    size, _ = _settle(indptr, indices, weights, cutoff, h, size, dist, none, none, none, 0, 0, n)
-    if size > 0:
-        for v in range(n):
-            if dist[v] > cutoff:
-                dist[v] = _INF
+    dist, _ = nearest_source(indptr, indices, weights, np.array([source], np.int32), np.zeros(1), cutoff)
     return dist
 
 
