@@ -46,7 +46,6 @@ def test_unreadable_path_is_a_clean_error(tmp_path, capsys):
 
 
 def test_demo_without_targets_saves_the_sample(tmp_path, capsys):
-    pytest.importorskip("cimtwin.model.sample")
     assert main(["--quiet", "demo", "--no-targets", "--out", str(tmp_path)]) == 0
     manifest = json.loads((tmp_path / "jinan.cimtwin" / "manifest.json").read_text(encoding="utf-8"))
     assert [r["name"] for r in manifest["layers"]][0] == "districts"
