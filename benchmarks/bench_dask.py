@@ -63,20 +63,20 @@ def _warm_up() -> None:
 
 def run_dask(n_cells: int, chunk: int, client) -> dict:
     """Coverage ratio and IDW reductions on the lazily chunked grid; returns the two values."""
-    from cimtwin.grid import chunked
+    from cimtwin.grid import coverage_count
 
     shape, (cr, cc, az), (gx, gy, gv) = _workload(n_cells)
-    cov = chunked.coverage_count(shape, cr, cc, RADIUS_CELLS, azimuth_deg=az, hfov_deg=HFOV_DEG,
-                                 chunks=chunk, backend="cpu")
+    cov = coverage_count(shape, cr, cc, RADIUS_CELLS, azimuth_deg=az, hfov_deg=HFOV_DEG,
+                         chunks=chunk, backend="cpu")
     ratio = float((cov > 0).mean().compute())
     return ratio
 
 
 def run_dask_idw(n_cells: int, chunk: int, client) -> float:
-    from cimtwin.grid import chunked
+    from cimtwin.grid import idw
 
     shape, _, (gx, gy, gv) = _workload(n_cells)
-    surf = chunked.idw(shape, gx, gy, gv, chunks=chunk, backend="cpu")
+    surf = idw(shape, gx, gy, gv, chunks=chunk, backend="cpu")
     mean, lo, hi = (float(v) for v in client.compute([surf.mean(), surf.min(), surf.max()], sync=True))
     return mean
 

@@ -40,7 +40,9 @@ def as_grid(obj: Any, *, arg: str, dtype: Any = None, copy: bool = False) -> Gri
                 f"`{arg}` is a dask-backed DataArray, but this function needs the whole array in memory "
                 f"(it is global, or has no chunked version). Load it with `{arg}.compute()` first; "
                 "distance (with max_distance_m), idw, viewshed/cumulative_viewshed (with max_distance_m), "
-                "zonal_stats and cimtwin.grid.chunked.coverage_count run chunk by chunk.")
+                "zonal_stats, coverage_count/coverage_count_points (with chunks=) and the tiled hydrology "
+                "(fill_depressions, flow_direction_d8, flow_accumulation, hand, depression_depth) run "
+                "chunk by chunk (docs/scale.md).")
         if obj.ndim != 2:
             raise ValidationError(f"`{arg}` must be 2-D (y, x); got dims {obj.dims}.")
         template = obj

@@ -18,19 +18,29 @@ D8_OUTLET = 0
 D8_NODATA = 255
 
 
-def prepare_dem(dem: Any, *, arg: str = "dem", nodata: float | None = None) -> tuple[GridInput, np.ndarray, np.ndarray]:
-    """(input, float elevations with NaN holes, valid mask); the caller's array is untouched."""
-    inp = as_grid(dem, arg=arg)
-    z = inp.values
+def dem_float(z: Any, *, arg: str = "dem"):
+    """Elevations as float32/float64 (numpy or dask); other real dtypes become float64."""
     if not np.issubdtype(z.dtype, np.number) or np.issubdtype(z.dtype, np.complexfloating):
         raise ValidationError(f"`{arg}` must hold real numbers; got dtype {z.dtype}.")
     if z.dtype not in (np.float32, np.float64):
         z = z.astype(np.float64)
+    return z
+
+
+def holes_to_nan(z: np.ndarray, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """(elevations with NaN at every hole, valid mask): a hole is NaN, inf or ``nodata``."""
     valid = np.isfinite(z)
     if nodata is not None:
         valid &= z != nodata
     if not valid.all():
         z = np.where(valid, z, np.nan).astype(z.dtype, copy=False)
+    return z, valid
+
+
+def prepare_dem(dem: Any, *, arg: str = "dem", nodata: float | None = None) -> tuple[GridInput, np.ndarray, np.ndarray]:
+    """(input, float elevations with NaN holes, valid mask); the caller's array is untouched."""
+    inp = as_grid(dem, arg=arg)
+    z, valid = holes_to_nan(dem_float(inp.values, arg=arg), nodata)
     if not valid.any():
         raise NodataError(f"`{arg}` has no valid cells (all NaN or equal to nodata={nodata!r}).")
     return inp, np.ascontiguousarray(z), valid

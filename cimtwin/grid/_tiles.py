@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from cimtwin.errors import ValidationError
+from cimtwin.grid._dem import dem_float
 from cimtwin.grid.spec import GridSpec
 from cimtwin.kernels import hydro as hk
 from cimtwin.kernels import hydro_tiled as tk
@@ -30,11 +31,7 @@ def prepare_dem(obj: Any, *, arg: str = "dem", nodata: float | None = None):
         raise ValidationError(f"`{arg}` must be 2-D (y, x); got dims {obj.dims}.")
     if "x" in obj.coords and "y" in obj.coords:
         GridSpec.from_dataarray(obj)  # non-north-up grids fail here, as in memory
-    z = obj.data
-    if not np.issubdtype(z.dtype, np.number) or np.issubdtype(z.dtype, np.complexfloating):
-        raise ValidationError(f"`{arg}` must hold real numbers; got dtype {z.dtype}.")
-    if z.dtype not in (np.float32, np.float64):
-        z = z.astype(np.float64)
+    z = dem_float(obj.data, arg=arg)
     if nodata is not None:
         z = da.where(z == nodata, np.nan, z).astype(z.dtype)
     return z, obj

@@ -1,4 +1,11 @@
-"""D8 flow accumulation, in memory and tiled on dask (Barnes 2017 perimeter links)."""
+"""D8 flow accumulation, in memory and tiled on dask (Barnes 2017 perimeter links).
+
+Dask adapter: pass 1 accumulates inside each tile (D8 codes with a one-cell halo) and follows
+each perimeter cell's path to where it leaves the tile; the exit -> receiving-cell links form
+a DAG over perimeter cells, solved in topological order on the client; pass 2 (lazy)
+accumulates each tile again with the inflow from other tiles added at its perimeter. Counts
+equal the in-memory ones exactly.
+"""
 
 from __future__ import annotations
 

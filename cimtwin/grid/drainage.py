@@ -1,4 +1,10 @@
-"""Height Above Nearest Drainage (HAND), in memory and tiled on dask."""
+"""Height Above Nearest Drainage (HAND), in memory and tiled on dask.
+
+Dask adapter: directions and accumulation come from the tiled adapters of
+:mod:`cimtwin.grid.flowdir` and :mod:`cimtwin.grid.accumulation`; the same perimeter links as
+accumulation carry the stream height found beyond a tile back to the cells whose D8 path
+leaves it, and a lazy second pass gives every cell its height above that stream cell.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""Depression filling (Priority-Flood) and depression depth, in memory and tiled on dask."""
+"""Depression filling (Priority-Flood) and depression depth, in memory and tiled on dask.
+
+Dask adapter (after Barnes 2016; the tile bookkeeping is in :mod:`cimtwin.grid._tiles`): each
+tile is read with a one-cell halo from its neighbours. Pass 1 floods every tile from its
+perimeter cells and from the cells next to nodata or the grid edge, and returns only the spill
+edges between perimeter labels; a minimax Dijkstra over that small graph, on the client, gives
+every perimeter cell its final fill height; pass 2 (lazy) fills each tile again with its
+perimeter held at those heights. The result equals the in-memory fill cell for cell.
+"""
 
 from __future__ import annotations
 

@@ -27,6 +27,16 @@ Methods
     ``benchmarks/RESULTS.md``.
 
 Nodata cells (NaN, or equal to ``nodata``) never block a sight line and are never visible.
+
+Dask adapter (a dask-backed DEM, ``max_distance_m`` required): observers and options are
+validated once on the client (reading only the DEM at the observer cells). Each chunk is
+computed on the DEM (and building heights) extended by a halo of ``ceil(range) + 1`` cells
+(``"exact"``) or ``2 * floor(range) + 1`` (``"r2"``, whose rays run to the border of each
+observer's window), with the observers that can reach it at their global positions; it keeps
+only its own cells, so an observer near a chunk edge counts in every chunk it sees, exactly
+as in memory. A single viewshed runs as a one-observer cumulative viewshed. Without a range
+an observer can see the whole grid, so a dask DEM is refused with a request to
+``.compute()`` it first.
 """
 
 from __future__ import annotations
@@ -37,9 +47,11 @@ from typing import Any
 import numpy as np
 
 from cimtwin._validate import one_of, require_positive, requires_metres
-from cimtwin.errors import GridAlignmentError, NodataError, ValidationError
+from cimtwin.errors import GridAlignmentError, InputTypeError, NodataError, ValidationError
 from cimtwin.grid._array import as_grid, is_dask_dataarray, resolve_res_m, wrap_like
+from cimtwin.grid._dem import dem_float, holes_to_nan
 from cimtwin.grid._dem import prepare_dem as _prepare_dem
+from cimtwin.grid.chunked import _lazy_dataarray, _map_overlap_core, _map_overlap_stacked, _stack, _template_of
 from cimtwin.kernels._dispatch import add_provider, select
 
 add_provider("cpu", "cimtwin.kernels.viewshed")
@@ -50,21 +62,53 @@ EARTH_RADIUS_M = 6_371_000.0
 METHODS = ("exact", "r2")
 
 
-def _surface(dem, heights, nodata):
-    inp, z, valid = _prepare_dem(dem, nodata=nodata)
-    if heights is not None:
+def _surface(dem, heights, nodata, *, lazy: bool):
+    """(input, elevations, building heights or None, ``valid_at(rows, cols)``), validated.
+
+    In memory the elevations have NaN holes and include the heights. On dask (``lazy``) both
+    stay lazy and raw (each chunk makes its holes NaN and adds its heights), and validity is
+    read at the requested cells only.
+    """
+    if lazy:
+        z, inp = _template_of(dem, "dem")
+        z = dem_float(z, arg="dem")
+
+        def valid_at(r, c):
+            return holes_to_nan(np.asarray(z.vindex[r, c].compute()), nodata)[1] if r.size else np.ones(0, bool)
+    else:
+        inp, z, valid = _prepare_dem(dem, nodata=nodata)
+
+        def valid_at(r, c):
+            return valid[r, c]
+    if heights is None:
+        return inp, z, None, valid_at
+    if is_dask_dataarray(heights):
+        h, hin = _template_of(heights, "heights")
+    else:
         hin = as_grid(heights, arg="heights")
-        if hin.values.shape != z.shape:
-            raise GridAlignmentError(
-                f"`heights` has shape {hin.values.shape} but the DEM has {z.shape}; rasterize the "
-                "building heights onto the DEM's grid.")
-        if inp.spec is not None and hin.spec is not None:
-            inp.spec.require_aligned(hin.spec, what="heights raster")
-        h = np.nan_to_num(hin.values.astype(z.dtype, copy=False), nan=0.0)
-        if (h < 0).any():
-            raise ValidationError("`heights` has negative values; building heights must be >= 0 m.")
-        z = z + h  # new array: the DEM is never modified
-    return inp, np.ascontiguousarray(z), valid
+        h = hin.values
+    if tuple(h.shape) != tuple(z.shape):
+        raise GridAlignmentError(
+            f"`heights` has shape {tuple(h.shape)} but the DEM has {tuple(z.shape)}; rasterize the "
+            "building heights onto the DEM's grid.")
+    if inp.spec is not None and hin.spec is not None:
+        inp.spec.require_aligned(hin.spec, what="heights raster")
+    if bool((h < 0).any()):  # NaN compares False; on dask this reads the heights once
+        raise ValidationError("`heights` has negative values; building heights must be >= 0 m.")
+    if lazy:
+        import dask.array as da
+
+        return inp, z, da.asarray(h), valid_at
+    z = z + np.nan_to_num(h.astype(z.dtype, copy=False), nan=0.0)  # new array: the DEM is never modified
+    return inp, np.ascontiguousarray(z), None, valid_at
+
+
+def _require_range(max_distance_m: Any, function: str) -> None:
+    if max_distance_m is None:
+        raise InputTypeError(
+            f"{function}() without `max_distance_m` is global (an observer can see the whole grid), "
+            "so it does not run chunk by chunk on a dask-backed DEM. Give `max_distance_m=` (each "
+            "chunk then needs a halo of that range) or load the DEM with `dem.compute()` first.")
 
 
 def _res_for(inp, res_m, needed: bool, why: str) -> float | None:
@@ -83,16 +127,16 @@ def _curv_per_cell2(curvature: bool, refraction: float, res: float | None) -> fl
     return (1.0 - float(refraction)) * res * res / (2.0 * EARTH_RADIUS_M)
 
 
-def _check_cell(z, valid, row, col, what="observer"):
-    rows, cols = z.shape
+def _check_cell(shape, valid_at, row, col, what="observer"):
+    rows, cols = shape
     if int(row) != row or int(col) != col:
         raise ValidationError(f"The {what} cell must be integer (row, col); got ({row!r}, {col!r}).")
     row, col = int(row), int(col)
     if not (0 <= row < rows and 0 <= col < cols):
         raise ValidationError(
-            f"The {what} cell (row {row}, col {col}) is outside the grid of shape {z.shape}; "
+            f"The {what} cell (row {row}, col {col}) is outside the grid of shape {tuple(shape)}; "
             f"rows must be in [0, {rows - 1}] and cols in [0, {cols - 1}].")
-    if not valid[row, col]:
+    if not valid_at(np.array([row]), np.array([col]))[0]:
         raise NodataError(f"The {what} cell (row {row}, col {col}) is nodata; move the {what} onto valid terrain.")
     return row, col
 
@@ -138,14 +182,11 @@ def viewshed(dem: Any, row: int, col: int, *, observer_height_m: float = 1.75, t
     array([[ True,  True,  True, False, False]])
     """
     one_of(method, METHODS, arg="method")
-    if is_dask_dataarray(dem):  # chunk by chunk with a halo of the range (docs/scale.md)
-        from cimtwin.grid import chunked
-
-        return chunked.viewshed(dem, row, col, observer_height_m=observer_height_m, target_height_m=target_height_m,
-                                res_m=res_m, max_distance_m=max_distance_m, method=method, curvature=curvature,
-                                refraction=refraction, heights=heights, nodata=nodata, backend=backend)
-    inp, z, valid = _surface(dem, heights, nodata)
-    r0, c0 = _check_cell(z, valid, row, col)
+    lazy = is_dask_dataarray(dem)
+    if lazy:
+        _require_range(max_distance_m, "viewshed")
+    inp, z, h, valid_at = _surface(dem, heights, nodata, lazy=lazy)
+    r0, c0 = _check_cell(z.shape, valid_at, row, col)
     h_obs = require_positive(observer_height_m, arg="observer_height_m", allow_zero=True)
     h_tgt = require_positive(target_height_m, arg="target_height_m", allow_zero=True)
     res = _res_for(inp, res_m, max_distance_m is not None or curvature, "with max_distance_m or curvature")
@@ -153,11 +194,18 @@ def viewshed(dem: Any, row: int, col: int, *, observer_height_m: float = 1.75, t
     if max_distance_m is not None:
         lim = require_positive(max_distance_m, arg="max_distance_m") / res
     curv = _curv_per_cell2(curvature, refraction, res)
+    attrs = {"cimtwin_op": "viewshed", "method": method, "observer_row": r0, "observer_col": c0,
+             "observer_height_m": h_obs, "target_height_m": h_tgt}
+    if lazy:  # a one-observer cumulative viewshed: same kernels, same answer
+        kernel, used = select("cumulative_viewshed", backend)
+        count = _cumulative_viewshed_dask(kernel, z, h, nodata, np.array([r0]), np.array([c0]), np.array([h_obs]),
+                                          h_tgt, np.array([lim]), np.zeros(1), np.full(1, math.pi), curv,
+                                          exact=method == "exact")
+        return _lazy_dataarray(count > 0, spec=inp.spec, template=inp.template, name="visible",
+                               attrs={**attrs, "backend": used, "units": "boolean"})
     kernel, used = select("viewshed_exact" if method == "exact" else "viewshed_r2", backend)
     vis = kernel(z, r0, c0, float(h_obs), float(h_tgt), float(lim), curv)
-    return wrap_like(inp, vis, name="visible", units="boolean",
-                     attrs={"cimtwin_op": "viewshed", "method": method, "observer_row": r0, "observer_col": c0,
-                            "observer_height_m": h_obs, "target_height_m": h_tgt, "backend": used})
+    return wrap_like(inp, vis, name="visible", units="boolean", attrs={**attrs, "backend": used})
 
 
 def _per_observer(value, m, arg, *, allow_none=False):
@@ -225,15 +273,10 @@ def cumulative_viewshed(dem: Any, rows: Any, cols: Any, *, observer_height_m: An
            [0, 1, 1]], dtype=int32)
     """
     one_of(method, METHODS, arg="method")
-    if is_dask_dataarray(dem):  # chunk by chunk with a halo of the range (docs/scale.md)
-        from cimtwin.grid import chunked
-
-        return chunked.cumulative_viewshed(
-            dem, rows, cols, observer_height_m=observer_height_m, target_height_m=target_height_m,
-            azimuth_deg=azimuth_deg, hfov_deg=hfov_deg, max_distance_m=max_distance_m, res_m=res_m, method=method,
-            heights=heights, curvature=curvature, refraction=refraction, nodata=nodata,
-            return_union=return_union, backend=backend)
-    inp, z, valid = _surface(dem, heights, nodata)
+    lazy = is_dask_dataarray(dem)
+    if lazy:
+        _require_range(max_distance_m, "cumulative_viewshed")
+    inp, z, h, valid_at = _surface(dem, heights, nodata, lazy=lazy)
     r = np.atleast_1d(np.asarray(rows))
     c = np.atleast_1d(np.asarray(cols))
     if r.shape != c.shape or r.ndim != 1:
@@ -251,7 +294,7 @@ def cumulative_viewshed(dem: Any, rows: Any, cols: Any, *, observer_height_m: An
         raise ValidationError(
             f"{outside.size} observers are outside the grid of shape {z.shape}: indices {format_ids(outside)}. "
             "Drop them or extend the grid.")
-    on_hole = np.nonzero(~valid[r, c])[0] if m else np.array([], dtype=np.int64)
+    on_hole = np.nonzero(~valid_at(r, c))[0] if m else np.array([], dtype=np.int64)
     if on_hole.size:
         from cimtwin._validate import format_ids
 
@@ -281,12 +324,48 @@ def cumulative_viewshed(dem: Any, rows: Any, cols: Any, *, observer_height_m: An
         rad = dist / res
     curv = _curv_per_cell2(curvature, refraction, res)
     kernel, used = select("cumulative_viewshed", backend)
+    attrs = {"cimtwin_op": "cumulative_viewshed", "method": method, "observers": int(m), "backend": used}
+    if lazy:
+        count = _cumulative_viewshed_dask(kernel, z, h, nodata, r, c, h_obs, float(h_tgt), rad, az, half, curv,
+                                          exact=method == "exact")
+        out = _lazy_dataarray(count, spec=inp.spec, template=inp.template, name="visible_count",
+                              attrs={**attrs, "units": "observers"})
+        if return_union:
+            return out, _lazy_dataarray(count > 0, spec=inp.spec, template=inp.template, name="visible_any",
+                                        attrs={**attrs, "units": "boolean"})
+        return out
     count = np.zeros(z.shape, dtype=np.int32)
     if m:
         kernel(z, r, c, h_obs, float(h_tgt), rad, az, half, curv, method == "exact", count)
-    attrs = {"cimtwin_op": "cumulative_viewshed", "method": method, "observers": int(m), "backend": used}
     out = wrap_like(inp, count, name="visible_count", units="observers", attrs=attrs)
     if return_union:
         union = wrap_like(inp, count > 0, name="visible_any", units="boolean", attrs=dict(attrs))
         return out, union
     return out
+
+
+def _cumulative_viewshed_dask(kernel, z, heights, nodata, r, c, h_obs, h_tgt, rad, az, half, curv, *, exact: bool):
+    """Lazy observer counts of validated observers on a dask DEM (ranges ``rad`` in cells).
+
+    Each chunk reads the DEM (stacked with the building heights) within the halo the method
+    needs and runs the in-memory kernel for the observers that can reach it.
+    """
+    reach = np.ceil(rad) if exact else np.floor(rad)
+    depth = int(reach.max()) + 1 if exact else 2 * int(reach.max()) + 1
+
+    def run(ext, r0, c0, er0, ec0, h, w):
+        near = (r + reach >= r0) & (r - reach <= r0 + h - 1) & (c + reach >= c0) & (c - reach <= c0 + w - 1)
+        sel = np.flatnonzero(near)
+        if sel.size == 0:
+            return np.zeros((h, w), np.int32)
+        zb, _ = holes_to_nan(ext if heights is None else ext[0], nodata)
+        if heights is not None:
+            zb = zb + np.nan_to_num(ext[1], nan=0.0)
+        count = np.zeros(zb.shape, np.int32)
+        kernel(np.ascontiguousarray(zb), r[sel] - er0, c[sel] - ec0, h_obs[sel], h_tgt, rad[sel], az[sel],
+               half[sel], curv, exact, count)
+        return count[r0 - er0:r0 - er0 + h, c0 - ec0:c0 - ec0 + w]
+
+    if heights is None:
+        return _map_overlap_core(run, z, depth, np.int32)
+    return _map_overlap_stacked(run, _stack(z, heights), depth, np.int32)

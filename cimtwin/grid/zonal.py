@@ -1,4 +1,11 @@
-"""Statistics of a value raster per zone (label raster or polygons)."""
+"""Statistics of a value raster per zone (label raster or polygons), in memory or on dask.
+
+Dask adapter (a dask-backed value raster): no halo, each chunk reads only its own cells. The
+zone ids are collected first (one pass over the labels), then every chunk adds its partial
+count, sum, min, max and count-above per zone, and the partials are combined in chunk
+order. Counts, min and max are exact; sums agree with the in-memory result to float64
+rounding. The result is a small DataFrame, so it is computed, not lazy.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import numpy as np
 
 from cimtwin.errors import GridAlignmentError, InputTypeError, ValidationError
 from cimtwin.grid._array import as_grid, is_dask_dataarray
+from cimtwin.grid.chunked import _template_of
 from cimtwin.grid.spec import GridSpec
 from cimtwin.kernels._dispatch import add_provider, select
 
@@ -57,13 +65,6 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
     >>> df["mean"].tolist()
     [1.5, 3.0]
     """
-    import pandas as pd
-
-    if is_dask_dataarray(values):  # per-chunk partials, combined (docs/scale.md)
-        from cimtwin.grid import chunked
-
-        return chunked.zonal_stats(values, zones, stats=stats, threshold=threshold, nodata=nodata,
-                                   zones_nodata=zones_nodata, backend=backend)
     stats = tuple(stats)
     for s in stats:
         if s not in STATS:
@@ -72,8 +73,12 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
         stats = stats + ("share_above",)
     if "share_above" in stats and threshold is None:
         raise ValidationError("`share_above` needs `threshold=`.")
-    vin = as_grid(values, arg="values")
-    vals = vin.values
+    lazy = is_dask_dataarray(values)
+    if lazy:  # per-chunk partials, combined (docs/scale.md)
+        vals, vin = _template_of(values, "values")
+    else:
+        vin = as_grid(values, arg="values")
+        vals = vin.values
     if vals.dtype.kind not in "fiub":
         raise InputTypeError(f"`values` must be numeric; got dtype {vals.dtype}.")
     if vals.dtype.kind != "f":
@@ -95,8 +100,11 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
         zarr = rasterize(grid, zones, values=ids.astype("int64"), fill=fill, dtype="int64").values
         zones_nodata = fill
     else:
-        zin = as_grid(zones, arg="zones")
-        zarr = zin.values
+        if lazy and is_dask_dataarray(zones):
+            zarr, zin = _template_of(zones, "zones")
+        else:
+            zin = as_grid(zones, arg="zones")
+            zarr = zin.values
         if zarr.dtype.kind == "b":
             zarr = zarr.astype("int64")
         if zarr.dtype.kind not in "iu":
@@ -106,6 +114,10 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
             raise GridAlignmentError(f"`zones` shape {zarr.shape} does not match `values` shape {vals.shape}.")
         if vin.spec is not None and zin.spec is not None:
             vin.spec.require_aligned(zin.spec, what="zone raster")
+    units = vin.template.attrs.get("units") if vin.is_dataarray else None
+    if lazy:
+        return _zonal_stats_dask(vals, zarr, stats=stats, threshold=threshold, nodata=nodata,
+                                 zones_nodata=zones_nodata, units=units, backend=backend)
 
     from cimtwin.kernels.zonal import id_range
 
@@ -133,12 +145,47 @@ def zonal_stats(values: Any, zones: Any, *, stats=("count", "sum", "mean", "min"
     sel = cells > 0  # zones present in the raster (valid values or not)
     ids = ids[sel]
     cnt, tot, lo, hi, above = cnt[sel], tot[sel], lo[sel], hi[sel], above[sel]
-    units = vin.template.attrs.get("units") if vin.is_dataarray else None
+    return zonal_table(ids, cnt, tot, lo, hi, above, stats=stats, backend=used, units=units)
+
+
+def _zonal_stats_dask(vals, zarr, *, stats, threshold, nodata, zones_nodata, units, backend: str):
+    """Zonal table of a validated dask value raster and label raster (numpy or dask), by chunk partials."""
+    import dask
+    import dask.array as da
+
+    zarr = da.asarray(zarr).rechunk(vals.chunks)
+    ids = np.asarray(da.unique(zarr).compute())
+    if zones_nodata is not None:
+        ids = ids[ids != zones_nodata]
+    kernel, used = select("zonal", backend)
+    nbins = ids.size
+
+    def partial(v, z):
+        v = np.ascontiguousarray(v).ravel()
+        z = np.asarray(z).ravel()
+        pos = np.searchsorted(ids, z)
+        ok = (pos < nbins) & (ids[np.minimum(pos, nbins - 1)] == z) if nbins else np.zeros(z.shape, bool)
+        bins = np.where(ok, pos, -1).astype(np.int64)
+        return kernel(v, bins, nbins, nodata, threshold)
+
+    parts = [dask.delayed(partial)(v, z) for v, z in zip(vals.to_delayed().ravel(), zarr.to_delayed().ravel())]
+    (parts,) = dask.compute(parts)
+    cnt = np.zeros(nbins, np.int64)
+    tot = np.zeros(nbins)
+    lo = np.full(nbins, np.inf)
+    hi = np.full(nbins, -np.inf)
+    above = np.zeros(nbins, np.int64)
+    for p_cnt, p_tot, p_lo, p_hi, p_above in (p[:5] for p in parts):
+        cnt += p_cnt
+        tot += p_tot
+        np.minimum(lo, p_lo, out=lo)
+        np.maximum(hi, p_hi, out=hi)
+        above += p_above
     return zonal_table(ids, cnt, tot, lo, hi, above, stats=stats, backend=used, units=units)
 
 
 def zonal_table(ids, cnt, tot, lo, hi, above, *, stats, backend: str, units: str | None = None):
-    """The zonal result table from per-zone accumulators (shared with the chunked version)."""
+    """The zonal result table from per-zone accumulators (in memory and on dask)."""
     import pandas as pd
 
     empty = cnt == 0

@@ -8,10 +8,9 @@ import dask
 import numpy as np
 import pytest
 
-from cimtwin.errors import InputTypeError
-from cimtwin.grid import (GridSpec, coverage_count, cumulative_viewshed, distance, idw, ponding_depth,
-                          resolve_flats, viewshed, zonal_stats)
-from cimtwin.grid import chunked
+from cimtwin.errors import InputTypeError, NodataError, ValidationError
+from cimtwin.grid import (GridSpec, coverage_count, coverage_count_points, cumulative_viewshed, distance, idw,
+                          ponding_depth, resolve_flats, viewshed, zonal_stats)
 
 SPEC = GridSpec.from_bounds((0.0, 0.0, 330.0, 250.0), res_m=10.0, crs="EPSG:4547")  # 25 x 33
 CHUNKS = {"y": 8, "x": 11}  # edges after rows 7/15/23 and cols 10/21
@@ -40,7 +39,7 @@ def test_coverage_disks_equal_in_memory(rng, chunks):
     rows, cols = _edge_points(rng)
     radius = rng.uniform(1.0, 5.5, rows.size)
     expected = coverage_count(SPEC.shape, rows, cols, radius)
-    lazy = chunked.coverage_count(SPEC.shape, rows, cols, radius, chunks=chunks)
+    lazy = coverage_count(SPEC.shape, rows, cols, radius, chunks=chunks)
     assert lazy.chunks[0][0] == chunks[0]
     np.testing.assert_array_equal(lazy.compute(), expected)
 
@@ -51,16 +50,14 @@ def test_coverage_sectors_and_half_cells_equal_in_memory(rng):
     az = rng.uniform(0, 360, rows.size)
     fov = rng.choice([60.0, 90.0, 180.0, 360.0], rows.size)
     expected = coverage_count(SPEC.shape, rows, cols, 6.0, azimuth_deg=az, hfov_deg=fov)
-    lazy = chunked.coverage_count(SPEC.shape, rows, cols, 6.0, azimuth_deg=az, hfov_deg=fov, chunks=(8, 11))
+    lazy = coverage_count(SPEC.shape, rows, cols, 6.0, azimuth_deg=az, hfov_deg=fov, chunks=(8, 11))
     np.testing.assert_array_equal(lazy.compute(), expected)
 
 
 def test_coverage_points_lazy_dataarray(rng):
     x, y = rng.uniform(0, 330, 10), rng.uniform(0, 250, 10)
-    out = chunked.coverage_count_points(SPEC, x, y, radius_m=45.0, chunks=(8, 11))
+    out = coverage_count_points(SPEC, x, y, radius_m=45.0, chunks=(8, 11))
     assert out.chunks is not None and out.attrs["backend"] == "cpu" and out.attrs["units"] == "count"
-    from cimtwin.grid import coverage_count_points
-
     np.testing.assert_array_equal(out.values, coverage_count_points(SPEC, x, y, radius_m=45.0).values)
 
 
@@ -145,3 +142,38 @@ def test_cumulative_viewshed_with_building_heights(dem):
     expected = cumulative_viewshed(dem, [3, 8, 12], [4, 11, 15], **kw)
     lazy = cumulative_viewshed(dem.chunk(CHUNKS), [3, 8, 12], [4, 11, 15], **kw)
     np.testing.assert_array_equal(lazy.values, expected.values)
+
+
+def test_coverage_on_a_dask_template_uses_its_chunks(rng):
+    rows, cols = _edge_points(rng)
+    template = SPEC.to_dataarray(np.zeros(SPEC.shape, np.float32)).chunk(CHUNKS)
+    lazy = coverage_count(template, rows, cols, 4.5)
+    assert lazy.chunks == template.chunks and lazy.attrs["units"] == "count"
+    np.testing.assert_array_equal(lazy.values, coverage_count(SPEC, rows, cols, 4.5).values)
+
+
+def test_coverage_chunked_validates_before_any_task(rng):
+    with pytest.raises(ValidationError, match="radius_cells"):
+        coverage_count(SPEC.shape, [1.0], [2.0], -1.0, chunks=8)
+
+
+def test_idw_on_a_plain_shape_with_chunks(rng):
+    gx, gy, gv = rng.uniform(0, 32, 6), rng.uniform(0, 24, 6), rng.uniform(0, 30, 6)
+    lazy = idw(SPEC.shape, gx, gy, gv, radius_m=80.0, res_m=10.0, k=3, chunks=(8, 11))
+    np.testing.assert_allclose(lazy.compute(), idw(SPEC.shape, gx, gy, gv, radius_m=80.0, res_m=10.0, k=3),
+                               rtol=1e-5)
+
+
+def test_viewshed_observer_on_nodata_fails_before_compute(dem):
+    # dem[5, 20] is NaN: the in-memory error, raised when the lazy result is built
+    with pytest.raises(NodataError, match="row 5, col 20"):
+        viewshed(dem.chunk(CHUNKS), 5, 20, max_distance_m=50.0)
+    with pytest.raises(NodataError, match=r"indices \[1\]"):
+        cumulative_viewshed(dem.chunk(CHUNKS), [3, 5], [3, 20], max_distance_m=50.0)
+
+
+def test_viewshed_negative_heights_fail_on_dask_too(dem):
+    heights = np.zeros(SPEC.shape, np.float32)
+    heights[2, 2] = -1.0
+    with pytest.raises(ValidationError, match="negative"):
+        cumulative_viewshed(dem.chunk(CHUNKS), [8], [11], max_distance_m=50.0, heights=heights)
