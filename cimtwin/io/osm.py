@@ -92,8 +92,8 @@ def _number(value) -> float:
 
 
 def _target_crs(crs, lonlat_bounds):
-    # The CRS rule lives with the model (a leaf module: errors and validation only).
-    from cimtwin.model.crs import model_crs
+    # The model's CRS rule is a leaf module (errors and validation only), below io.
+    from cimtwin._crs import model_crs
 
     return model_crs(crs, lonlat_bounds)
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cimtwin._validate import close_matches
 from cimtwin.errors import GridAlignmentError, InputTypeError, LayerNotFoundError, ValidationError
-from cimtwin.model.crs import model_crs
+from cimtwin._crs import model_crs
 from cimtwin.model.schema import LAYER_SCHEMAS
 from cimtwin.model.validation import layer_kind, validate_layer, validate_raster
 

@@ -1,4 +1,8 @@
-"""The model's CRS: CGCS2000 3-degree Gauss–Krüger by default."""
+"""The model's CRS: CGCS2000 3-degree Gauss–Krüger by default.
+
+A leaf module (errors and validation only), so io (``read_osm``) and the model share the rule;
+the public names are exported by :mod:`cimtwin.model`.
+"""
 
 from __future__ import annotations
 
