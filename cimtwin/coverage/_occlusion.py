@@ -18,39 +18,56 @@ _MAX_DEFAULT_CELLS = 25_000_000
 
 def _surface(model, spec, occluders):
     """Float32 surface heights on ``spec``: DEM sampled bilinearly, plus building heights."""
-    import rasterio.features
-
+    window = _grid_window(model, spec) if model.grid is not None else None
     if "dem" in occluders:
-        dem = model.raster("dem")
-        from cimtwin.grid.spec import GridSpec
-
-        dspec = GridSpec.from_dataarray(dem)
-        values = np.asarray(dem.values, dtype="float32")
-        r0, c0 = dspec.rowcol(*spec.xy(0, 0))
-        if (math.isclose(dspec.res_m, spec.res_m) and 0 <= r0 and 0 <= c0 and r0 + spec.shape[0] <= dspec.shape[0]
-                and c0 + spec.shape[1] <= dspec.shape[1]
-                and np.allclose(dspec.xy(r0, c0), spec.xy(0, 0), atol=1e-6 * spec.res_m)):
+        values = np.asarray(model.raster("dem").values, dtype="float32")
+        if window is not None:
             # a view: the viewshed kernels never write to it, and buildings are added below
             # into a new array (a copy of a 1e8-cell DEM costs about a second)
-            surface = values[r0:r0 + spec.shape[0], c0:c0 + spec.shape[1]]
+            surface = values[window]
         else:
             from scipy.ndimage import map_coordinates
 
             rr, cc = np.meshgrid(np.arange(spec.shape[0]), np.arange(spec.shape[1]), indexing="ij")
             x, y = spec.xy(rr, cc)
-            fr, fc = dspec.rowcol_float(x, y)
+            fr, fc = model.grid.rowcol_float(x, y)
             surface = map_coordinates(np.nan_to_num(values, nan=float(np.nanmin(values))), [fr, fc], order=1,
                                       mode="nearest").astype("float32")
     else:
         surface = np.zeros(spec.shape, dtype="float32")
-    if "buildings" in occluders:
-        b = model.layer("buildings").sort_values("height_m")
-        if len(b):
-            heights = rasterio.features.rasterize(zip(b.geometry, b["height_m"].astype("float32")),
-                                                  out_shape=spec.shape, transform=spec.transform, fill=0.0,
-                                                  dtype="float32")
+    if "buildings" in occluders and model.has_layer("buildings"):
+        if window is not None:
+            # rasterized once on the model grid and shared by every window (cell centres are
+            # the same, so a window of it equals rasterizing on the window)
+            whole = model.derived(("building-heights", model.grid), lambda: _building_heights(model, model.grid))
+            heights = None if whole is None else whole[window]
+        else:
+            heights = _building_heights(model, spec)
+        if heights is not None:
             surface = surface + heights
     return surface
+
+
+def _grid_window(model, spec):
+    """The (rows, cols) slices of the model grid that ``spec`` is a window of, else None."""
+    grid = model.grid
+    r0, c0 = grid.rowcol(*spec.xy(0, 0))
+    if (math.isclose(grid.res_m, spec.res_m) and 0 <= r0 and 0 <= c0 and r0 + spec.shape[0] <= grid.shape[0]
+            and c0 + spec.shape[1] <= grid.shape[1]
+            and np.allclose(grid.xy(r0, c0), spec.xy(0, 0), atol=1e-6 * spec.res_m)):
+        return slice(int(r0), int(r0) + spec.shape[0]), slice(int(c0), int(c0) + spec.shape[1])
+    return None
+
+
+def _building_heights(model, spec):
+    """Building heights (m, float32) rasterized at the cell centres of ``spec``; None without buildings."""
+    import rasterio.features
+
+    b = model.layer("buildings").sort_values("height_m")  # the tallest building wins a shared cell
+    if not len(b):
+        return None
+    return rasterio.features.rasterize(zip(b.geometry, b["height_m"].astype("float32")), out_shape=spec.shape,
+                                       transform=spec.transform, fill=0.0, dtype="float32")
 
 
 def _window_spec(model, targets, pad_m, res_m, occluders, notes):

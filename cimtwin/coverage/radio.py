@@ -32,6 +32,7 @@ import numpy as np
 
 from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
 from cimtwin.errors import SchemaError, ValidationError
+from cimtwin.kernels import radio as rk
 from cimtwin.model.schema import SITE_ANTENNA_GAIN_DBI
 
 __all__ = [
@@ -47,8 +48,6 @@ __all__ = [
     "best_server",
     "BestServer",
 ]
-
-_C = 299_792_458.0
 
 # Named defaults with the source of each.
 RADIO_DEFAULTS = {
@@ -110,10 +109,6 @@ def resource_blocks(bandwidth_mhz, *, subcarrier_khz: float = 30.0) -> np.ndarra
     return out if np.ndim(bandwidth_mhz) else out.reshape(())
 
 
-def _breakpoint_m(h_bs_m, h_ut_m, frequency_ghz):
-    return 4.0 * (h_bs_m - 1.0) * (h_ut_m - 1.0) * frequency_ghz * 1e9 / _C
-
-
 def path_loss_38901(d2d_m, *, frequency_ghz, h_bs_m, h_ut_m: float = 1.5, scenario: str = "uma",
                     los=False) -> np.ndarray:
     """TR 38.901 UMa / UMi street-canyon path loss in dB (no shadow fading).
@@ -146,20 +141,10 @@ def path_loss_38901(d2d_m, *, frequency_ghz, h_bs_m, h_ut_m: float = 1.5, scenar
         raise ValidationError("`frequency_ghz` must be > 0.")
     if np.any(hbs <= 1.0) or np.any(hut <= 1.0):
         raise ValidationError("`h_bs_m` and `h_ut_m` must be > 1 m (TR 38.901 effective height h - 1 m).")
-    d3d = np.sqrt(d2d**2 + (hbs - hut) ** 2)
-    dbp = _breakpoint_m(hbs, hut, fc)
-    lf = 20.0 * np.log10(fc)
-    if scenario == "uma":
-        pl1 = 28.0 + 22.0 * np.log10(d3d) + lf
-        pl2 = 28.0 + 40.0 * np.log10(d3d) + lf - 9.0 * np.log10(dbp**2 + (hbs - hut) ** 2)
-        nlos = 13.54 + 39.08 * np.log10(d3d) + lf - 0.6 * (hut - 1.5)
-    else:
-        pl1 = 32.4 + 21.0 * np.log10(d3d) + lf
-        pl2 = 32.4 + 40.0 * np.log10(d3d) + lf - 9.5 * np.log10(dbp**2 + (hbs - hut) ** 2)
-        nlos = 22.4 + 35.3 * np.log10(d3d) + 21.3 * np.log10(fc) - 0.3 * (hut - 1.5)
-    pl_los = np.where(d2d <= dbp, pl1, pl2)
-    pl_nlos = np.maximum(pl_los, nlos)
-    return np.where(np.asarray(los, dtype=bool), pl_los, pl_nlos)
+    d2d, fc, hbs, hut, los = np.broadcast_arrays(d2d, fc, hbs, hut, np.asarray(los, dtype=bool))
+    out = rk.path_loss(*(np.ascontiguousarray(a, dtype="float64").ravel() for a in (d2d, fc, hbs, hut)),
+                       scenario == "uma", np.ascontiguousarray(los).ravel())
+    return out.reshape(d2d.shape) if d2d.ndim else out[0]
 
 
 def los_probability_38901(d2d_m, *, h_ut_m: float = 1.5, scenario: str = "uma") -> np.ndarray:
@@ -193,10 +178,10 @@ def element_attenuation_db(offset_deg, *, beamwidth_deg: float = 65.0, front_to_
     >>> float(element_attenuation_db(180.0))
     30.0
     """
-    phi = np.asarray(offset_deg, dtype="float64")
-    phi = np.abs((phi + 180.0) % 360.0 - 180.0)
-    att = np.minimum(12.0 * (phi / np.asarray(beamwidth_deg, dtype="float64")) ** 2, front_to_back_db)
-    return np.where(np.isnan(phi), 0.0, att)
+    phi, bw, ftb = np.broadcast_arrays(*(np.asarray(a, dtype="float64") for a in
+                                         (offset_deg, beamwidth_deg, front_to_back_db)))
+    out = rk.attenuation(*(np.ascontiguousarray(a).ravel() for a in (phi, bw, ftb)))
+    return out.reshape(phi.shape) if phi.ndim else out[0]
 
 
 def rsrp_per_re_dbm(*, eirp_dbm, bandwidth_mhz, path_loss_db, attenuation_db=0.0, penetration_db=0.0,
@@ -340,13 +325,44 @@ def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = N
         gains = "/".join(f"{ANTENNA_GAIN_DBI['nbiot' if k == 'NB-IoT' else 'nr']:g}" for k in kinds)
         notes.append(f"antenna_gain_dbi {gains} dBi ({'/'.join(kinds)} default) for {s['gain_defaulted']} "
                      "site(s) without the column")
+    value, server = _best_server_field(s, spec, quantity=quantity, scenario=scenario, ue_height_m=ue_height_m,
+                                       max_distance_m=max_distance_m, los_mask=los_mask,
+                                       front_to_back_db=front_to_back_db, subcarrier_khz=subcarrier_khz,
+                                       ue_antenna_gain_dbi=ue_antenna_gain_dbi)
+    # the penetration loss is the same for every site, so it never changes the server: added
+    # once here, it lets one field serve every penetration (coverage_ratio's mcl targets)
+    value = with_penetration(value, quantity=quantity, penetration_db=penetration_db)
+    return BestServer(value, server, "rsrp_dbm" if quantity == "rsrp" else "coupling_loss_db", tuple(notes))
+
+
+def with_penetration(value, *, quantity: str, penetration_db: float) -> np.ndarray:
+    """A new best-server field: ``value`` (without penetration loss) with ``penetration_db`` taken off.
+
+    Examples
+    --------
+    >>> with_penetration(np.array([150.0], "float32"), quantity="mcl", penetration_db=20.0)
+    array([170.], dtype=float32)
+    """
+    sign = -1.0 if quantity == "rsrp" else 1.0
+    return (value + np.float32(sign * penetration_db)).astype("float32")  # a new array, never ``value``
+
+
+def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance_m, los_mask, front_to_back_db,
+                       subcarrier_khz, ue_antenna_gain_dbi):
+    """(value, server) without penetration loss: each site offered to the cells of its window."""
     rows, cols = spec.shape
     res = spec.res_m
-    big = np.inf if quantity == "mcl" else -np.inf
-    value = np.full((rows, cols), big, dtype="float32")
+    rsrp = quantity == "rsrp"
+    value = np.full((rows, cols), -np.inf if rsrp else np.inf, dtype="float32")
     server = np.full((rows, cols), -1, dtype="int32")
-    gx, gy = spec.x, spec.y
-    for i in range(len(sites)):
+    gx, gy = np.asarray(spec.x, dtype="float64"), np.asarray(spec.y, dtype="float64")
+    if rsrp:
+        offset = rsrp_per_re_dbm(eirp_dbm=s["eirp_dbm"], bandwidth_mhz=s["bandwidth_mhz"], path_loss_db=0.0,
+                                 subcarrier_khz=subcarrier_khz)
+    else:
+        offset = -(s["antenna_gain_dbi"] + float(ue_antenna_gain_dbi))
+    no_los = np.zeros((0, 0), dtype=bool)
+    for i in range(len(s["x"])):
         h = s["height_m"][i]
         scen = scenario or ("umi" if h < 15.0 else "uma")
         reach = max_distance_m if max_distance_m is not None else (5000.0 if scen == "uma" else 2000.0)
@@ -356,29 +372,14 @@ def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = N
         ca, cb = max(0, int(c0) - n), min(cols, int(c0) + n + 1)
         if ra >= rb or ca >= cb:
             continue
-        dx = gx[ca:cb][None, :] - s["x"][i]
-        dy = gy[ra:rb][:, None] - s["y"][i]
-        d2d = np.hypot(dx, dy)
-        inside = d2d <= reach
         los = False if los_mask is None else los_mask(i, slice(ra, rb), slice(ca, cb))
-        pl = path_loss_38901(d2d, frequency_ghz=s["frequency_mhz"][i] / 1000.0, h_bs_m=h, h_ut_m=ue_height_m,
-                             scenario=scen, los=los)
-        az = s["azimuth_deg"][i]
-        if np.isnan(az):
-            att = 0.0
-        else:
-            bearing = np.degrees(np.arctan2(dx, dy))  # 0 = north, clockwise
-            att = element_attenuation_db(bearing - az, beamwidth_deg=s["beamwidth_deg"][i],
-                                         front_to_back_db=front_to_back_db)
-        if quantity == "rsrp":
-            v = rsrp_per_re_dbm(eirp_dbm=s["eirp_dbm"][i], bandwidth_mhz=s["bandwidth_mhz"][i], path_loss_db=pl,
-                                attenuation_db=att, penetration_db=penetration_db, subcarrier_khz=subcarrier_khz)
-            better = inside & (v > value[ra:rb, ca:cb])
-        else:
-            v = coupling_loss_db(path_loss_db=pl, antenna_gain_dbi=s["antenna_gain_dbi"][i], attenuation_db=att,
-                                 penetration_db=penetration_db, ue_antenna_gain_dbi=ue_antenna_gain_dbi)
-            better = inside & (v < value[ra:rb, ca:cb])
-        value[ra:rb, ca:cb] = np.where(better, v, value[ra:rb, ca:cb])
-        server[ra:rb, ca:cb] = np.where(better, i, server[ra:rb, ca:cb])
+        has_los = bool(np.any(los))
+        los = (np.ascontiguousarray(np.broadcast_to(np.asarray(los, dtype=bool), (rb - ra, cb - ca)))
+               if has_los else no_los)
+        rk.best_server_window(value[ra:rb, ca:cb], server[ra:rb, ca:cb], i, gx[ca:cb], gy[ra:rb], s["x"][i],
+                              s["y"][i], float(reach), s["frequency_mhz"][i] / 1000.0, float(h), float(ue_height_m),
+                              scen == "uma", los, has_los,
+                              s["azimuth_deg"][i], s["beamwidth_deg"][i], float(front_to_back_db), float(offset[i]),
+                              rsrp)
     value[server < 0] = np.nan
-    return BestServer(value, server, "rsrp_dbm" if quantity == "rsrp" else "coupling_loss_db", tuple(notes))
+    return value, server

@@ -46,6 +46,8 @@ class CityModel:
         self._tables = dict(tables)
         self._metadata = copy.deepcopy(dict(metadata))
         self._kinds = dict(kinds)
+        # results derived from this (immutable) content, shared by analyses: see `derived`
+        self._derived: dict[tuple, Any] = {}
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -189,6 +191,25 @@ class CityModel:
         if len(gdf) == 0:
             raise ValidationError(f"Layer {name!r} is empty, but {purpose} needs at least one feature.")
         return gdf.copy()
+
+    def derived(self, key: tuple, build: Any) -> Any:
+        """A result derived from the model's content, built once and shared by later analyses.
+
+        The model never changes (``with_*`` return new models, which start without derived
+        results), so a result keyed by everything it depends on stays valid. Callers must
+        treat the result as read-only.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, shapely
+        >>> m = CityModel.from_layers({"districts": gpd.GeoDataFrame(
+        ...     {"name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4527")})
+        >>> m.derived(("answer",), lambda: 42), m.derived(("answer",), lambda: 0)
+        (42, 42)
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
 
     # -- scenarios: each returns a new model --------------------------------------------
     def _replace(self, **changes: Any) -> CityModel:

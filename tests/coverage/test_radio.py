@@ -27,10 +27,10 @@ def test_umi_values(d, los, nlos):
 
 
 def test_breakpoint_distances():
-    from cimtwin.coverage.radio import _breakpoint_m
+    from cimtwin.kernels.radio import breakpoint_m
 
-    assert _breakpoint_m(25.0, 1.5, 3.5) == pytest.approx(560.0, rel=1e-3)
-    assert _breakpoint_m(10.0, 1.5, 3.5) == pytest.approx(210.0, rel=1e-3)
+    assert breakpoint_m(25.0, 1.5, 3.5) == pytest.approx(560.0, rel=1e-3)
+    assert breakpoint_m(10.0, 1.5, 3.5) == pytest.approx(210.0, rel=1e-3)
 
 
 def test_nlos_never_below_los():
@@ -145,3 +145,69 @@ def test_rsrp_from_transmit_power_adds_the_gain():
 
     with pytest.raises(SchemaError, match="eirp_dbm nor tx_power_dbm"):
         best_server(_nbiot_site(), spec)
+
+
+# --- the best-server kernel against a brute force written from the formulas ---------------------
+
+
+def _pl_reference(d2d, fc, hbs, hut, uma, los):
+    """TR 38.901 Table 7.4.1-1, written out independently of cimtwin (numpy, per cell)."""
+    d2d = np.maximum(d2d, 10.0)
+    d3d = np.sqrt(d2d**2 + (hbs - hut) ** 2)
+    dbp = 4 * (hbs - 1) * (hut - 1) * fc * 1e9 / 299_792_458.0
+    a, b, c = (28.0, 22.0, 9.0) if uma else (32.4, 21.0, 9.5)
+    pl1 = a + b * np.log10(d3d) + 20 * np.log10(fc)
+    pl2 = a + 40 * np.log10(d3d) + 20 * np.log10(fc) - c * np.log10(dbp**2 + (hbs - hut) ** 2)
+    pl_los = np.where(d2d <= dbp, pl1, pl2)
+    if uma:
+        nlos = 13.54 + 39.08 * np.log10(d3d) + 20 * np.log10(fc) - 0.6 * (hut - 1.5)
+    else:
+        nlos = 22.4 + 35.3 * np.log10(d3d) + 21.3 * np.log10(fc) - 0.3 * (hut - 1.5)
+    return np.where(los, pl_los, np.maximum(pl_los, nlos))
+
+
+@pytest.mark.parametrize("quantity", ["rsrp", "mcl"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_server_equals_brute_force(quantity, seed):
+    import geopandas as gpd
+    import shapely
+
+    from cimtwin.grid.spec import GridSpec
+
+    rng = np.random.default_rng(seed)
+    n, x0, y0, res = 12, 39_500_000, 4_060_000, 50.0
+    h = rng.uniform(8, 40, n)
+    f = rng.choice([800.0, 3500.0], n)
+    az = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0, 360, n))
+    eirp, gain = rng.uniform(40, 65, n), rng.uniform(10, 25, n)
+    xy = rng.uniform(-1000, 7000, (n, 2))
+    sites = gpd.GeoDataFrame({"height_m": h, "frequency_mhz": f, "bandwidth_mhz": np.full(n, 100.0),
+                              "eirp_dbm": eirp, "antenna_gain_dbi": gain, "azimuth_deg": az},
+                             geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs="EPSG:4527")
+    spec = GridSpec.from_bounds((x0, y0, x0 + 6000, y0 + 6000), res_m=res, crs="EPSG:4527")
+    bs = best_server(sites, spec, quantity=quantity, penetration_db=7.0)
+
+    gx, gy = np.meshgrid(np.asarray(spec.x), np.asarray(spec.y))
+    best = np.full(spec.shape, np.nan)
+    for i in range(n):
+        dx, dy = gx - (x0 + xy[i, 0]), gy - (y0 + xy[i, 1])
+        d = np.hypot(dx, dy)
+        uma = h[i] >= 15.0
+        # the site's window: cells within ceil(reach / res) rows and columns, and within reach
+        r0, c0 = spec.rowcol(x0 + xy[i, 0], y0 + xy[i, 1])
+        rows, cols = np.indices(spec.shape)
+        reach = 5000.0 if uma else 2000.0
+        k = math.ceil(reach / res)
+        inside = (d <= reach) & (np.abs(rows - r0) <= k) & (np.abs(cols - c0) <= k)
+        phi = np.abs((np.degrees(np.arctan2(dx, dy)) - az[i] + 180.0) % 360.0 - 180.0)
+        att = 0.0 if np.isnan(az[i]) else np.minimum(12.0 * (phi / 65.0) ** 2, 30.0)
+        pl = _pl_reference(d, f[i] / 1000.0, h[i], 1.5, uma, False)
+        if quantity == "rsrp":
+            v = eirp[i] - 10 * np.log10(12 * 273) - pl - att - 7.0
+            better = inside & ~(v <= best)  # NaN (nobody yet) loses to any value
+        else:
+            v = pl + att + 7.0 - gain[i]
+            better = inside & ~(v >= best)
+        best = np.where(better, v, best)
+    np.testing.assert_allclose(bs.value, best, atol=1e-3, equal_nan=True)
+    assert np.array_equal(bs.server >= 0, np.isfinite(best))

@@ -207,3 +207,22 @@ def test_viewshed_with_a_dem_ridge():
     assert r["covered"].iloc[0] == 0.0  # everything behind the ridge is hidden
     r2 = coverage_ratio(m, sensors="cameras", targets=gdf({}, [P(80, 50), P(150, 50)]), res_m=2.0)
     assert r2[["covered", "total"]].iloc[0].tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("sensors, targets, definition", [
+    ("sites_nbiot", "pipes", "mcl"), ("sites_nbiot", "roads", "mcl"), ("sites_5g", "districts", "rsrp"),
+    ("cameras", "key_areas", "viewshed")])
+def test_shared_fields_give_the_fresh_figures(sensors, targets, definition):
+    """Fields shared between targets of one model equal a computation on a model of its own."""
+    sample = cimtwin.load_sample("jinan")
+    others = {"mcl": [("sites_nbiot", "roads"), ("sites_nbiot", "pipes")], "rsrp": [("sites_5g", "subdistricts")],
+              "viewshed": [("cameras", "key_areas")]}[definition]
+    for s, t in others:  # fill the model's shared results first
+        coverage_ratio(sample, sensors=s, targets=t, definition=definition)
+    shared = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition)
+    fresh = coverage_ratio(cimtwin.load_sample("jinan"), sensors=sensors, targets=targets, definition=definition)
+    pd.testing.assert_frame_equal(shared.table, fresh.table)
+    np.testing.assert_array_equal(shared.grid.values, fresh.grid.values)
+    shared.grid.values[:] = 0  # a caller's edit never reaches the shared field
+    again = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition)
+    pd.testing.assert_frame_equal(again.table, fresh.table)

@@ -100,6 +100,14 @@ def _field(inp: CoverageInputs, quantity: str, *, penetration_db, scenario, los,
         from cimtwin.coverage._occlusion import radio_los
 
         los_fn = radio_los(inp.model, inp.sensors, spec)
-    bs = best_server(inp.sensors, spec, quantity=quantity, scenario=scenario, penetration_db=float(penetration_db),
-                     los_mask=los_fn)
-    return bs.value, spec
+    from cimtwin.coverage.radio import with_penetration
+
+    def build():
+        return best_server(inp.sensors, spec, quantity=quantity, scenario=scenario, los_mask=los_fn).value
+
+    # one field per sensor layer, grid and model serves every target measured against it
+    # (the penetration loss is a constant offset, taken off afterwards)
+    shared = inp.sensor_kind is not None and inp.model.has_layer(inp.sensor_name)
+    key = ("best_server", inp.sensor_name, quantity, scenario, los, spec)
+    field = inp.model.derived(key, build) if shared else build()
+    return with_penetration(field, quantity=quantity, penetration_db=float(penetration_db)), spec

@@ -55,9 +55,20 @@ def compute(inp: CoverageInputs, *, dori: str | None = None, pixels_h: float = 1
         return footprint_outcome(inp, Cover(polygons=fp.geometry.to_numpy()), "viewshed")
     from cimtwin.coverage._occlusion import viewshed_mask
 
-    mask, spec, count_da, used_res = viewshed_mask(model, sensors, inp.targets, occluders=occluders, res_m=res_m,
-                                                   dori=dori, pixels_h=pixels_h, assume_omni=assume_omni,
-                                                   layer=inp.sensor_name, notes=inp.notes)
+    def build():
+        notes: list[str] = []
+        out = viewshed_mask(model, sensors, inp.targets, occluders=occluders, res_m=res_m, dori=dori,
+                            pixels_h=pixels_h, assume_omni=assume_omni, layer=inp.sensor_name, notes=notes)
+        return out, tuple(notes)
+
+    # targets measured against the same camera layer on the same window share one viewshed
+    shared = inp.sensor_kind is not None and model.has_layer(inp.sensor_name)
+    key = ("camera-viewshed", inp.sensor_name, tuple(occluders), res_m, dori, pixels_h, assume_omni,
+           tuple(inp.targets.total_bounds), float(inp.targets.geometry.area.sum()),
+           tuple(sorted(inp.targets.geom_type.unique())))
+    (mask, spec, count_da, used_res), notes = model.derived(key, build) if shared else build()
+    inp.notes.extend(notes)
+    mask, count_da = mask.copy(), count_da.copy()
     inp.params["occlusion"] = "+".join(occluders)
     inp.params["res_m"] = used_res
     return footprint_outcome(inp, Cover(mask=mask, spec=spec, grid=count_da), "viewshed")

@@ -1,0 +1,112 @@
+"""Radio propagation: TR 38.901 path loss, the sector pattern, and the best-server field.
+
+The formulas (documented with their sources in :mod:`cimtwin.coverage.radio`) live here
+once, as scalar functions; :func:`path_loss` and :func:`attenuation` apply them to arrays
+for the public wrappers, and :func:`best_server_window` applies them to one site's window
+of the grid, keeping for every cell the best value seen so far.
+
+A site's value in a cell is ``offset - PL - A`` (RSRP: ``offset`` = EIRP per resource
+element) or ``PL + A + offset`` (coupling loss: ``offset`` = minus the antenna gains).
+The comparison is strict, so of two sites with the same value the earlier one stays the
+server, as in a plain loop over the sites.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from cimtwin.kernels._jit import njit
+
+_C = 299_792_458.0
+
+
+@njit
+def breakpoint_m(hbs, hut, fc):
+    """TR 38.901 breakpoint distance ``d'_BP = 4 h'_BS h'_UT f_c / c`` (m), effective heights ``h - 1 m``."""
+    return 4.0 * (hbs - 1.0) * (hut - 1.0) * fc * 1e9 / _C
+
+
+@njit
+def _path_loss(d2d, fc, hbs, hut, uma, los):
+    d2d = max(d2d, 10.0)
+    dh = hbs - hut
+    d3d = math.sqrt(d2d * d2d + dh * dh)
+    dbp = breakpoint_m(hbs, hut, fc)
+    lf = 20.0 * math.log10(fc)
+    ld = math.log10(d3d)
+    if uma:
+        if d2d <= dbp:
+            pl_los = 28.0 + 22.0 * ld + lf
+        else:
+            pl_los = 28.0 + 40.0 * ld + lf - 9.0 * math.log10(dbp * dbp + dh * dh)
+        nlos = 13.54 + 39.08 * ld + lf - 0.6 * (hut - 1.5)
+    else:
+        if d2d <= dbp:
+            pl_los = 32.4 + 21.0 * ld + lf
+        else:
+            pl_los = 32.4 + 40.0 * ld + lf - 9.5 * math.log10(dbp * dbp + dh * dh)
+        nlos = 22.4 + 35.3 * ld + 21.3 * math.log10(fc) - 0.3 * (hut - 1.5)
+    if los:
+        return pl_los
+    return max(pl_los, nlos)
+
+
+@njit
+def _attenuation(offset_deg, beamwidth_deg, front_to_back_db):
+    if math.isnan(offset_deg):
+        return 0.0
+    phi = abs((offset_deg + 180.0) % 360.0 - 180.0)
+    return min(12.0 * (phi / beamwidth_deg) ** 2, front_to_back_db)
+
+
+@njit(parallel=True)
+def path_loss(d2d, fc, hbs, hut, uma, los):
+    """TR 38.901 path loss (dB) of flat, equally long float64 arrays (``los``: bool array)."""
+    out = np.empty(d2d.shape[0], np.float64)
+    for k in prange(d2d.shape[0]):
+        out[k] = _path_loss(d2d[k], fc[k], hbs[k], hut[k], uma, los[k])
+    return out
+
+
+@njit(parallel=True)
+def attenuation(offset_deg, beamwidth_deg, front_to_back_db):
+    """Sector attenuation (dB) of flat, equally long float64 arrays."""
+    out = np.empty(offset_deg.shape[0], np.float64)
+    for k in prange(offset_deg.shape[0]):
+        out[k] = _attenuation(offset_deg[k], beamwidth_deg[k], front_to_back_db[k])
+    return out
+
+
+@njit(parallel=True)
+def best_server_window(value, server, site, gx, gy, sx, sy, reach, fc, hbs, hut, uma, los, has_los,
+                       azimuth_deg, beamwidth_deg, front_to_back_db, offset, rsrp):
+    """Offer site ``site`` to every cell of a window; keep it where it beats the current value.
+
+    ``value`` (float32) and ``server`` (int32) are the window's views of the whole field,
+    updated in place; ``gx``/``gy`` the window's cell-centre coordinates; ``los`` a bool
+    window (read only when ``has_los``). Cells farther than ``reach`` are not offered.
+    """
+    for r in prange(value.shape[0]):
+        dy = gy[r] - sy
+        for c in range(value.shape[1]):
+            dx = gx[c] - sx
+            d = math.sqrt(dx * dx + dy * dy)
+            if d > reach:
+                continue
+            pl = _path_loss(d, fc, hbs, hut, uma, has_los and los[r, c])
+            att = 0.0
+            if not math.isnan(azimuth_deg):
+                bearing = math.degrees(math.atan2(dx, dy))  # 0 = north, clockwise
+                att = _attenuation(bearing - azimuth_deg, beamwidth_deg, front_to_back_db)
+            if rsrp:
+                v = offset - pl - att
+                better = v > value[r, c]
+            else:
+                v = pl + att + offset
+                better = v < value[r, c]
+            if better:
+                value[r, c] = v
+                server[r, c] = site
