@@ -39,7 +39,7 @@ class _Settings:
     backend: str = "auto"
     num_threads: int | None = None
     progress: bool = True
-    numba_cache: bool = False
+    numba_cache: bool = True
 
 
 class Config:
@@ -55,13 +55,13 @@ class Config:
     progress : bool
         Show tqdm progress bars for long work (``CIMTWIN_PROGRESS=0`` silences them).
     numba_cache : bool
-        Cache compiled kernels on disk (``CIMTWIN_NUMBA_CACHE=1``); off by default.
+        Cache compiled kernels on disk; on by default (``CIMTWIN_NUMBA_CACHE=0`` turns it off).
     """
 
     def __init__(self) -> None:
         self._settings = _Settings(
             progress=_env_flag("CIMTWIN_PROGRESS", True),
-            numba_cache=_env_flag("CIMTWIN_NUMBA_CACHE", False),
+            numba_cache=_env_flag("CIMTWIN_NUMBA_CACHE", True),
             backend=os.environ.get("CIMTWIN_BACKEND", "auto"),
         )
         self._check(self._settings)

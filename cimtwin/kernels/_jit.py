@@ -6,8 +6,10 @@ import os
 
 import numba
 
-# Disk caching is opt-in: it can break under multiprocessing (numba#4807).
-_CACHE = os.environ.get("CIMTWIN_NUMBA_CACHE", "0").strip().lower() in ("1", "true", "yes", "on")
+# Compiled kernels are cached on disk, so only the first run of a process pays the compile
+# (about a minute for a whole-city run). numba writes each cache file to a temporary name and
+# renames it, so concurrent processes at worst compile twice. CIMTWIN_NUMBA_CACHE=0 turns it off.
+_CACHE = os.environ.get("CIMTWIN_NUMBA_CACHE", "1").strip().lower() in ("1", "true", "yes", "on")
 
 
 def njit(fn=None, *, parallel: bool = False, fastmath: bool = False):
