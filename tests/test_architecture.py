@@ -31,13 +31,9 @@ LAYERS = [
 ]
 RANK = {part: i for i, layer in enumerate(LAYERS) for part in layer}
 
-# Circles known and not yet untied, each exactly as found: RoadNetwork's methods delegate to
-# modules (matrix, snapping, osm) that import RoadNetwork and network.py's helpers back. Any
-# other circle fails, and so does a known one that grows or is gone (then delete it here).
-KNOWN_KNOTS = [
-    frozenset({"cimtwin.routing.matrix", "cimtwin.routing.network", "cimtwin.routing.osm",
-               "cimtwin.routing.snapping"}),
-]
+# Circles known and not yet untied, each exactly as found (none today). Any other circle
+# fails, and so does a known one that grows or is gone (then delete it here).
+KNOWN_KNOTS: list[frozenset] = []
 
 
 def _module_name(path: Path) -> str:

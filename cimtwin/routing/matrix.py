@@ -50,7 +50,7 @@ def _seed_sets(net, objs, wt, *, towards_point, max_snap_m):
 def _blocks(net, wt, src, dst, *, rows, progress, desc) -> Iterator[tuple[int, np.ndarray]]:
     """Blocks of ``rows`` origins: ``(first row, costs)`` in kernel order mapped back."""
     from cimtwin.kernels.graph import seed_set_matrix
-    from cimtwin.routing.network import _progress
+    from cimtwin.routing._base import _progress
 
     _, rank = net._spatial_order()
     s_ptr, s_nodes, s_d0 = src

@@ -23,43 +23,12 @@ from cimtwin.errors import (
     SchemaError,
     ValidationError,
 )
+from cimtwin.routing._base import Route, _progress, _Weight, _weight_label
 from cimtwin.routing.modes import DRIVE, ROAD_CLASS_SPEED_KMH, WALK, WALK_SLOW, TravelMode
 
 __all__ = ["RoadNetwork", "Route", "Hierarchy", "CSR"]
 
 _MODE_NAMES = {"walk": WALK, "walk_slow": WALK_SLOW, "drive": DRIVE, "travel_time": DRIVE}
-
-
-@dataclass
-class Route:
-    """A shortest route.
-
-    Attributes
-    ----------
-    nodes : list
-        Node ids along the route (empty when unreachable).
-    length_m : float
-        Route length in metres (inf when unreachable).
-    cost : float
-        Cost in the routing weight's unit (metres or seconds).
-    travel_time_s : float
-        Seconds: the cost for a travel mode, else driving time where speeds are known.
-    geometry : shapely LineString or None
-    reason : str
-        Why the route is missing ("" when found).
-    """
-
-    nodes: list
-    length_m: float
-    cost: float
-    travel_time_s: float
-    geometry: Any = None
-    reason: str = ""
-    weight: str = "length"
-
-    @property
-    def found(self) -> bool:
-        return bool(np.isfinite(self.cost))
 
 
 class CSR(NamedTuple):
@@ -104,14 +73,6 @@ class Hierarchy:
     @property
     def nbytes(self) -> int:
         return int(sum(a.nbytes for a in (*self.arrays, *self.mids)))
-
-
-@dataclass
-class _Weight:
-    key: str
-    per_edge: np.ndarray  # float64, > 0
-    respect_oneway: bool
-    unit: str
 
 
 class RoadNetwork:
@@ -323,7 +284,7 @@ class RoadNetwork:
         if "speed_kph" in attrs:
             attrs["speed_kmh"] = np.array([_as_float(s) for s in attrs["speed_kph"]], dtype=float)
         elif "highway" in attrs:
-            from cimtwin.routing.osm import highway_to_class
+            from cimtwin.io.osm import road_class as highway_to_class
 
             rc = np.array([highway_to_class(h) for h in attrs["highway"]], dtype=object)
             attrs.setdefault("road_class", rc)
@@ -1113,20 +1074,6 @@ def _in_public_order(dist, label, group, rank):
     dist = gather(dist, rank)
     label = gather(label, rank)
     return dist, np.where(label >= 0, group[np.maximum(label, 0)], -1)
-
-
-def _progress(it, show, desc):
-    from cimtwin.config import config
-
-    if not (show and config.progress):
-        return it
-    from tqdm.auto import tqdm
-
-    return tqdm(it, desc=desc)
-
-
-def _weight_label(weight) -> str:
-    return weight.name if isinstance(weight, TravelMode) else str(weight)
 
 
 def _py(v):

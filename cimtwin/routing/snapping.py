@@ -25,7 +25,7 @@ class EdgeAccess(NamedTuple):
 
 
 def _resolve(net, weight):
-    from cimtwin.routing.network import _Weight
+    from cimtwin.routing._base import _Weight
 
     return weight if isinstance(weight, _Weight) else net._weight(weight)
 
@@ -315,7 +315,7 @@ def route_between_points(net, origin, target, wt, weight, *, max_snap_m):
     import shapely
 
     from cimtwin.kernels.graph import dijkstra
-    from cimtwin.routing.network import Route, _weight_label
+    from cimtwin.routing._base import Route, _weight_label
 
     def as_end(obj):
         if is_points(obj):
