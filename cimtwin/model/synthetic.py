@@ -77,7 +77,12 @@ def synthetic_city(*, area_km2: float = 10_000, res_m: float = 10, cameras: int 
                                  sites_nbiot=sites_nbiot, rain_gauges=rain_gauges, shelters=shelters,
                                  buildings=buildings, road_nodes=road_nodes, iot_devices=iot_devices,
                                  seed=seed, progress=progress)
-    return model.save(out)
+    if progress:
+        return model.save(out)
+    from cimtwin.config import config
+
+    with config.set(progress=False):  # the save's own bar too
+        return model.save(out)
 
 
 def build_synthetic_city(*, area_km2: float = 10_000, res_m: float = 10, cameras: int = 150_000,
