@@ -18,6 +18,7 @@ wraps them.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,7 +214,10 @@ def _sub_spec(spec, r0, c0, h, w):
 
     from cimtwin.grid.spec import GridSpec
 
-    return GridSpec(spec.transform * Affine.translation(c0, r0), (h, w), spec.crs)
+    return GridSpec(spec.transform @ Affine.translation(c0, r0), (h, w), spec.crs)
+
+
+_RASTERIZE_LOCK = threading.Lock()
 
 
 def _rain_block(block, block_info=None, *, model, spec, storm, rain_source):
@@ -229,10 +233,9 @@ def _cn_block(block, block_info=None, *, spec, land_use, cn_table, default_cn):
 
     (r0, r1), (c0, c1) = block_info[None]["array-location"]
     sub = _sub_spec(spec, r0, c0, r1 - r0, c1 - c0)
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():  # rasterio's in-memory dataset, in a worker thread, before its transform is set
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+    # one chunk at a time: rasterio silences a warning of its in-memory datasets with
+    # warnings.catch_warnings, which leaks that warning when threads overlap
+    with _RASTERIZE_LOCK:
         cn = curve_number_grid(land_use, sub, cn_table=cn_table, default_cn=default_cn)
     return np.asarray(cn.values, "float32")
 
