@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -655,6 +656,12 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool, dem_
     return {"layers": layers, "rasters": rasters, "tables": tables, "metadata": manifest["metadata"]}
 
 
+# rasterio silences warnings of its datasets with warnings.catch_warnings, which is not
+# thread-safe: dask threads opening or rasterizing at once leak those warnings. Tasks that
+# call rasterio take this lock.
+RASTERIO_LOCK = threading.RLock()
+
+
 def _read_raster(file: Path, rec: dict[str, Any], chunks: Any = None):
     import rasterio
 
@@ -675,7 +682,7 @@ def _read_raster(file: Path, rec: dict[str, Any], chunks: Any = None):
 
     def read_block(block, block_info=None):
         (r0, r1), (c0, c1) = block_info[None]["array-location"]
-        with rasterio.open(file) as src:
+        with RASTERIO_LOCK, rasterio.open(file) as src:
             return src.read(1, window=rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0))
 
     lazy = da.empty(shape, chunks=chunks, dtype=dtype).map_blocks(read_block, dtype=dtype)

@@ -18,7 +18,6 @@ wraps them.
 
 from __future__ import annotations
 
-import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from cimtwin._validate import check_dem_sentinels, crs_of, require_positive, req
 from cimtwin.errors import CimtwinWarning, CRSError, NodataError, ValidationError
 from cimtwin.grid._array import is_dask_dataarray
 from cimtwin.grid.ponding import DEFAULT_MAX_WINDOW_CELLS
+from cimtwin.io.container import RASTERIO_LOCK
 
 __all__ = [
     "PONDING_LIMIT_M",
@@ -217,9 +217,6 @@ def _sub_spec(spec, r0, c0, h, w):
     return GridSpec(spec.transform @ Affine.translation(c0, r0), (h, w), spec.crs)
 
 
-_RASTERIZE_LOCK = threading.Lock()
-
-
 def _rain_block(block, block_info=None, *, model, spec, storm, rain_source):
     from cimtwin.risk.rainfall import rainfall_grid
 
@@ -233,9 +230,7 @@ def _cn_block(block, block_info=None, *, spec, land_use, cn_table, default_cn):
 
     (r0, r1), (c0, c1) = block_info[None]["array-location"]
     sub = _sub_spec(spec, r0, c0, r1 - r0, c1 - c0)
-    # one chunk at a time: rasterio silences a warning of its in-memory datasets with
-    # warnings.catch_warnings, which leaks that warning when threads overlap
-    with _RASTERIZE_LOCK:
+    with RASTERIO_LOCK:  # rasterio's warning filters are not thread-safe
         cn = curve_number_grid(land_use, sub, cn_table=cn_table, default_cn=default_cn)
     return np.asarray(cn.values, "float32")
 
