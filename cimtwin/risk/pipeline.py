@@ -95,7 +95,11 @@ class RiskResult:
         return self.summaries.get("district")
 
     def write(self, out_dir) -> list[Path]:
-        """Write zones (GeoPackage), summaries (CSV), rasters (GeoTIFF), roads and notes to ``out_dir``."""
+        """Write zones (GeoPackage), summaries (CSV), rasters (GeoTIFF), roads and notes to ``out_dir``.
+
+        Dask-backed rasters (the flood chain on a lazy DEM) are computed and written one chunk
+        at a time.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
