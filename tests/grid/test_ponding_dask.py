@@ -88,10 +88,13 @@ def test_grid_from_coordinates():
 
 
 @settings(max_examples=25, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(3, 14), st.integers(3, 14)), elements=st.integers(0, 6).map(float)),
+@given(arrays(np.float32, st.tuples(st.integers(3, 14), st.integers(3, 14)),
+              elements=st.integers(-1, 6).map(lambda v: np.nan if v < 0 else float(v))),
        st.integers(1, 5), st.integers(1, 5), st.floats(0.0, 3000.0))
 def test_any_chunk_shape_on_small_integer_dems(z, ch_r, ch_c, rain_mm):
-    # integer heights: plateaus, flats and ties everywhere
+    # integer heights: plateaus, flats and ties everywhere; NaN holes are outlets
+    if np.isnan(z).all():
+        return
     ref = ponding_depth(z, rain_mm, res_m=1.0)
     res = ponding_depth(xr.DataArray(z, dims=("y", "x")).chunk({"y": ch_r, "x": ch_c}), rain_mm, res_m=1.0)
     np.testing.assert_array_equal(res.depth_m.values, ref.depth_m)
