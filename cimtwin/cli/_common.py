@@ -19,15 +19,18 @@ def is_url(path: str | None) -> bool:
     return is_model_url(path)
 
 
-def open_model(path: str | None):
-    """The model saved at ``path`` (a folder or a PostgreSQL URL), or the Jinan sample when None."""
-    if path is None:
-        from cimtwin.model.sample import load_sample
+def open_model(path: str | None, *, dem_chunks: int | None = None):
+    """The model saved at ``path`` (a folder or a PostgreSQL URL), or the Jinan sample when None.
 
-        return load_sample("jinan")
+    ``dem_chunks`` opens the DEM lazily in chunks of that many cells (``--chunks``).
+    """
     from cimtwin.model.city import read_model
 
-    return read_model(path if is_url(path) else Path(path))
+    if path is None:
+        from cimtwin.model.sample import sample_path
+
+        return read_model(sample_path("jinan"), dem_chunks=dem_chunks)
+    return read_model(path if is_url(path) else Path(path), dem_chunks=dem_chunks)
 
 
 def check_output_folder(out: str | Path) -> Path:

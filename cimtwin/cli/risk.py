@@ -21,6 +21,9 @@ def add_parser(sub):
     p.add_argument("--rain", choices=("auto", "gauges", "design_storm"), default="auto",
                    help="rainfall source (default: design storm when the model has one, else gauges)")
     p.add_argument("--no-closures", action="store_true", help="skip routing the flooded-road closures")
+    p.add_argument("--chunks", type=int, default=None, metavar="CELLS",
+                   help="open the DEM lazily in square chunks of CELLS cells and run the flood chain tile by "
+                        "tile, for DEMs larger than memory (model folders only; default: read it whole)")
     return p
 
 
@@ -49,7 +52,7 @@ def run(args) -> int:
     from cimtwin.risk.pipeline import risk_zoning
 
     weights = _parse_weights(args.weights)  # refuse a misspelt factor before reading anything
-    model = open_model(args.path)
+    model = open_model(args.path, dem_chunks=args.chunks)
     result = risk_zoning(model, weights=weights, method=args.method, bins=args.bins,
                          rain_source=args.rain, close_roads=not args.no_closures)
     written = result.write(args.out)

@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -553,7 +554,7 @@ def _current_manifest(path: Path) -> dict[str, Any] | None:
                              "it cannot read, which may be another program's.)") from None
 
 
-def read_container(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]:
+def read_container(path: str | os.PathLike, *, verify: bool = True, dem_chunks: Any = None) -> dict[str, Any]:
     """Read a saved model folder into ``{"layers", "rasters", "tables", "metadata"}``.
 
     Parameters
@@ -562,6 +563,9 @@ def read_container(path: str | os.PathLike, *, verify: bool = True) -> dict[str,
         The model folder.
     verify
         Check every file against the sha256 the manifest records (``False`` skips the hashing).
+    dem_chunks
+        Open the ``dem`` raster lazily as a dask array of these chunks (an int or a
+        (rows, cols) pair); each chunk is read from its GeoTIFF when computed.
 
     Raises
     ------
@@ -579,7 +583,7 @@ def read_container(path: str | os.PathLike, *, verify: bool = True) -> dict[str,
     for _ in range(_READ_ATTEMPTS):
         manifest = _load_manifest(path)
         try:
-            return _read_generation(path, manifest, verify=verify)
+            return _read_generation(path, manifest, verify=verify, dem_chunks=dem_chunks)
         except ContainerError:
             if _manifest_token(path) == manifest.get("token"):
                 raise
@@ -604,7 +608,7 @@ def _damaged(path: Path, manifest: dict[str, Any], exc: Exception) -> ContainerE
                           "damaged; restore the folder from a backup, or save the model again.")
 
 
-def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool) -> dict[str, Any]:
+def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool, dem_chunks: Any = None) -> dict[str, Any]:
     import geopandas as gpd
     import pyogrio
 
@@ -646,13 +650,19 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool) -> d
         bar.update()
     rasters = {}
     for rec in manifest["rasters"]:
-        rasters[rec["name"]] = _read_raster(path / rec["file"], rec)
+        rasters[rec["name"]] = _read_raster(path / rec["file"], rec, dem_chunks if rec["name"] == "dem" else None)
         bar.update()
     bar.close()
     return {"layers": layers, "rasters": rasters, "tables": tables, "metadata": manifest["metadata"]}
 
 
-def _read_raster(file: Path, rec: dict[str, Any]):
+# rasterio silences warnings of its datasets with warnings.catch_warnings, which is not
+# thread-safe: dask threads opening or rasterizing at once leak those warnings. Tasks that
+# call rasterio take this lock.
+RASTERIO_LOCK = threading.RLock()
+
+
+def _read_raster(file: Path, rec: dict[str, Any], chunks: Any = None):
     import rasterio
 
     from cimtwin.grid.spec import GridSpec
@@ -660,10 +670,25 @@ def _read_raster(file: Path, rec: dict[str, Any]):
     if not file.is_file():
         raise ContainerError(f"The raster file {str(file)!r} is missing.")
     with rasterio.open(file) as src:
-        values = src.read(1)
-        spec = GridSpec(src.transform, values.shape, src.crs.to_wkt() if src.crs else None)
+        shape = (src.height, src.width)
+        spec = GridSpec(src.transform, shape, src.crs.to_wkt() if src.crs else None)
         nodata = src.nodata
-    return spec.to_dataarray(values, name=rec["da_name"], attrs=rec["attrs"], nodata=nodata)
+        dtype = np.dtype(src.dtypes[0])
+        values = src.read(1) if chunks is None else None
+    if values is not None:
+        return spec.to_dataarray(values, name=rec["da_name"], attrs=rec["attrs"], nodata=nodata)
+    # lazy: each chunk is read from the file when computed (a windowed read)
+    import dask.array as da
+
+    def read_block(block, block_info=None):
+        (r0, r1), (c0, c1) = block_info[None]["array-location"]
+        with RASTERIO_LOCK, rasterio.open(file) as src:
+            return src.read(1, window=rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0))
+
+    lazy = da.empty(shape, chunks=chunks, dtype=dtype).map_blocks(read_block, dtype=dtype)
+    template = spec.to_dataarray(np.broadcast_to(np.zeros((), dtype), shape), name=rec["da_name"],
+                                 attrs=rec["attrs"], nodata=nodata)
+    return template.copy(data=lazy)
 
 
 def read_raster(path: str | os.PathLike, *, name: str | None = None):

@@ -732,6 +732,27 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
     for uniform runoff. Returns ``(depth_m float32, runoff_m3, ponded_m3, outflow_m3)``; the
     same results as :func:`fill_spill_merge_sorted` (up to float rounding in the sums).
     """
+    return _fill_spill_merge(z, valid, runoff_mm, cell_area_m2, None, None)
+
+
+def fill_spill_merge_window(z, valid, drains, pit_water_m3, cell_area_m2):
+    """Fill-Spill-Merge on a window of a larger DEM, for the tiled ponding.
+
+    Cells where ``drains`` is True are taken as drained (water there leaves, like the grid
+    edge) whatever their elevation; every other valid cell is kept. ``pit_water_m3`` (float64,
+    the window's shape) gives the runoff volume that reaches each pit of a kept cell: the
+    runoff of the pit's whole basin, which may reach beyond the window. When the kept cells
+    are whole plateaus of the filled surface (see :mod:`cimtwin.grid.ponding`) with a
+    one-cell margin to the window's border, the depression trees of the kept cells are
+    those of the whole DEM, and so are their ponded depths. Returns
+    ``(depth_m float32, ponded_m3)``; depth is 0 outside the kept cells.
+    """
+    depth, _, ponded, _ = _fill_spill_merge(z, valid, 0.0, cell_area_m2, np.ascontiguousarray(drains).ravel(),
+                                            np.ascontiguousarray(pit_water_m3, dtype=np.float64).ravel())
+    return depth, ponded
+
+
+def _fill_spill_merge(z, valid, runoff_mm, cell_area_m2, drains, pit_water):
     rows, cols = z.shape
     n = rows * cols
     zf = np.ascontiguousarray(z).ravel()
@@ -740,6 +761,9 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
     down = np.empty(n, dtype=np.uint8)  # flow slot per cell, then the event bit masks
     chunk = _row_chunk(cols)
     pits_per_row = _mark_pits(zf, vf, leaf, down, rows, cols, chunk)
+    if drains is not None:  # drained cells end every chain that reaches them, like the edge
+        leaf[drains & vf] = OCEAN
+        pits_per_row = (leaf == _PIT).reshape(rows, cols).sum(axis=1)
     offsets = np.concatenate(([0], np.cumsum(pits_per_row)))
     pits = np.empty(int(offsets[-1]), dtype=np.int64)
     _list_pits(leaf, offsets, pits, rows, cols, chunk)
@@ -747,6 +771,7 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
     # (numbering them by elevation made every per-cell lookup a cache miss on large grids)
     leaf[pits] = np.arange(1, pits.size + 1, dtype=leaf.dtype)
     n_leaves = pits.size
+    pit_volume = pit_water[pits] if pit_water is not None else None
     del pits
     _label_basins(vf, leaf, down, rows, cols, chunk)
     ev_per_row = _mark_events(zf, vf, leaf, down, rows, cols, chunk)
@@ -774,12 +799,118 @@ def fill_spill_merge(z, valid, runoff_mm, cell_area_m2):
         capacity = np.where(np.isfinite(spill), (cnt * spill - zsum) * cell_area_m2, np.inf)
     capacity[0] = np.inf
     capacity = np.maximum(capacity, 0.0)
-    uniform = np.ndim(runoff_mm) == 0
-    runoff = np.array([float(runoff_mm)]) if uniform else np.ascontiguousarray(runoff_mm).ravel()
-    leaf_water, runoff_total = _basin_runoff(vf, leaf, runoff, uniform, float(cell_area_m2), nn)
+    if pit_volume is not None:  # the runoff reaching each pit is given (leaves are numbered like the pits)
+        leaf_water = np.zeros(nn, dtype=np.float64)
+        leaf_water[1:n_leaves + 1] = pit_volume
+        runoff_total = float(pit_volume.sum())
+    else:
+        uniform = np.ndim(runoff_mm) == 0
+        runoff = np.array([float(runoff_mm)]) if uniform else np.ascontiguousarray(runoff_mm).ravel()
+        leaf_water, runoff_total = _basin_runoff(vf, leaf, runoff, uniform, float(cell_area_m2), nn)
     ocean_direct = float(leaf_water[0])
     leaf_water[0] = 0.0
     water, active, outflow = _route(nn, parent, spill, target, child_a, child_b, capacity, leaf_water)
     depth = np.zeros(n, dtype=np.float32)
     ponded = _levels_f32(zf, leaf, active, spill, water, float(cell_area_m2), depth)
     return depth.reshape(rows, cols), float(runoff_total), float(ponded), outflow + ocean_direct
+
+
+# -- tiled (dask) ponding: pieces run per tile or per window ------------------------------
+
+@njit
+def pit_terminals_tile(ext):
+    """Where the runoff of each core cell of a tile ends: its pit, or the tile's halo.
+
+    ``ext`` is a tile with a one-cell halo (NaN for nodata and beyond the grid). Each core
+    cell drains to its lowest preceding neighbour as in :func:`fill_spill_merge` (cells next
+    to nodata drain out). Returns, per ext cell (flat), the flat ext index of the core pit
+    or of the first halo cell its chain reaches, -1 when it drains out, -2 for halo and
+    nodata cells.
+    """
+    H, W = ext.shape
+    n = H * W
+    zf = ext.ravel()
+    term = np.full(n, -2, dtype=np.int64)
+    down = np.full(n, -1, dtype=np.int64)
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            i = r * W + c
+            zi = zf[i]
+            if not np.isfinite(zi):
+                continue
+            best = -1
+            bestz = np.inf
+            out = False
+            for k in range(8):
+                j = i + DR[k] * W + DC[k]
+                zj = zf[j]
+                if not np.isfinite(zj):
+                    out = True
+                    break
+                if (zj < zi or (zj == zi and j < i)) and zj < bestz:
+                    bestz = zj
+                    best = j
+            if out:
+                term[i] = -1
+            elif best < 0:
+                term[i] = i  # a pit
+            else:
+                rr = best // W
+                cc = best - rr * W
+                if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
+                    term[i] = best  # leaves the tile
+                else:
+                    down[i] = best
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            i = r * W + c
+            if down[i] < 0 or term[i] != -2:
+                continue
+            j = i
+            while term[j] == -2:
+                j = down[j]
+            t = term[j]
+            j = i
+            while term[j] == -2:
+                term[j] = t
+                j = down[j]
+    return term
+
+
+@njit
+def plateau_roots(f):
+    """Per cell, the smallest flat index of its plateau: the 8-connected cells of equal ``f``.
+
+    NaN cells get -1. Union-find with the smaller index as root, so the result does not
+    depend on the scan.
+    """
+    H, W = f.shape
+    n = H * W
+    ff = f.ravel()
+    parent = np.arange(n)
+    for r in range(H):
+        for c in range(W):
+            i = r * W + c
+            fi = ff[i]
+            if not np.isfinite(fi):
+                continue
+            for k in range(4):  # E, SE, S, SW: each pair once
+                dr = (0, 1, 1, 1)[k]
+                dc = (1, 1, 0, -1)[k]
+                rr = r + dr
+                cc = c + dc
+                if rr >= H or cc < 0 or cc >= W:
+                    continue
+                j = rr * W + cc
+                if ff[j] != fi:
+                    continue
+                a = _find(parent, i)
+                b = _find(parent, j)
+                if a < b:
+                    parent[b] = a
+                elif b < a:
+                    parent[a] = b
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        out[i] = _find(parent, i) if np.isfinite(ff[i]) else -1
+    return out

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cimtwin._validate import close_matches
@@ -400,7 +401,8 @@ def _lonlat_bounds(layers: Mapping[str, Any], rasters: Mapping[str, Any]):
     return (min(xs0), min(ys0), max(xs1), max(ys1))
 
 
-def read_model(path: str | os.PathLike, *, version: int | None = None, verify: bool = True) -> CityModel:
+def read_model(path: str | os.PathLike, *, version: int | None = None, verify: bool = True,
+               dem_chunks: Any = None) -> CityModel:
     """Read a model saved with :meth:`CityModel.save`, from a folder or a PostgreSQL URL.
 
     Parameters
@@ -411,6 +413,10 @@ def read_model(path: str | os.PathLike, *, version: int | None = None, verify: b
         PostgreSQL only: the version to read (1 = the first save); None reads the newest.
     verify
         Folder only: check every file against the manifest's sha256 checksums.
+    dem_chunks
+        Folder only: open the ``dem`` lazily as a dask array of these chunks (int or
+        (rows, cols)), for DEMs larger than memory (:func:`cimtwin.risk.flood_hazard` runs
+        tile by tile on it); None reads it into memory.
 
     Raises
     ------
@@ -429,7 +435,13 @@ def read_model(path: str | os.PathLike, *, version: int | None = None, verify: b
     from cimtwin.errors import ContainerError
     from cimtwin.io.postgis import is_model_url
 
+    if dem_chunks is not None:
+        _check_chunks(dem_chunks)
     if is_model_url(path):
+        if dem_chunks is not None:
+            raise ValidationError("`dem_chunks` applies to a model folder (its DEM GeoTIFF is read tile by tile); "
+                                  "a PostgreSQL model is read whole. Drop `dem_chunks=`, or save the model to a "
+                                  "folder first.")
         from cimtwin.io.postgis import read_postgis
 
         data = read_postgis(str(path), version=version)
@@ -439,7 +451,7 @@ def read_model(path: str | os.PathLike, *, version: int | None = None, verify: b
                                   "Drop `version=`.")
         from cimtwin.io.container import read_container
 
-        data = read_container(path, verify=verify)
+        data = read_container(path, verify=verify, dem_chunks=dem_chunks)
     metadata = dict(data["metadata"])
     try:
         crs = pyproj.CRS.from_wkt(metadata.pop("crs"))
@@ -449,3 +461,13 @@ def read_model(path: str | os.PathLike, *, version: int | None = None, verify: b
     kinds = metadata.pop("layer_kinds", {})
     return CityModel(crs=crs, layers=data["layers"], rasters=data["rasters"], tables=data["tables"],
                      metadata=metadata, kinds={n: kinds.get(n) for n in data["layers"]})
+
+
+def _check_chunks(chunks: Any) -> None:
+    """``dem_chunks``: a positive int or a pair of them."""
+    items = chunks if isinstance(chunks, (tuple, list)) else (chunks,)
+    ok = 1 <= len(items) <= 2 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+                                      for v in items)
+    if not ok:
+        raise ValidationError(f"`dem_chunks` must be a positive number of cells or a (rows, cols) pair; got "
+                              f"{chunks!r}.")

@@ -249,14 +249,51 @@ def validate_raster(name: str, da: Any):
     if spec.crs.is_geographic:
         raise GeographicCRSError(f"Raster {name!r} is in a geographic CRS ({spec.crs.to_string()}); rasters must "
                                  "share the model's projected grid. Reproject with `da.rio.reproject(model.crs)`.")
-    values = np.asarray(da.values)
     nodata = da.attrs.get("_FillValue", da.attrs.get("nodata"))
+    if _is_dask(da):  # a lazy raster: the same checks, tile by tile, without loading it
+        _check_raster_data_tiled(name, da, nodata)
+        return da, spec
+    _check_raster_data(name, np.asarray(da.values), nodata)
+    return da, spec
+
+
+def _is_dask(da) -> bool:
+    return type(getattr(da, "data", None)).__module__.startswith("dask")
+
+
+def _check_raster_data_tiled(name: str, da, nodata) -> None:
+    """:func:`_check_raster_data` on each chunk of a dask-backed raster (only counts come back)."""
+    import dask
+
+    def block_valid(block):
+        block = np.asarray(block)
+        _check_raster_data(name, block, nodata, allow_empty=True)
+        return int(_valid_mask(block, nodata).sum())
+
+    counts = dask.compute(*[dask.delayed(block_valid)(b) for b in da.data.to_delayed().ravel()])
+    if not sum(counts):
+        raise NodataError(f"Raster {name!r} holds only nodata ({da.size} cells). Check its nodata value "
+                          f"({nodata!r}) and that the file was read correctly.")
+
+
+def _valid_mask(values, nodata):
     valid = np.ones(values.shape, dtype=bool)
     if np.issubdtype(values.dtype, np.floating):
         valid &= ~np.isnan(values)
     if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
         valid &= values != nodata
-    if not valid.any():
+    return valid
+
+
+def _check_raster_data(name: str, values, nodata, *, allow_empty: bool = False) -> None:
+    """The data checks of :func:`validate_raster` (for a dask raster: on one chunk, whose
+    counts and positions are then the chunk's)."""
+    valid = np.ones(values.shape, dtype=bool)
+    if np.issubdtype(values.dtype, np.floating):
+        valid &= ~np.isnan(values)
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        valid &= values != nodata
+    if not valid.any() and not allow_empty:
         raise NodataError(f"Raster {name!r} holds only nodata ({values.size} cells). Check its nodata value "
                           f"({nodata!r}) and that the file was read correctly.")
     if name == "dem":
@@ -272,4 +309,3 @@ def validate_raster(name: str, da: Any):
                 f"{int(rows[0])}, col {int(cols[0])}: {float(values[rows[0], cols[0]]):g}). A count of persons is "
                 "≥ 0: fix the source, or declare the fill value as nodata if these cells mean 'no data'."
             )
-    return da, spec

@@ -26,6 +26,9 @@ import numpy as np
 
 from cimtwin._validate import check_dem_sentinels, crs_of, require_positive, requires_metres, to_crs_of
 from cimtwin.errors import CimtwinWarning, CRSError, NodataError, ValidationError
+from cimtwin.grid._array import is_dask_dataarray
+from cimtwin.grid.ponding import DEFAULT_MAX_WINDOW_CELLS
+from cimtwin.io.container import RASTERIO_LOCK
 
 __all__ = [
     "PONDING_LIMIT_M",
@@ -82,7 +85,8 @@ def _dem_with_holes(model):
 
 def flood_hazard(model, *, rain=None, storm=None, rain_source: str = "auto", cn_table=None,
                  default_cn: float | None = None, stream_threshold_cells: int = 1000,
-                 ponding_limit_m: float = PONDING_LIMIT_M) -> FloodHazard:
+                 ponding_limit_m: float = PONDING_LIMIT_M,
+                 max_window_cells: int = DEFAULT_MAX_WINDOW_CELLS) -> FloodHazard:
     """Run the flood chain on ``model`` (needs ``dem`` and ``land_use``; rain from gauges or a storm).
 
     Parameters
@@ -100,11 +104,23 @@ def flood_hazard(model, *, rain=None, storm=None, rain_source: str = "auto", cn_
         Flow accumulation (cells) at which a channel starts, for HAND.
     ponding_limit_m
         The road ponding limit flagged downstream (GB 51222: 0.15 m).
+    max_window_cells
+        Dask DEM only: the largest in-memory window of one depression plateau (cells);
+        see :func:`~cimtwin.grid.ponding_depth`.
 
     Returns
     -------
     FloodHazard
         ``volumes_m3`` holds ``runoff``, ``ponded`` and ``outflow`` (runoff = ponded + outflow).
+
+    Notes
+    -----
+    A model whose ``dem`` is dask-backed (``read_model(path, dem_chunks=...)`` or
+    ``model.with_raster("dem", dem.chunk(...))``) runs tile by tile and returns lazy
+    rasters equal to the in-memory ones: rain, curve numbers and runoff are made per chunk
+    (each chunk rasterizes the land-use polygons on its own window of the grid), fill, D8,
+    accumulation and HAND are the tiled grid operations, and ponding keeps in memory only
+    one depression plateau's window at a time (docs/scale.md, "Flood chain on a dask DEM").
 
     Examples
     --------
@@ -120,6 +136,10 @@ def flood_hazard(model, *, rain=None, storm=None, rain_source: str = "auto", cn_
     require_positive(ponding_limit_m, arg="ponding_limit_m")
     if not model.has_raster("dem"):
         raise ValidationError("Flood screening needs a 'dem' raster in the model.")
+    if is_dask_dataarray(model.raster("dem")):
+        return _flood_hazard_tiled(model, rain=rain, storm=storm, rain_source=rain_source, cn_table=cn_table,
+                                   default_cn=default_cn, stream_threshold_cells=int(stream_threshold_cells),
+                                   ponding_limit_m=ponding_limit_m, max_window_cells=max_window_cells)
     dem, holes = _dem_with_holes(model)
     spec = model.grid
     res_m = spec.res_m
@@ -159,6 +179,140 @@ def flood_hazard(model, *, rain=None, storm=None, rain_source: str = "auto", cn_
         depression_depth_m=_as_da(spec, depth, "depression_depth_m", "m", holes),
         flow_accumulation=_as_da(spec, acc, "flow_accumulation", "cells", None),
         hand_m=_as_da(spec, hand_m, "hand_m", "m", holes), ponding_m=ponding_m, volumes_m3=volumes, notes=notes)
+
+
+# -- tiled (dask) chain ----------------------------------------------------------------
+
+def _dem_with_holes_tiled(model):
+    """The dask DEM as float32 with NaN holes, the lazy hole mask and the number of holes."""
+    import dask
+    import dask.array as da
+
+    dem = model.raster("dem")
+    nodata = dem.attrs.get("_FillValue", dem.attrs.get("nodata"))
+    values = dem.data.astype("float32")
+
+    def check(block):
+        check_dem_sentinels(block, nodata=nodata, name="dem")
+        return block
+
+    values = values.map_blocks(check, dtype=values.dtype)
+    holes = ~da.isfinite(values)
+    if nodata is not None and np.isfinite(nodata):
+        holes |= values == np.float32(nodata)
+    (n_holes,) = dask.compute(holes.sum())
+    if int(n_holes) == dem.size:
+        raise NodataError("Raster 'dem' holds only nodata; flood screening needs elevations.")
+    data = da.where(holes, np.float32(np.nan), values)
+    out = dem.copy(data=data)
+    out.attrs.pop("_FillValue", None)
+    return out, holes, int(n_holes)
+
+
+def _sub_spec(spec, r0, c0, h, w):
+    from affine import Affine
+
+    from cimtwin.grid.spec import GridSpec
+
+    return GridSpec(spec.transform @ Affine.translation(c0, r0), (h, w), spec.crs)
+
+
+def _rain_block(block, block_info=None, *, model, spec, storm, rain_source):
+    from cimtwin.risk.rainfall import rainfall_grid
+
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]
+    sub = _sub_spec(spec, r0, c0, r1 - r0, c1 - c0)
+    return np.asarray(rainfall_grid(model, source=rain_source, storm=storm, spec=sub).values, "float32")
+
+
+def _cn_block(block, block_info=None, *, spec, land_use, cn_table, default_cn):
+    from cimtwin.risk.runoff import curve_number_grid
+
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]
+    sub = _sub_spec(spec, r0, c0, r1 - r0, c1 - c0)
+    with RASTERIO_LOCK:  # rasterio's warning filters are not thread-safe
+        cn = curve_number_grid(land_use, sub, cn_table=cn_table, default_cn=default_cn)
+    return np.asarray(cn.values, "float32")
+
+
+def _runoff_block(rain, cn):
+    from cimtwin.risk.runoff import scs_runoff_mm
+
+    return np.asarray(scs_runoff_mm(rain, cn), dtype="float32")
+
+
+def _flood_hazard_tiled(model, *, rain, storm, rain_source, cn_table, default_cn, stream_threshold_cells,
+                        ponding_limit_m, max_window_cells) -> FloodHazard:
+    import dask
+    import dask.array as da
+
+    from cimtwin.grid import hydrology as hydro
+    from cimtwin.risk.runoff import CN_TABLE_TR55
+
+    dem, holes, n_holes = _dem_with_holes_tiled(model)
+    spec = model.grid
+    notes: dict[str, Any] = {"dem_holes_cells": n_holes,
+                             "dem_holes_policy": "holes are outlets; outputs are NaN there",
+                             "tiled": f"dask chunks {tuple(max(c) for c in dem.chunks)}"}
+    if not model.has_layer("land_use"):
+        raise ValidationError("Flood screening needs a 'land_use' layer (land_class, soil_group) for curve numbers.")
+    land_use = model.require_layer("land_use", purpose="the SCS runoff")
+    grid = da.empty(tuple(spec.shape), chunks=dem.chunks, dtype="float32")
+    if rain is not None:
+        rain_d = da.asarray(getattr(rain, "data", rain))
+        if tuple(rain_d.shape) != tuple(spec.shape):
+            raise ValidationError(f"`rain` has shape {tuple(rain_d.shape)}, the DEM {tuple(spec.shape)}; give "
+                                  "a raster on the model grid.")
+        rain_d = rain_d.astype("float32").rechunk(dem.chunks)
+    else:
+        from cimtwin.risk.rainfall import rainfall_grid
+
+        # check the rainfall inputs once, on a one-cell grid, before the tiles run
+        rainfall_grid(model, source=rain_source, storm=storm, spec=_sub_spec(spec, 0, 0, 1, 1))
+        rain_d = grid.map_blocks(_rain_block, model=model, spec=spec, storm=storm, rain_source=rain_source,
+                                 dtype="float32", meta=np.empty((0, 0), "float32"))
+    cn_d = grid.map_blocks(_cn_block, spec=spec, land_use=land_use, cn_table=cn_table or CN_TABLE_TR55,
+                           default_cn=default_cn, dtype="float32", meta=np.empty((0, 0), "float32"))
+    runoff_d = da.map_blocks(_runoff_block, rain_d, cn_d, dtype="float32", meta=np.empty((0, 0), "float32"))
+    (n_missing,) = dask.compute(da.isnan(cn_d).sum())
+    n_missing = int(n_missing)
+    notes["cells_without_land_use"] = n_missing
+    if n_missing:
+        warnings.warn(f"{n_missing} cells lie outside every land-use polygon and produce no runoff; "
+                      "pass `default_cn=` to give them one.", CimtwinWarning, stacklevel=3)
+    runoff_in = da.where(holes | ~da.isfinite(runoff_d), np.float32(0), runoff_d).astype("float32")
+
+    filled = hydro.fill_depressions(dem)
+    depth = filled - dem
+    d8 = hydro.flow_direction_d8(filled, conditioned=True)
+    acc = hydro.flow_accumulation(filled, conditioned=True, d8=d8)
+    hand_m = hydro.hand(filled, stream_threshold_cells=stream_threshold_cells, conditioned=True, d8=d8,
+                        accumulation=acc)
+    pond = hydro.ponding_depth(dem, dem.copy(data=runoff_in), filled=filled, max_window_cells=max_window_cells)
+    volumes = {"runoff": float(pond.runoff_volume_m3), "ponded": float(pond.ponded_volume_m3),
+               "outflow": float(pond.outflow_volume_m3)}
+    notes["ponding_limit_m"] = ponding_limit_m
+    notes["ponding_limit_source"] = PONDING_LIMIT_SOURCE
+    rain_da = _lazy_da(dem, rain_d, "rain_mm", "mm", None)
+    cn_da = _lazy_da(dem, cn_d, "curve_number", "1", None)
+    return FloodHazard(
+        rain_mm=rain_da, curve_number=cn_da, runoff_mm=_lazy_da(dem, runoff_d, "runoff_mm", "mm", holes),
+        depression_depth_m=_lazy_da(dem, depth.data, "depression_depth_m", "m", holes),
+        flow_accumulation=_lazy_da(dem, acc.data, "flow_accumulation", "cells", None),
+        hand_m=_lazy_da(dem, hand_m.data, "hand_m", "m", holes),
+        ponding_m=_lazy_da(dem, pond.depth_m.data, "ponding_m", "m", holes), volumes_m3=volumes, notes=notes)
+
+
+def _lazy_da(dem, data, name, units, holes):
+    import dask.array as da
+
+    if holes is not None:
+        data = da.where(holes, np.float32(np.nan), data.astype("float32"))
+    out = dem.copy(data=data)
+    out.name = name
+    out.attrs = {"units": units, "crs": dem.attrs.get("crs"), "res_m": dem.attrs.get("res_m")}
+    out.attrs = {k: v for k, v in out.attrs.items() if v is not None}
+    return out
 
 
 def _as_da(spec, values, name, units, holes):

@@ -95,7 +95,11 @@ class RiskResult:
         return self.summaries.get("district")
 
     def write(self, out_dir) -> list[Path]:
-        """Write zones (GeoPackage), summaries (CSV), rasters (GeoTIFF), roads and notes to ``out_dir``."""
+        """Write zones (GeoPackage), summaries (CSV), rasters (GeoTIFF), roads and notes to ``out_dir``.
+
+        Dask-backed rasters (the flood chain on a lazy DEM) are computed and written one chunk
+        at a time.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
@@ -138,14 +142,26 @@ def _write_geotiff(path: Path, da) -> None:
     from cimtwin.grid.spec import GridSpec
 
     spec = GridSpec.from_dataarray(da)
-    values = np.asarray(da.values)
-    if values.dtype == bool:
-        values = values.astype("uint8")
-    nodata = np.nan if np.issubdtype(values.dtype, np.floating) else None
-    with rasterio.open(path, "w", driver="GTiff", height=values.shape[0], width=values.shape[1], count=1,
-                       dtype=values.dtype, crs=spec.crs.to_wkt() if spec.crs else None,
-                       transform=spec.transform, nodata=nodata, compress="deflate") as dst:
-        dst.write(values, 1)
+    dtype = np.dtype("uint8") if da.dtype == bool else da.dtype
+    nodata = np.nan if np.issubdtype(dtype, np.floating) else None
+    lazy = type(getattr(da, "data", None)).__module__.startswith("dask")
+    rows, cols = spec.shape
+    with rasterio.open(path, "w", driver="GTiff", height=rows, width=cols, count=1,
+                       dtype=dtype, crs=spec.crs.to_wkt() if spec.crs else None,
+                       transform=spec.transform, nodata=nodata, compress="deflate",
+                       **({"tiled": True, "blockxsize": 256, "blockysize": 256} if lazy and min(rows, cols) >= 256
+                          else {})) as dst:
+        if lazy:  # a dask raster: computed and written one chunk at a time
+            r0 = 0
+            for i, h in enumerate(da.data.chunks[0]):
+                c0 = 0
+                for j, w in enumerate(da.data.chunks[1]):
+                    block = np.asarray(da.data.blocks[i, j].compute()).astype(dtype, copy=False)
+                    dst.write(block, 1, window=rasterio.windows.Window(c0, r0, w, h))
+                    c0 += w
+                r0 += h
+        else:
+            dst.write(np.asarray(da.values).astype(dtype, copy=False), 1)
         dst.update_tags(units=str(da.attrs.get("units", "")), source=str(da.attrs.get("source", "")))
 
 

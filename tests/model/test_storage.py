@@ -142,3 +142,34 @@ def test_round_trip_hypothesis(tmp_path, rows):
     m = CityModel.from_layers({"my_points": gdf}, crs="EPSG:4527")
     m.save(tmp_path / "h")
     assert_models_equal(m, cimtwin.read_model(tmp_path / "h"))
+
+
+@pytest.mark.parametrize("chunks", [7, (3, 40), (30, 1)])
+def test_dem_chunks_opens_the_dem_lazily(tmp_path, chunks):
+    m = rich_model()
+    m.save(tmp_path / "city.cimtwin")
+    back = cimtwin.read_model(tmp_path / "city.cimtwin", dem_chunks=chunks)
+    dem = back.raster("dem")
+    assert type(dem.data).__module__.startswith("dask")  # model.raster keeps it lazy
+    want = (chunks, chunks) if isinstance(chunks, int) else chunks
+    assert dem.data.chunksize == tuple(min(c, s) for c, s in zip(want, dem.shape))
+    assert_models_equal(m, back)  # the same values, grid and nodata once computed
+    assert type(back.raster("population").data).__module__ == "numpy"  # only the DEM is lazy
+    back.validate()
+    # a lazy raster is checked chunk by chunk when it enters a model
+    bad = dem.copy(data=dem.data.map_blocks(lambda b: np.where(b > 90.0, -32768.0, b).astype(b.dtype)))
+    with pytest.raises(cimtwin.errors.NodataError, match="-32768"):
+        back.with_raster("dem", bad)
+
+
+@pytest.mark.parametrize("chunks", [0, -5, 2.5, "big", (1, 2, 3), True])
+def test_dem_chunks_must_be_positive_cells(tmp_path, chunks):
+    m = rich_model()
+    m.save(tmp_path / "city.cimtwin")
+    with pytest.raises(cimtwin.errors.ValidationError, match="dem_chunks"):
+        cimtwin.read_model(tmp_path / "city.cimtwin", dem_chunks=chunks)
+
+
+def test_dem_chunks_refused_for_postgresql():
+    with pytest.raises(cimtwin.errors.ValidationError, match="model folder"):
+        cimtwin.read_model("postgresql://u@h:5432/db?schema=x", dem_chunks=64)

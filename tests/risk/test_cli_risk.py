@@ -53,3 +53,44 @@ def test_cimtwin_risk_known_factor_without_input_warns_and_drops(city, tmp_path,
         assert main(["--quiet", "risk", str(folder), "--out", str(out), "--weights",
                      "ponding=0.5,seismic=0.5", "--method", "quantiles"]) == 0
     assert (out / "risk_zones.gpkg").exists()
+
+
+def test_cimtwin_risk_chunks_writes_the_same_outputs(city, tmp_path, capsys):
+    import json
+
+    import numpy as np
+    import rasterio
+
+    folder = city.save(tmp_path / "synthetic.cimtwin")
+    outs = {}
+    for label, extra in (("memory", []), ("chunked", ["--chunks", "7"])):
+        outs[label] = tmp_path / label
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CimtwinWarning)
+            assert main(["--quiet", "risk", str(folder), "--out", str(outs[label]), "--no-closures", *extra]) == 0
+    names = sorted(p.name for p in outs["memory"].iterdir())
+    assert names == sorted(p.name for p in outs["chunked"].iterdir())
+    for name in names:
+        a, b = outs["memory"] / name, outs["chunked"] / name
+        if name.endswith(".tif"):
+            with rasterio.open(a) as ra, rasterio.open(b) as rb:
+                np.testing.assert_array_equal(ra.read(1), rb.read(1), err_msg=name)
+                assert ra.transform == rb.transform and ra.crs == rb.crs
+        elif name.endswith(".gpkg"):
+            pd.testing.assert_frame_equal(gpd.read_file(a), gpd.read_file(b))
+        elif name.endswith(".csv"):
+            pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+        else:
+            ja, jb = json.loads(a.read_text()), json.loads(b.read_text())
+            va, vb = ja["notes"]["flood"].pop("volumes_m3"), jb["notes"]["flood"].pop("volumes_m3")
+            assert jb["notes"]["flood"].pop("tiled") == "dask chunks (7, 7)"
+            assert ja == jb
+            for key in va:
+                assert vb[key] == pytest.approx(va[key], rel=1e-10)
+
+
+def test_cimtwin_risk_chunks_refuses_a_bad_value(city, tmp_path, capsys):
+    folder = city.save(tmp_path / "synthetic.cimtwin")
+    assert main(["risk", str(folder), "--out", str(tmp_path / "o"), "--chunks", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "dem_chunks" in err and "Traceback" not in err
