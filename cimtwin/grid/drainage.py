@@ -90,7 +90,6 @@ def _hand_pass1(z, dirs, acc, threshold):
 def _hand_dask(z, dirs, acc, threshold: int):
     """Lazy HAND from dask arrays of the conditioned DEM, its D8 codes and flow counts."""
     import dask
-    import dask.array as da
 
     tiles = _tiles.Tiles(dirs.chunks)
     z = z.rechunk(dirs.chunks)
@@ -108,10 +107,11 @@ def _hand_dask(z, dirs, acc, threshold: int):
     ref = tk.solve_hand_links(kind, value, end_node, np.maximum(receiver, 0))
     exit_ref = np.where(receiver >= 0, ref[np.maximum(receiver, 0)], np.nan)
 
-    def second_pass(zb, db, ab, block_info=None):
-        i, j = _tiles.location(block_info)
-        streams = np.ascontiguousarray(ab >= threshold)
-        return tk.hand_tile(np.ascontiguousarray(zb), np.ascontiguousarray(db), streams,
-                            exit_ref[tiles.nodes(i, j)])
+    args = {t: (threshold, exit_ref[tiles.nodes(*t)]) for t in tiles.tiles()}
+    return _tiles.tile_map(_hand_pass2, [z, dirs, acc], args, chunks=dirs.chunks, dtype=z.dtype)
 
-    return da.map_blocks(second_pass, z, dirs, acc, dtype=z.dtype)
+
+def _hand_pass2(zb, db, ab, threshold, exit_ref):
+    """HAND of a tile; paths leaving it take the reference height found beyond it."""
+    streams = np.ascontiguousarray(ab >= threshold)
+    return tk.hand_tile(np.ascontiguousarray(zb), np.ascontiguousarray(db), streams, exit_ref)

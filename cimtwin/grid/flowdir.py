@@ -92,80 +92,55 @@ def resolve_flats(filled: Any, *, nodata: float | None = None, backend: str = "a
 
 # -- tiled (dask) ---------------------------------------------------------------------
 
-def _d8_local_block(ext):
-    ext = np.ascontiguousarray(ext)
-    valid = np.isfinite(ext)
-    dirs = np.empty(ext.shape, np.uint8)
-    unresolved = np.empty(ext.shape, np.bool_)
-    hk._d8_local_serial(ext, valid, dirs, unresolved, max(1, 65536 // max(1, ext.shape[1])), bool(valid.all()))
-    dirs[unresolved] = tk.FLAT
-    return dirs[1:-1, 1:-1]
+def _flat_round(ext, er, ec, ring, local):
+    return tk.flat_round_tile(np.ascontiguousarray(ext), er, ec, ring, local)
 
 
-def _halo(shape, er, ec, values):
-    halo = np.full(shape, tk.INF_DIST, np.int32)
-    halo[er, ec] = values
-    return halo
-
-
-def _flat_round(extz, extd, er, ec, ring):
-    extz = np.ascontiguousarray(extz)
-    extd = np.ascontiguousarray(extd)
-    h, w = extz.shape[0] - 2, extz.shape[1] - 2
-    pr, pc = tk.perimeter_cells(h, w)
-    flat_per = extd[1:-1, 1:-1][pr, pc] == tk.FLAT
-    if not flat_per.any():
-        return np.full(pr.size, tk.INF_DIST, np.int32), False
-    dist = tk.flat_distances_tile(extz, extd, _halo(extz.shape, er, ec, ring))
-    return dist[1:-1, 1:-1][pr, pc], True
+def _flat_final(ext, er, ec, ring):
+    return tk.flat_final_tile(np.ascontiguousarray(ext), er, ec, ring)
 
 
 def _d8_dask(z):
-    """Lazy D8 codes of the conditioned float dask array ``z``."""
+    """Lazy D8 codes of the conditioned float dask array ``z``.
+
+    Round 0 reads each tile's perimeter state (nodata, flat or draining). Every node (perimeter
+    cell) then has a distance to its flat's outlets: 0 when it drains, INF_DIST for nodata
+    or a flat cell not reached yet. The tiles with flat perimeter cells search the flats on
+    their edge once from their own outlets, then again from the halo cells whose distance
+    dropped, until none drops; the lazy last pass computes every tile's codes once.
+    """
     import dask
 
     tiles = _tiles.Tiles(z.chunks)
-    d0 = z.map_overlap(_d8_local_block, depth={0: 1, 1: 1}, boundary={0: np.nan, 1: np.nan}, trim=False,
-                       chunks=z.chunks, dtype=np.uint8)
-    extz = _tiles.ext_blocks(z, np.nan)
-    extd = _tiles.ext_blocks(d0, 255)
-    dist_all = np.full(tiles.n_nodes, tk.INF_DIST, np.int32)
+    ext = _tiles.ext_blocks(z, np.nan)
+    blocks = ext.to_delayed()
+    state = np.concatenate(_tiles.compute_all(
+        [dask.delayed(tk.flat_perimeter_state)(blocks[t]) for t in tiles.tiles()]))
+    flat = state == tk.FLAT
+    dist = np.where(flat | (state == 255), tk.INF_DIST, 0).astype(np.int32)
     rings = {t: tiles.ring_nodes(*t) for t in tiles.tiles()}
 
     def ring_values(t):
         nodes = rings[t][2]
-        return np.where(nodes >= 0, dist_all[np.maximum(nodes, 0)], tk.INF_DIST).astype(np.int32)
+        return np.where(nodes >= 0, dist[np.maximum(nodes, 0)], tk.INF_DIST).astype(np.int32)
 
-    zblocks, dblocks = extz.to_delayed(), extd.to_delayed()
-    active = tiles.tiles()
-    used: dict = {}
-    flat_tiles: set = set()
-    while active:
-        vals = {t: ring_values(t) for t in active}
-        tasks = [dask.delayed(_flat_round)(zblocks[t], dblocks[t], rings[t][0], rings[t][1], vals[t])
-                 for t in active]
-        for t, (per, has_flat) in zip(active, _tiles.compute_all(tasks)):
-            used[t] = vals[t]
-            if has_flat:
-                flat_tiles.add(t)
-                dist_all[tiles.nodes(*t)] = per
-        active = [t for t in sorted(flat_tiles) if not np.array_equal(ring_values(t), used[t])]
-
-    final_rings = {t: ring_values(t) for t in flat_tiles}
-
-    def directions(ez, ed, block_info=None):
-        t = tuple(_tiles.location(block_info))
-        ed = np.ascontiguousarray(ed)
-        if t not in final_rings and not (ed[1:-1, 1:-1] == tk.FLAT).any():
-            return ed[1:-1, 1:-1].copy()
-        ez = np.ascontiguousarray(ez)
-        ring = final_rings.get(t)
-        er, ec, nodes = rings[t]
-        if ring is None:
-            ring = np.full(nodes.size, tk.INF_DIST, np.int32)
-        dist = tk.flat_distances_tile(ez, ed, _halo(ez.shape, er, ec, ring))
-        return tk.flat_directions_tile(ez, ed, dist)
-
-    import dask.array as da
-
-    return da.map_blocks(directions, extz, extd, chunks=z.chunks, dtype=np.uint8)
+    flat_tiles = [t for t in tiles.tiles() if flat[tiles.nodes(*t)].any()]
+    used = {t: ring_values(t) for t in flat_tiles}
+    tasks = {t: (rings[t][0], rings[t][1], used[t], True) for t in flat_tiles}
+    bar = _tiles.progress(desc="flat rounds", unit="round")
+    while tasks:
+        results = _tiles.compute_all([dask.delayed(_flat_round)(blocks[t], *a) for t, a in tasks.items()])
+        for t, per in zip(tasks, results):
+            sl = tiles.nodes(*t)
+            dist[sl] = np.where(flat[sl], np.minimum(dist[sl], per), dist[sl])
+        bar.update(1)
+        tasks = {}
+        for t in flat_tiles:
+            new = ring_values(t)
+            dropped = new < used[t]
+            if dropped.any():
+                tasks[t] = (rings[t][0][dropped], rings[t][1][dropped], new[dropped], False)
+                used[t] = new
+    bar.close()
+    args = {t: (rings[t][0], rings[t][1], ring_values(t)) for t in tiles.tiles()}
+    return _tiles.tile_map(_flat_final, [ext], args, chunks=z.chunks, dtype=np.uint8)
