@@ -11,8 +11,7 @@ from cimtwin.grid import _tiles
 from cimtwin.grid._array import as_grid, is_dask_dataarray, wrap_like
 from cimtwin.grid._dem import dask_like, prepare_dem
 from cimtwin.grid.accumulation import _accumulation_dask
-from cimtwin.grid.fill import _fill_dask
-from cimtwin.grid.flowdir import _dask_directions, _directions
+from cimtwin.grid.flowdir import _conditioned_dask, _dask_directions, _directions
 from cimtwin.kernels import hydro_tiled as tk
 from cimtwin.kernels._dispatch import select
 
@@ -43,14 +42,14 @@ def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = Fa
             f"`stream_threshold_cells` must be a positive integer; got {stream_threshold_cells!r}.")
     if is_dask_dataarray(dem):
         z, template = _tiles.prepare_dem(dem, nodata=nodata)
-        zz = z if conditioned else _fill_dask(z)
+        zz = _conditioned_dask(z, conditioned)
         dirs = _dask_directions(zz, True, d8)
         if accumulation is not None:
             if d8 is None:
                 raise ValidationError("`accumulation` must come with the `d8` it was computed from; pass both.")
             acc = dask_like(accumulation, z, arg="accumulation")
         else:
-            acc = _accumulation_dask(dirs)
+            acc = _accumulation_dask(dirs).persist()  # both HAND passes read it
         out = _hand_dask(zz, dirs, acc, int(stream_threshold_cells))
         return _tiles.wrap(out, template, name="hand", units="m",
                           attrs={"cimtwin_op": "hand", "stream_threshold_cells": int(stream_threshold_cells)})

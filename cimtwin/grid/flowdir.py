@@ -27,10 +27,17 @@ def _directions(z, valid, conditioned, backend, d8=None):
     return zz, dirs
 
 
+def _conditioned_dask(z, conditioned: bool):
+    """``z``, or its filled surface persisted: the flat rounds read it several times, and a lazy
+    one would be filled again each time (4 bytes a cell of float32 in the workers' memory)."""
+    return z if conditioned else _fill_dask(z).persist()
+
+
 def _dask_directions(z, conditioned: bool, d8):
-    """Lazy D8 codes of a dask DEM: the given ``d8`` (checked like in memory) or computed."""
+    """D8 codes of a dask DEM: the given ``d8`` (checked like in memory), or computed and
+    persisted (a caller reads them twice; 1 byte a cell in the workers' memory)."""
     if d8 is None:
-        return _d8_dask(z if conditioned else _fill_dask(z))
+        return _d8_dask(_conditioned_dask(z, conditioned)).persist()
     dirs = dask_like(d8, z, arg="d8")
     if dirs.dtype != np.uint8:
         raise ValidationError(f"`d8` must be uint8 ESRI codes from flow_direction_d8; got dtype {dirs.dtype}.")
@@ -55,7 +62,7 @@ def flow_direction_d8(dem: Any, *, conditioned: bool = False, nodata: float | No
     """
     if is_dask_dataarray(dem):
         z, template = _tiles.prepare_dem(dem, nodata=nodata)
-        dirs = _d8_dask(z if conditioned else _fill_dask(z))
+        dirs = _d8_dask(_conditioned_dask(z, conditioned))
         return _tiles.wrap(dirs, template, name="d8", units="esri_d8_code",
                           attrs={"cimtwin_op": "flow_direction_d8", "nodata": D8_NODATA})
     inp, z, valid = prepare_dem(dem, nodata=nodata)
