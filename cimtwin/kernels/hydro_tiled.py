@@ -340,6 +340,31 @@ def _perimeter_dist(dist, flat):
 
 
 @njit
+def _outlet_step(ext, dist, flat, r, c):
+    """Distance bound of flat ext cell ``(r, c)`` from its neighbours at its height: 1 next to a
+    draining core cell, ``d + 1`` next to a halo cell ``d`` steps from the outlets (0 when it
+    drains), else INF_DIST. ``flat`` caches the flat test (0 unknown, 1 flat, 2 not)."""
+    H, W = ext.shape
+    level = ext[r, c]
+    best = INF_DIST
+    for k in range(8):
+        rr = r + DR[k]
+        cc = c + DC[k]
+        if ext[rr, cc] != level:
+            continue
+        if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
+            hd = dist[rr, cc]
+            if hd != INF_DIST and hd + 1 < best:
+                best = hd + 1
+        else:
+            if flat[rr, cc] == 0:
+                flat[rr, cc] = 1 if _is_flat(ext, rr, cc) else 2
+            if flat[rr, cc] == 2:
+                return np.int32(1)  # a draining cell at the same height (nodata never equals it)
+    return best
+
+
+@njit
 def flat_round_tile(ext, ring_r, ring_c, ring_val, local):
     """One relaxation round of the flat distances on a tile; returns perimeter distances by pid.
 
@@ -401,24 +426,7 @@ def flat_round_tile(ext, ring_r, ring_c, ring_val, local):
         for t in range(m):
             i = queue[t]
             r = i // W
-            c = i - r * W
-            level = ext[r, c]
-            best = INF_DIST
-            for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if ext[rr, cc] != level:
-                    continue
-                if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
-                    hd = dist[rr, cc]
-                    if hd != INF_DIST and hd + 1 < best:
-                        best = hd + 1
-                else:
-                    if flat[rr, cc] == 0:
-                        flat[rr, cc] = 1 if _is_flat(ext, rr, cc) else 2
-                    if flat[rr, cc] == 2:
-                        best = 1  # a draining cell at the same height (nodata never equals it)
-                        break
+            best = _outlet_step(ext, dist, flat, r, i - r * W)
             if best != INF_DIST:
                 seeds[ns] = i
                 cand[ns] = best
@@ -479,23 +487,13 @@ def flat_final_tile(ext, ring_r, ring_c, ring_val):
     ns = 0
     for r in range(1, H - 1):
         for c in range(1, W - 1):
+            if codes[r - 1, c - 1] == FLAT:
+                flat[r, c] = 1
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
             if codes[r - 1, c - 1] != FLAT:
                 continue
-            flat[r, c] = 1
-            level = ext[r, c]
-            best = INF_DIST
-            for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if ext[rr, cc] != level:
-                    continue
-                if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
-                    hd = dist[rr, cc]
-                    if hd != INF_DIST and hd + 1 < best:
-                        best = hd + 1
-                elif codes[rr - 1, cc - 1] != FLAT:
-                    best = 1  # a draining cell at the same height
-                    break
+            best = _outlet_step(ext, dist, flat, r, c)
             if best != INF_DIST:
                 seeds[ns] = r * W + c
                 cand[ns] = best
