@@ -11,7 +11,6 @@ from cimtwin.grid import _tiles
 from cimtwin.grid._array import is_dask_dataarray, wrap_like
 from cimtwin.grid._dem import D8_NODATA, check_d8, dask_like, prepare_dem
 from cimtwin.grid.fill import _condition, _fill_dask
-from cimtwin.kernels import hydro as hk
 from cimtwin.kernels import hydro_tiled as tk
 from cimtwin.kernels._dispatch import select
 
