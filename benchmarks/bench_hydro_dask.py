@@ -6,6 +6,9 @@ Rows (medians of ``--repeat`` runs, same synthetic DEM, same run):
   a numpy-backed DataArray (the anchor of the dask rows);
 * ``chain dask threads=N``: the same calls on ``dem.chunk(--chunk)``, each stage persisted,
   with the threaded scheduler and N workers; the result is checked equal to the in-memory one;
+* ``parallel capacity``: a pure nogil numba loop on N threads vs 1 thread, the speed-up this
+  machine gives two threads right now (on a shared VM it can be far below N; read the
+  thread-scaling goal against it);
 * ``--cluster``: the chain at ``--cluster-size`` cells (default 4e8) on a LocalCluster of 2
   workers x 3 GiB, stages written to GeoTIFFs in ``--workdir`` (peak RSS per worker reported);
 * ``--on-disk``: a ``--disk-size`` (default 1e9) float32 DEM generated tile by tile into a
@@ -25,21 +28,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import machine, size_label  # noqa: E402
-
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "bench_hydro_dask.json")
+from _common import Results, measure, parse_args, size_label  # noqa: E402
 
 
 def dem_block(r0: int, c0: int, h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -96,55 +96,60 @@ def chain(dem, *, persist: bool = True, workdir: str | None = None):
     return stage(acc, "acc") if workdir is not None else (acc.compute() if acc.chunks is not None else acc)
 
 
-def timed(fn, repeat: int):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-        del out
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
-
-
-def versions() -> dict:
-    import dask
+def parallel_capacity(threads: int, repeat: int) -> tuple[dict, dict]:
+    """(1 thread, ``threads`` threads) timings of the same nogil numba work split in 8 parts."""
     import numba
-    import xarray
 
-    import cimtwin
+    @numba.njit(nogil=True)
+    def spin(n):
+        x = 0.0
+        for i in range(n):
+            x = x * 0.999999 + (i & 7)
+        return x
 
-    return {"cimtwin": getattr(cimtwin, "__version__", "dev"), "numpy": np.__version__, "numba": numba.__version__,
-            "dask": dask.__version__, "xarray": xarray.__version__}
+    spin(10)
+
+    def run(t):
+        with ThreadPoolExecutor(t) as ex:
+            return sum(ex.map(spin, [40_000_000] * 8))
+
+    return measure(lambda: run(1), repeat), measure(lambda: run(threads), repeat)
 
 
-def run_memory_and_threads(sizes, threads, chunk, repeat):
+def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat):
     import dask
 
-    rows = []
+    mem_by_size = {}
     for n in sizes:
         side = int(round(n ** 0.5))
         dem_np = to_dataarray(dem_array(side, 4096).compute(), side)
         expected = chain(dem_np)
-        chain(dem_np)  # warm-up
-        mem = timed(lambda: chain(dem_np), repeat)
-        rows.append({"op": "fill+d8+acc in memory", "size": size_label(side * side), "ours": mem,
-                     "anchor": None, "anchor_t": None, "ratio": None, "goal": None, "note": "synthetic DEM"})
+        mem = measure(lambda: chain(dem_np), repeat)
+        mem_by_size[side * side] = mem
+        res.add("fill+d8+acc in memory", side * side, mem, note="synthetic DEM; numba threads as configured")
         base = None
         for t in threads:
             with dask.config.set(scheduler="threads", num_workers=t):
-                lazy = dem_np.chunk({"y": chunk, "x": chunk})
-                got = chain(lazy)
+                got = chain(dem_np.chunk({"y": chunk, "x": chunk}))
                 assert np.array_equal(got.values, expected.values), "dask result differs from memory"
-                res = timed(lambda: chain(dem_np.chunk({"y": chunk, "x": chunk})), repeat)
-            base = base or res
-            rows.append({"op": f"fill+d8+acc dask threads={t} chunk={chunk}", "size": size_label(side * side),
-                         "ours": res, "anchor": "cimtwin in memory (1 process, numba threads)", "anchor_t": mem,
-                         "ratio": mem["median_s"] / res["median_s"],
-                         "goal": ">= 1.7x from 1 to 2 threads" if t == 2 else None,
-                         "note": f"speed-up vs threads={threads[0]}: {base['median_s'] / res['median_s']:.2f}x; "
-                                 "equal to memory: yes"})
-            print(rows[-1], flush=True)
-    return rows
+                del got
+                t_dask = measure(lambda: chain(dem_np.chunk({"y": chunk, "x": chunk})), repeat)
+            base = base or t_dask
+            scaling = t > threads[0]
+            res.add(f"fill+d8+acc dask threads={t} chunk={chunk}", side * side, t_dask,
+                    anchor=f"dask threads={threads[0]}" if scaling else "cimtwin in memory",
+                    anchor_t=base if scaling else mem,
+                    goal=">= 1.7x from 1 to 2 threads" if (t == 2 and threads[0] == 1) else None,
+                    goal_ratio=1.7 if (t == 2 and threads[0] == 1) else None,
+                    vs_memory=mem["median_s"] / t_dask["median_s"],
+                    note=f"throughput vs in memory: {mem['median_s'] / t_dask['median_s']:.2f}x; "
+                         "equal to memory: yes")
+    if len(threads) > 1:
+        one, many = parallel_capacity(max(threads), repeat)
+        res.add(f"parallel capacity: nogil numba loop, {max(threads)} threads", "-", many,
+                anchor="same loop, 1 thread", anchor_t=one,
+                note="the thread speed-up this machine offers now (upper bound for the rows above)")
+    return mem_by_size
 
 
 def run_cluster(n: int, chunk: int, workdir: str, on_disk: bool):
@@ -169,42 +174,44 @@ def run_cluster(n: int, chunk: int, workdir: str, on_disk: bool):
         chain(lazy, workdir=workdir)
         elapsed = time.perf_counter() - t0
         peaks = client.run(lambda: __import__("psutil").Process().memory_info().rss)
-    return {"op": f"fill+d8+acc LocalCluster 2x3GiB {'disk->disk' if on_disk else 'generated->disk'}",
-            "size": size_label(side * side), "ours": {"median_s": elapsed, "min_s": elapsed, "max_s": elapsed},
-            "anchor": None, "anchor_t": None, "ratio": None,
-            "goal": "<= 30 min, <= 8 GB" if on_disk else "completes within worker limits",
-            "note": f"worker RSS at end (bytes): {sorted(peaks.values())}"}
+    return side * side, elapsed, sorted(peaks.values())
+
+
+def add_cluster_row(res: Results, n, elapsed, peaks, on_disk: bool, mem_by_size: dict):
+    t = {"median_s": elapsed, "min_s": elapsed, "max_s": elapsed, "runs": [elapsed]}
+    ref = max(mem_by_size) if mem_by_size else None
+    ratio_note = ""
+    extra = {}
+    if ref is not None:
+        thr = (n / elapsed) / (ref / mem_by_size[ref]["median_s"])
+        extra["throughput_vs_memory"] = thr
+        ratio_note = f"; throughput {thr:.2f}x the in-memory path at {size_label(ref)} (same run)"
+    res.add(f"fill+d8+acc LocalCluster 2x3GiB {'disk->disk' if on_disk else 'generated->disk'}", n, t,
+            goal="<= 30 min, <= 8 GB" if on_disk else None, goal_s=1800.0 if on_disk else None,
+            note=f"worker RSS at end (bytes): {peaks}{ratio_note}", **extra)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", nargs="+", type=lambda s: int(float(s)), default=[10**6])
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--chunk", type=int, default=1024)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--cluster", action="store_true", help="4e8 cells on a LocalCluster of 2 workers x 3 GiB")
+    p.add_argument("--cluster", action="store_true", help="--cluster-size cells on a LocalCluster of 2 workers x 3 GiB")
     p.add_argument("--cluster-size", type=lambda s: int(float(s)), default=4 * 10**8)
-    p.add_argument("--on-disk", action="store_true", help="1e9 cells from a GeoTIFF on disk")
+    p.add_argument("--on-disk", action="store_true", help="--disk-size cells from a GeoTIFF on disk")
     p.add_argument("--disk-size", type=lambda s: int(float(s)), default=10**9)
     p.add_argument("--workdir", default=None)
-    p.add_argument("--out", default=RESULTS)
-    a = p.parse_args(argv)
-    load_before = os.getloadavg()
-    rows = run_memory_and_threads(a.sizes, a.threads, a.chunk, a.repeat) if a.sizes else []
+    a = parse_args(__doc__.splitlines()[0], [10**6], argv=argv, parser=p)
+    if (a.cluster or a.on_disk) and not a.workdir:
+        raise SystemExit("--cluster / --on-disk need --workdir (a folder with free space)")
+    res = Results(__file__, anchors=["dask", "xarray"], argv=argv, out=a.out)
+    mem_by_size = run_memory_and_threads(res, a.sizes, a.threads, a.chunk, a.repeat) if a.sizes else {}
     if a.cluster or a.on_disk:
-        if not a.workdir:
-            raise SystemExit("--cluster / --on-disk need --workdir (a folder with free space)")
         os.makedirs(a.workdir, exist_ok=True)
         if a.cluster:
-            rows.append(run_cluster(a.cluster_size, 2048, a.workdir, False))
+            add_cluster_row(res, *run_cluster(a.cluster_size, 2048, a.workdir, False), False, mem_by_size)
         if a.on_disk:
-            rows.append(run_cluster(a.disk_size, 2048, a.workdir, True))
-    out = {"script": "benchmarks/bench_hydro_dask.py", "machine": machine(), "versions": versions(),
-           "load_before": list(load_before), "load_after": list(os.getloadavg()), "rows": rows}
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as fh:
-        json.dump(out, fh, indent=1)
-    print(json.dumps(out, indent=1))
+            add_cluster_row(res, *run_cluster(a.disk_size, 2048, a.workdir, True), True, mem_by_size)
+    res.write()
 
 
 if __name__ == "__main__":

@@ -61,6 +61,41 @@ def compute_all(tasks):
     return dask.compute(*tasks) if tasks else ()
 
 
+def tile_map(fn, sources, args: dict, *, chunks, dtype):
+    """Lazy array whose tile ``(i, j)`` is ``fn(*(block (i, j) of each source), *args[i, j])``.
+
+    ``args`` holds each tile's own small arrays (its slice of a global solve), so a task
+    carries only its tile's share, not the whole solution (which a closure would ship to
+    every task on a cluster).
+    """
+    import dask
+    import dask.array as da
+
+    blocks = [src.to_delayed() for src in sources]
+    call = dask.delayed(fn, pure=True)
+    return da.block([[da.from_delayed(call(*(b[i, j] for b in blocks), *args[i, j]), (h, w), dtype=dtype)
+                      for j, w in enumerate(chunks[1])] for i, h in enumerate(chunks[0])])
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def progress(*, desc: str, unit: str, total: int | None = None):
+    """A tqdm bar for the client-side loops (shown after 2 s; ``cimtwin.config.progress``)."""
+    from cimtwin.config import config
+
+    if not config.progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, delay=2.0, leave=False)
+
+
 # -- tile bookkeeping ---------------------------------------------------------------------
 
 class Tiles:
@@ -135,7 +170,3 @@ class Tiles:
         out = np.full(codes.size, -1, np.int64)
         out[leaves] = self.node_of(R2[leaves], C2[leaves])
         return out
-
-
-def location(block_info):
-    return block_info[None]["chunk-location"]

@@ -96,10 +96,12 @@ def _accumulation_dask(dirs):
     inflow = tk.solve_accumulation_links(is_exit, acc_per, np.maximum(receiver, 0), next_exit,
                                          np.zeros(1, dtype))
 
-    def second_pass(block, block_info=None):
-        i, j = _tiles.location(block_info)
-        out = np.empty(block.shape, dtype)
-        tk.accumulate_tile(np.ascontiguousarray(block), inflow[tiles.nodes(i, j)], out)
-        return out
+    args = {t: (inflow[tiles.nodes(*t)],) for t in tiles.tiles()}
+    return _tiles.tile_map(_acc_pass2, [dirs], args, chunks=dirs.chunks, dtype=dtype)
 
-    return dirs.map_blocks(second_pass, dtype=dtype)
+
+def _acc_pass2(block, inflow):
+    """Flow counts of a tile with the inflow from other tiles added at its perimeter."""
+    out = np.empty(block.shape, inflow.dtype)
+    tk.accumulate_tile(np.ascontiguousarray(block), inflow, out)
+    return out

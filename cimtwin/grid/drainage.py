@@ -17,8 +17,7 @@ from cimtwin.grid import _tiles
 from cimtwin.grid._array import as_grid, is_dask_dataarray, wrap_like
 from cimtwin.grid._dem import dask_like, prepare_dem
 from cimtwin.grid.accumulation import _accumulation_dask
-from cimtwin.grid.fill import _fill_dask
-from cimtwin.grid.flowdir import _dask_directions, _directions
+from cimtwin.grid.flowdir import _conditioned_dask, _dask_directions, _directions
 from cimtwin.kernels import hydro_tiled as tk
 from cimtwin.kernels._dispatch import select
 
@@ -49,14 +48,14 @@ def hand(dem: Any, *, stream_threshold_cells: int = 1000, conditioned: bool = Fa
             f"`stream_threshold_cells` must be a positive integer; got {stream_threshold_cells!r}.")
     if is_dask_dataarray(dem):
         z, template = _tiles.prepare_dem(dem, nodata=nodata)
-        zz = z if conditioned else _fill_dask(z)
+        zz = _conditioned_dask(z, conditioned)
         dirs = _dask_directions(zz, True, d8)
         if accumulation is not None:
             if d8 is None:
                 raise ValidationError("`accumulation` must come with the `d8` it was computed from; pass both.")
             acc = dask_like(accumulation, z, arg="accumulation")
         else:
-            acc = _accumulation_dask(dirs)
+            acc = _accumulation_dask(dirs).persist()  # both HAND passes read it
         out = _hand_dask(zz, dirs, acc, int(stream_threshold_cells))
         return _tiles.wrap(out, template, name="hand", units="m",
                           attrs={"cimtwin_op": "hand", "stream_threshold_cells": int(stream_threshold_cells)})
@@ -96,7 +95,6 @@ def _hand_pass1(z, dirs, acc, threshold):
 def _hand_dask(z, dirs, acc, threshold: int):
     """Lazy HAND from dask arrays of the conditioned DEM, its D8 codes and flow counts."""
     import dask
-    import dask.array as da
 
     tiles = _tiles.Tiles(dirs.chunks)
     z = z.rechunk(dirs.chunks)
@@ -114,10 +112,11 @@ def _hand_dask(z, dirs, acc, threshold: int):
     ref = tk.solve_hand_links(kind, value, end_node, np.maximum(receiver, 0))
     exit_ref = np.where(receiver >= 0, ref[np.maximum(receiver, 0)], np.nan)
 
-    def second_pass(zb, db, ab, block_info=None):
-        i, j = _tiles.location(block_info)
-        streams = np.ascontiguousarray(ab >= threshold)
-        return tk.hand_tile(np.ascontiguousarray(zb), np.ascontiguousarray(db), streams,
-                            exit_ref[tiles.nodes(i, j)])
+    args = {t: (threshold, exit_ref[tiles.nodes(*t)]) for t in tiles.tiles()}
+    return _tiles.tile_map(_hand_pass2, [z, dirs, acc], args, chunks=dirs.chunks, dtype=z.dtype)
 
-    return da.map_blocks(second_pass, z, dirs, acc, dtype=z.dtype)
+
+def _hand_pass2(zb, db, ab, threshold, exit_ref):
+    """HAND of a tile; paths leaving it take the reference height found beyond it."""
+    streams = np.ascontiguousarray(ab >= threshold)
+    return tk.hand_tile(np.ascontiguousarray(zb), np.ascontiguousarray(db), streams, exit_ref)

@@ -167,13 +167,14 @@ def _fill_dask(z):
         raise NodataError("`dem` has no valid cells (all NaN or equal to nodata).")
     levels = _spill_levels(tiles, results).astype(z.dtype)
     del results
+    args = {t: (levels[tiles.nodes(*t)],) for t in tiles.tiles()}
+    return _tiles.tile_map(_fill_pass2, [z], args, chunks=z.chunks, dtype=z.dtype)
 
-    def second_pass(block, block_info=None):
-        i, j = _tiles.location(block_info)
-        h, w = block.shape
-        core = np.array(block, dtype=z.dtype, order="C")
-        pr, pc = tk.perimeter_cells(h, w)
-        core[pr, pc] = levels[tiles.nodes(i, j)]
-        return hk.priority_flood_fill(core, np.isfinite(core), False)
 
-    return z.map_blocks(second_pass, dtype=z.dtype)
+def _fill_pass2(block, per_levels):
+    """Fill a tile again with its perimeter cells held at their global fill heights."""
+    h, w = block.shape
+    core = np.array(block, dtype=per_levels.dtype, order="C")
+    pr, pc = tk.perimeter_cells(h, w)
+    core[pr, pc] = per_levels
+    return hk.priority_flood_fill(core, np.isfinite(core), False)

@@ -19,7 +19,6 @@ from cimtwin.grid import _tiles
 from cimtwin.grid._array import is_dask_dataarray, wrap_like
 from cimtwin.grid._dem import D8_NODATA, check_d8, dask_like, prepare_dem
 from cimtwin.grid.fill import _condition, _fill_dask
-from cimtwin.kernels import hydro as hk
 from cimtwin.kernels import hydro_tiled as tk
 from cimtwin.kernels._dispatch import select
 
@@ -35,10 +34,17 @@ def _directions(z, valid, conditioned, backend, d8=None):
     return zz, dirs
 
 
+def _conditioned_dask(z, conditioned: bool):
+    """``z``, or its filled surface persisted: the flat rounds read it several times, and a lazy
+    one would be filled again each time (4 bytes a cell of float32 in the workers' memory)."""
+    return z if conditioned else _fill_dask(z).persist()
+
+
 def _dask_directions(z, conditioned: bool, d8):
-    """Lazy D8 codes of a dask DEM: the given ``d8`` (checked like in memory) or computed."""
+    """D8 codes of a dask DEM: the given ``d8`` (checked like in memory), or computed and
+    persisted (a caller reads them twice; 1 byte a cell in the workers' memory)."""
     if d8 is None:
-        return _d8_dask(z if conditioned else _fill_dask(z))
+        return _d8_dask(_conditioned_dask(z, conditioned)).persist()
     dirs = dask_like(d8, z, arg="d8")
     if dirs.dtype != np.uint8:
         raise ValidationError(f"`d8` must be uint8 ESRI codes from flow_direction_d8; got dtype {dirs.dtype}.")
@@ -63,7 +69,7 @@ def flow_direction_d8(dem: Any, *, conditioned: bool = False, nodata: float | No
     """
     if is_dask_dataarray(dem):
         z, template = _tiles.prepare_dem(dem, nodata=nodata)
-        dirs = _d8_dask(z if conditioned else _fill_dask(z))
+        dirs = _d8_dask(_conditioned_dask(z, conditioned))
         return _tiles.wrap(dirs, template, name="d8", units="esri_d8_code",
                           attrs={"cimtwin_op": "flow_direction_d8", "nodata": D8_NODATA})
     inp, z, valid = prepare_dem(dem, nodata=nodata)
@@ -100,80 +106,55 @@ def resolve_flats(filled: Any, *, nodata: float | None = None, backend: str = "a
 
 # -- tiled (dask) ---------------------------------------------------------------------
 
-def _d8_local_block(ext):
-    ext = np.ascontiguousarray(ext)
-    valid = np.isfinite(ext)
-    dirs = np.empty(ext.shape, np.uint8)
-    unresolved = np.empty(ext.shape, np.bool_)
-    hk._d8_local_serial(ext, valid, dirs, unresolved, max(1, 65536 // max(1, ext.shape[1])), bool(valid.all()))
-    dirs[unresolved] = tk.FLAT
-    return dirs[1:-1, 1:-1]
+def _flat_round(ext, er, ec, ring, local):
+    return tk.flat_round_tile(np.ascontiguousarray(ext), er, ec, ring, local)
 
 
-def _halo(shape, er, ec, values):
-    halo = np.full(shape, tk.INF_DIST, np.int32)
-    halo[er, ec] = values
-    return halo
-
-
-def _flat_round(extz, extd, er, ec, ring):
-    extz = np.ascontiguousarray(extz)
-    extd = np.ascontiguousarray(extd)
-    h, w = extz.shape[0] - 2, extz.shape[1] - 2
-    pr, pc = tk.perimeter_cells(h, w)
-    flat_per = extd[1:-1, 1:-1][pr, pc] == tk.FLAT
-    if not flat_per.any():
-        return np.full(pr.size, tk.INF_DIST, np.int32), False
-    dist = tk.flat_distances_tile(extz, extd, _halo(extz.shape, er, ec, ring))
-    return dist[1:-1, 1:-1][pr, pc], True
+def _flat_final(ext, er, ec, ring):
+    return tk.flat_final_tile(np.ascontiguousarray(ext), er, ec, ring)
 
 
 def _d8_dask(z):
-    """Lazy D8 codes of the conditioned float dask array ``z``."""
+    """Lazy D8 codes of the conditioned float dask array ``z``.
+
+    Round 0 reads each tile's perimeter state (nodata, flat or draining). Every node (perimeter
+    cell) then has a distance to its flat's outlets: 0 when it drains, INF_DIST for nodata
+    or a flat cell not reached yet. The tiles with flat perimeter cells search the flats on
+    their edge once from their own outlets, then again from the halo cells whose distance
+    dropped, until none drops; the lazy last pass computes every tile's codes once.
+    """
     import dask
 
     tiles = _tiles.Tiles(z.chunks)
-    d0 = z.map_overlap(_d8_local_block, depth={0: 1, 1: 1}, boundary={0: np.nan, 1: np.nan}, trim=False,
-                       chunks=z.chunks, dtype=np.uint8)
-    extz = _tiles.ext_blocks(z, np.nan)
-    extd = _tiles.ext_blocks(d0, 255)
-    dist_all = np.full(tiles.n_nodes, tk.INF_DIST, np.int32)
+    ext = _tiles.ext_blocks(z, np.nan)
+    blocks = ext.to_delayed()
+    state = np.concatenate(_tiles.compute_all(
+        [dask.delayed(tk.flat_perimeter_state)(blocks[t]) for t in tiles.tiles()]))
+    flat = state == tk.FLAT
+    dist = np.where(flat | (state == 255), tk.INF_DIST, 0).astype(np.int32)
     rings = {t: tiles.ring_nodes(*t) for t in tiles.tiles()}
 
     def ring_values(t):
         nodes = rings[t][2]
-        return np.where(nodes >= 0, dist_all[np.maximum(nodes, 0)], tk.INF_DIST).astype(np.int32)
+        return np.where(nodes >= 0, dist[np.maximum(nodes, 0)], tk.INF_DIST).astype(np.int32)
 
-    zblocks, dblocks = extz.to_delayed(), extd.to_delayed()
-    active = tiles.tiles()
-    used: dict = {}
-    flat_tiles: set = set()
-    while active:
-        vals = {t: ring_values(t) for t in active}
-        tasks = [dask.delayed(_flat_round)(zblocks[t], dblocks[t], rings[t][0], rings[t][1], vals[t])
-                 for t in active]
-        for t, (per, has_flat) in zip(active, _tiles.compute_all(tasks)):
-            used[t] = vals[t]
-            if has_flat:
-                flat_tiles.add(t)
-                dist_all[tiles.nodes(*t)] = per
-        active = [t for t in sorted(flat_tiles) if not np.array_equal(ring_values(t), used[t])]
-
-    final_rings = {t: ring_values(t) for t in flat_tiles}
-
-    def directions(ez, ed, block_info=None):
-        t = tuple(_tiles.location(block_info))
-        ed = np.ascontiguousarray(ed)
-        if t not in final_rings and not (ed[1:-1, 1:-1] == tk.FLAT).any():
-            return ed[1:-1, 1:-1].copy()
-        ez = np.ascontiguousarray(ez)
-        ring = final_rings.get(t)
-        er, ec, nodes = rings[t]
-        if ring is None:
-            ring = np.full(nodes.size, tk.INF_DIST, np.int32)
-        dist = tk.flat_distances_tile(ez, ed, _halo(ez.shape, er, ec, ring))
-        return tk.flat_directions_tile(ez, ed, dist)
-
-    import dask.array as da
-
-    return da.map_blocks(directions, extz, extd, chunks=z.chunks, dtype=np.uint8)
+    flat_tiles = [t for t in tiles.tiles() if flat[tiles.nodes(*t)].any()]
+    used = {t: ring_values(t) for t in flat_tiles}
+    tasks = {t: (rings[t][0], rings[t][1], used[t], True) for t in flat_tiles}
+    bar = _tiles.progress(desc="flat rounds", unit="round")
+    while tasks:
+        results = _tiles.compute_all([dask.delayed(_flat_round)(blocks[t], *a) for t, a in tasks.items()])
+        for t, per in zip(tasks, results):
+            sl = tiles.nodes(*t)
+            dist[sl] = np.where(flat[sl], np.minimum(dist[sl], per), dist[sl])
+        bar.update(1)
+        tasks = {}
+        for t in flat_tiles:
+            new = ring_values(t)
+            dropped = new < used[t]
+            if dropped.any():
+                tasks[t] = (rings[t][0][dropped], rings[t][1][dropped], new[dropped], False)
+                used[t] = new
+    bar.close()
+    args = {t: (rings[t][0], rings[t][1], ring_values(t)) for t in tiles.tiles()}
+    return _tiles.tile_map(_flat_final, [ext], args, chunks=z.chunks, dtype=np.uint8)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from cimtwin.kernels._jit import njit
-from cimtwin.kernels.hydro import CODES, DC, DR, _heap_pop, _heap_push
+from cimtwin.kernels.hydro import _INV_DIST, CODES, DC, DR, _heap_pop, _heap_push
 
 OCEAN = -1  # label of cells flooded from an outlet inside the tile
 INF_DIST = np.int32(2**31 - 1)  # flat distance of a cell no outlet reaches (yet)
@@ -218,111 +218,305 @@ def graph_minimax(indptr, nbr, weight, source):
 
 
 # -- flats (distances to the flat's outlets, joined across tiles by relaxation) ------------
+#
+# A tile's halo ring is described by one int32 per halo cell: 0 for a cell that drains (valid,
+# not flat: as an outlet it is a flat cell "0 steps" from the outlets), the known distance of a
+# flat cell, INF_DIST for a flat cell not reached yet, for nodata and beyond the grid.
+
 
 @njit
-def flat_distances_tile(extz, extd, halo):
-    """Breadth-first distances of a core's flat cells to their flat's outlets.
+def _d8_cell(ext, r, c):
+    """D8 code of ext cell ``(r, c)`` (which has all 8 neighbours in ``ext``): 255 nodata,
+    FLAT when no neighbour is lower and none is nodata, else the steepest descent code (0
+    next to nodata with no lower neighbour); the arithmetic of :func:`hydro._d8_local`."""
+    zc = ext[r, c]
+    if not np.isfinite(zc):
+        return np.uint8(255)
+    best = 0.0
+    code = np.uint8(0)
+    border = False
+    for k in range(8):
+        zn = ext[r + DR[k], c + DC[k]]
+        if not np.isfinite(zn):
+            border = True
+            continue
+        drop = (zc - zn) * _INV_DIST[k]
+        if drop > best:
+            best = drop
+            code = CODES[k]
+    if code == 0 and not border:
+        return FLAT
+    return code
 
-    ``extd`` holds the local D8 codes of the ext block (255 nodata, FLAT = unresolved);
-    ``halo`` is an ext-sized int32 array whose ring holds the distances already known for
-    the neighbouring tiles' flat cells (INF_DIST when unknown). A flat cell next to an
-    outlet (a drained cell at the same height) is 1 step away; one next to a halo flat cell
-    ``d`` steps away is at most ``d + 1``. Returns the ext-sized distances (the ring copied
-    from ``halo``; INF_DIST off flats and where no outlet is reached).
-    """
-    H, W = extz.shape
-    dist = halo.copy()
-    for r in range(1, H - 1):
-        for c in range(1, W - 1):
-            dist[r, c] = INF_DIST
-    n = (H - 2) * (W - 2)
-    seed_r = np.empty(n, dtype=np.int64)
-    seed_c = np.empty(n, dtype=np.int64)
-    cand = np.empty(n, dtype=np.int64)
-    ns = 0
-    for r in range(1, H - 1):
-        for c in range(1, W - 1):
-            if extd[r, c] != FLAT:
-                continue
-            level = extz[r, c]
-            best = INF_DIST
-            for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if extz[rr, cc] != level:
-                    continue
-                dn = extd[rr, cc]
-                if dn != FLAT and dn != 255:
-                    best = 1
-                    break
-                if dn == FLAT and (rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1):
-                    hd = halo[rr, cc]
-                    if hd != INF_DIST and hd + 1 < best:
-                        best = hd + 1
-            if best != INF_DIST:
-                seed_r[ns] = r
-                seed_c[ns] = c
-                cand[ns] = best
-                dist[r, c] = best
-                ns += 1
+
+@njit
+def _is_flat(ext, r, c):
+    """``_d8_cell(ext, r, c) == FLAT``, stopping at the first lower or nodata neighbour."""
+    zc = ext[r, c]
+    if not np.isfinite(zc):
+        return False
+    for k in range(8):
+        zn = ext[r + DR[k], c + DC[k]]
+        if not np.isfinite(zn) or zn < zc:
+            return False
+    return True
+
+
+@njit
+def flat_perimeter_state(ext):
+    """Local D8 state of a core's perimeter cells by pid: 255 nodata, FLAT, else 0 (drains)."""
+    H, W = ext.shape
+    h = H - 2
+    w = W - 2
+    out = np.empty(h * w - max(h - 2, 0) * max(w - 2, 0), dtype=np.uint8)
+    for r in range(h):
+        step = 1 if (r == 0 or r == h - 1) else max(w - 1, 1)
+        for c in range(0, w, step):
+            p = _pid(r, c, h, w)
+            if not np.isfinite(ext[r + 1, c + 1]):
+                out[p] = 255
+            elif _is_flat(ext, r + 1, c + 1):
+                out[p] = FLAT
+            else:
+                out[p] = 0
+    return out
+
+
+@njit
+def _flat_bfs(ext, dist, flat, seeds, cand, ns, queue):
+    """Distances by breadth-first search from ``seeds`` (ext flat indices) at their candidate
+    distances ``cand``, over same-height flat core cells. ``flat`` caches the flat test per
+    ext cell (0 unknown, 1 flat, 2 not), filled in as the search meets cells."""
+    H, W = ext.shape
+    df = dist.ravel()
+    for t in range(ns):
+        if cand[t] < df[seeds[t]]:
+            df[seeds[t]] = cand[t]
     order = np.argsort(cand[:ns], kind="mergesort")
-    qr = np.empty(n, dtype=np.int64)
-    qc = np.empty(n, dtype=np.int64)
     qh = 0
     qt = 0
     s = 0
     while s < ns or qh < qt:
-        if qh < qt and (s >= ns or dist[qr[qh], qc[qh]] < cand[order[s]]):
-            r = qr[qh]
-            c = qc[qh]
+        if qh < qt and (s >= ns or df[queue[qh]] < cand[order[s]]):
+            i = queue[qh]
             qh += 1
         else:
             o = order[s]
             s += 1
-            r = seed_r[o]
-            c = seed_c[o]
-            if dist[r, c] != cand[o]:
+            i = seeds[o]
+            if df[i] != cand[o]:
                 continue  # reached sooner from another seed; it was queued then
-        d1 = dist[r, c] + 1
-        level = extz[r, c]
+        r = i // W
+        c = i - r * W
+        d1 = df[i] + 1
+        level = ext[r, c]
         for k in range(8):
             rr = r + DR[k]
             cc = c + DC[k]
-            if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
+            if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1 or ext[rr, cc] != level:
                 continue
-            if extd[rr, cc] != FLAT or extz[rr, cc] != level:
+            if flat[rr, cc] == 0:
+                flat[rr, cc] = 1 if _is_flat(ext, rr, cc) else 2
+            if flat[rr, cc] != 1:
                 continue
             if dist[rr, cc] > d1:
                 dist[rr, cc] = d1
-                qr[qt] = rr
-                qc[qt] = cc
+                queue[qt] = rr * W + cc
                 qt += 1
-    return dist
 
 
 @njit
-def flat_directions_tile(extz, extd, dist):
-    """Final D8 codes of the core: each flat cell points at its first neighbour (in code
-    order E, SE, ..., NE) one step nearer the outlets, the rule of the in-memory search."""
-    H, W = extz.shape
-    out = np.empty((H - 2, W - 2), dtype=np.uint8)
+def _perimeter_dist(dist, flat):
+    H, W = dist.shape
+    h = H - 2
+    w = W - 2
+    per = np.full(h * w - max(h - 2, 0) * max(w - 2, 0), INF_DIST, dtype=np.int32)
+    for r in range(h):
+        step = 1 if (r == 0 or r == h - 1) else max(w - 1, 1)
+        for c in range(0, w, step):
+            if flat[r + 1, c + 1] == 1:
+                per[_pid(r, c, h, w)] = dist[r + 1, c + 1]
+    return per
+
+
+@njit
+def _outlet_step(ext, dist, flat, r, c):
+    """Distance bound of flat ext cell ``(r, c)`` from its neighbours at its height: 1 next to a
+    draining core cell, ``d + 1`` next to a halo cell ``d`` steps from the outlets (0 when it
+    drains), else INF_DIST. ``flat`` caches the flat test (0 unknown, 1 flat, 2 not)."""
+    H, W = ext.shape
+    level = ext[r, c]
+    best = INF_DIST
+    for k in range(8):
+        rr = r + DR[k]
+        cc = c + DC[k]
+        if ext[rr, cc] != level:
+            continue
+        if rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1:
+            hd = dist[rr, cc]
+            if hd != INF_DIST and hd + 1 < best:
+                best = hd + 1
+        else:
+            if flat[rr, cc] == 0:
+                flat[rr, cc] = 1 if _is_flat(ext, rr, cc) else 2
+            if flat[rr, cc] == 2:
+                return np.int32(1)  # a draining cell at the same height (nodata never equals it)
+    return best
+
+
+@njit
+def flat_round_tile(ext, ring_r, ring_c, ring_val, local):
+    """One relaxation round of the flat distances on a tile; returns perimeter distances by pid.
+
+    With ``local`` the search covers the flats that touch the core's perimeter, seeded by their
+    outlets (in the core or on the halo: ring value 0) and by the halo cells' known distances
+    ``ring_val`` at ``(ring_r, ring_c)`` (ext coordinates). Without it only the given halo
+    cells seed the search (those whose distance dropped since the tile's last round); the
+    caller keeps the minimum with the earlier result, which is exact because a breadth-first
+    distance is the minimum over its seeds. Only same-height flat cells reached from the
+    perimeter are visited, so a round costs what the flats on the tile's edge cost.
+    """
+    H, W = ext.shape
+    h = H - 2
+    w = W - 2
+    dist = np.full((H, W), INF_DIST, dtype=np.int32)
+    flat = np.zeros((H, W), dtype=np.uint8)
+    for r in range(H):
+        flat[r, 0] = 2
+        flat[r, W - 1] = 2
+    for c in range(W):
+        flat[0, c] = 2
+        flat[H - 1, c] = 2
+    for t in range(ring_r.size):
+        dist[ring_r[t], ring_c[t]] = ring_val[t]
+    queue = np.empty(h * w, dtype=np.int64)
+    if local:
+        # the flat cells connected to perimeter flat cells (their flat test cached in ``flat``)
+        m = 0
+        for r in range(h):
+            step = 1 if (r == 0 or r == h - 1) else max(w - 1, 1)
+            for c in range(0, w, step):
+                if _is_flat(ext, r + 1, c + 1):
+                    flat[r + 1, c + 1] = 1
+                    queue[m] = (r + 1) * W + c + 1
+                    m += 1
+                else:
+                    flat[r + 1, c + 1] = 2
+        head = 0
+        while head < m:
+            i = queue[head]
+            head += 1
+            r = i // W
+            c = i - r * W
+            level = ext[r, c]
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if flat[rr, cc] != 0 or ext[rr, cc] != level:
+                    continue
+                if _is_flat(ext, rr, cc):
+                    flat[rr, cc] = 1
+                    queue[m] = rr * W + cc
+                    m += 1
+                else:
+                    flat[rr, cc] = 2
+        seeds = np.empty(m, dtype=np.int64)
+        cand = np.empty(m, dtype=np.int32)
+        ns = 0
+        for t in range(m):
+            i = queue[t]
+            r = i // W
+            best = _outlet_step(ext, dist, flat, r, i - r * W)
+            if best != INF_DIST:
+                seeds[ns] = i
+                cand[ns] = best
+                ns += 1
+    else:
+        seeds = np.empty(8 * ring_r.size, dtype=np.int64)
+        cand = np.empty(8 * ring_r.size, dtype=np.int32)
+        ns = 0
+        for t in range(ring_r.size):
+            r = ring_r[t]
+            c = ring_c[t]
+            v = ring_val[t]
+            if v == INF_DIST:
+                continue
+            level = ext[r, c]
+            for k in range(8):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr < 1 or cc < 1 or rr > H - 2 or cc > W - 2 or ext[rr, cc] != level:
+                    continue
+                if flat[rr, cc] == 0:
+                    flat[rr, cc] = 1 if _is_flat(ext, rr, cc) else 2
+                if flat[rr, cc] == 1:
+                    seeds[ns] = rr * W + cc
+                    cand[ns] = v + 1
+                    ns += 1
+    _flat_bfs(ext, dist, flat, seeds, cand, ns, queue)
+    return _perimeter_dist(dist, flat)
+
+
+@njit
+def flat_final_tile(ext, ring_r, ring_c, ring_val):
+    """Final D8 codes of a core, given the converged distances on its halo ring.
+
+    Non-flat cells take their steepest descent code; each flat cell points at its first
+    neighbour (in code order E, SE, ..., NE) one step nearer the outlets, the rule of the
+    in-memory search, or 0 when no outlet is reached.
+    """
+    H, W = ext.shape
+    h = H - 2
+    w = W - 2
+    codes = np.empty((h, w), dtype=np.uint8)
+    nflat = 0
+    for r in range(h):
+        for c in range(w):
+            code = _d8_cell(ext, r + 1, c + 1)
+            codes[r, c] = code
+            if code == FLAT:
+                nflat += 1
+    if nflat == 0:
+        return codes
+    dist = np.full((H, W), INF_DIST, dtype=np.int32)
+    flat = np.full((H, W), 2, dtype=np.uint8)
+    for t in range(ring_r.size):
+        dist[ring_r[t], ring_c[t]] = ring_val[t]
+    seeds = np.empty(nflat, dtype=np.int64)
+    cand = np.empty(nflat, dtype=np.int32)
+    ns = 0
     for r in range(1, H - 1):
         for c in range(1, W - 1):
-            code = extd[r, c]
-            if code == FLAT:
-                d = dist[r, c]
-                code = 0
-                if d != INF_DIST:
-                    level = extz[r, c]
-                    for k in range(8):
-                        rr = r + DR[k]
-                        cc = c + DC[k]
-                        if extz[rr, cc] != level:
-                            continue
-                        dn = extd[rr, cc]
-                        if (d == 1 and dn != FLAT and dn != 255) or (dn == FLAT and dist[rr, cc] == d - 1):
-                            code = CODES[k]
-                            break
+            if codes[r - 1, c - 1] == FLAT:
+                flat[r, c] = 1
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            if codes[r - 1, c - 1] != FLAT:
+                continue
+            best = _outlet_step(ext, dist, flat, r, c)
+            if best != INF_DIST:
+                seeds[ns] = r * W + c
+                cand[ns] = best
+                ns += 1
+    _flat_bfs(ext, dist, flat, seeds, cand, ns, np.empty(nflat, dtype=np.int64))
+    out = codes.copy()
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            if codes[r - 1, c - 1] != FLAT:
+                continue
+            d = dist[r, c]
+            code = np.uint8(0)
+            if d != INF_DIST:
+                level = ext[r, c]
+                for k in range(8):
+                    rr = r + DR[k]
+                    cc = c + DC[k]
+                    if ext[rr, cc] != level:
+                        continue
+                    ring = rr == 0 or cc == 0 or rr == H - 1 or cc == W - 1
+                    if dist[rr, cc] == d - 1 or (d == 1 and not ring and codes[rr - 1, cc - 1] != FLAT):
+                        code = CODES[k]
+                        break
             out[r - 1, c - 1] = code
     return out
 

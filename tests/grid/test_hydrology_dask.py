@@ -87,6 +87,24 @@ def test_flat_spanning_many_tiles_resolves_as_in_memory():
     _check_all(dem, (4, 5))
 
 
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(h=st.integers(3, 40), w=st.integers(3, 40), seed=st.integers(0, 10_000), data=st.data())
+def test_flats_across_many_tiles_property(h, w, seed, data):
+    # one broad flat cut by random walls, with a few outlets and holes: flats cross many tiles,
+    # so the rounds re-seed tiles from halo distances that drop one round after another
+    rng = np.random.default_rng(seed)
+    z = np.full((h, w), 2.0, "float32")
+    z[rng.random((h, w)) < 0.25] = 5.0
+    z[rng.random((h, w)) < 0.01] = 1.0
+    z[rng.random((h, w)) < 0.02] = np.nan
+    dem = GridSpec.from_bounds((0, 0, w * 10, h * 10), res_m=10, crs="EPSG:32650").to_dataarray(z)
+    filled = fill_depressions(dem)
+    # up to 6 tiles a side keeps an example fast; one-row and one-column chunks still come up
+    ch = tuple(data.draw(st.integers(max(1, n // 6), max(1, n // 2))) for n in (h, w))
+    _assert_same(flow_direction_d8(_chunk(filled, ch), conditioned=True),
+                 flow_direction_d8(filled, conditioned=True))
+
 def test_default_unconditioned_chain_and_depth_on_dask():
     dem = _dem(20, 25, 7)
     lazy = _chunk(dem, (6, 8))
