@@ -18,7 +18,8 @@ _MAX_DEFAULT_CELLS = 25_000_000
 
 def _surface(model, spec, occluders):
     """Float32 surface heights on ``spec``: DEM sampled bilinearly, plus building heights."""
-    window = _grid_window(model, spec) if model.grid is not None else None
+    grid = model.grid
+    window = _grid_window(grid, spec) if grid is not None else None
     if "dem" in occluders:
         values = np.asarray(model.raster("dem").values, dtype="float32")
         if window is not None:
@@ -30,7 +31,7 @@ def _surface(model, spec, occluders):
 
             rr, cc = np.meshgrid(np.arange(spec.shape[0]), np.arange(spec.shape[1]), indexing="ij")
             x, y = spec.xy(rr, cc)
-            fr, fc = model.grid.rowcol_float(x, y)
+            fr, fc = grid.rowcol_float(x, y)
             surface = map_coordinates(np.nan_to_num(values, nan=float(np.nanmin(values))), [fr, fc], order=1,
                                       mode="nearest").astype("float32")
     else:
@@ -39,7 +40,7 @@ def _surface(model, spec, occluders):
         if window is not None:
             # rasterized once on the model grid and shared by every window (cell centres are
             # the same, so a window of it equals rasterizing on the window)
-            whole = model.derived(("building-heights", model.grid), lambda: _building_heights(model, model.grid))
+            whole = model.derived(("building-heights", grid), lambda: _building_heights(model, grid))
             heights = None if whole is None else whole[window]
         else:
             heights = _building_heights(model, spec)
@@ -48,9 +49,8 @@ def _surface(model, spec, occluders):
     return surface
 
 
-def _grid_window(model, spec):
-    """The (rows, cols) slices of the model grid that ``spec`` is a window of, else None."""
-    grid = model.grid
+def _grid_window(grid, spec):
+    """The (rows, cols) slices of ``grid`` that ``spec`` is a window of, else None."""
     r0, c0 = grid.rowcol(*spec.xy(0, 0))
     if (math.isclose(grid.res_m, spec.res_m) and 0 <= r0 and 0 <= c0 and r0 + spec.shape[0] <= grid.shape[0]
             and c0 + spec.shape[1] <= grid.shape[1]

@@ -86,6 +86,17 @@ class CoverageInputs:
     data: str = ""
 
 
+def sensor_result(inp: CoverageInputs, key: tuple, build):
+    """``(build(), shared)``: built once per model for a sensor layer of the model, else afresh.
+
+    A GeoDataFrame given as sensors (no kind) may differ from call to call, so it is never
+    shared. A shared result is the model's own: the caller copies what it hands out.
+    """
+    if inp.sensor_kind is not None and inp.model.has_layer(inp.sensor_name):
+        return inp.model.derived((key[0], inp.sensor_name, *key[1:]), build), True
+    return build(), False
+
+
 def _resolve_layer(model, layer, *, arg: str, notes: list[str], empty_ok: bool, purpose: str):
     """(GeoDataFrame in model CRS, layer name, schema kind) for a layer name or a GeoDataFrame."""
     import geopandas as gpd

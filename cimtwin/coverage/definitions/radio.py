@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from cimtwin._validate import one_of, require_positive
-from cimtwin.coverage.accounting import Cover, CoverageInputs, Outcome, analysis_grid, footprint_outcome
+from cimtwin.coverage.accounting import (Cover, CoverageInputs, Outcome, analysis_grid, footprint_outcome,
+                                         sensor_result)
 from cimtwin.errors import ValidationError
 
 __all__ = ["rsrp", "mcl"]
@@ -107,7 +108,5 @@ def _field(inp: CoverageInputs, quantity: str, *, penetration_db, scenario, los,
 
     # one field per sensor layer, grid and model serves every target measured against it
     # (the penetration loss is a constant offset, taken off afterwards)
-    shared = inp.sensor_kind is not None and inp.model.has_layer(inp.sensor_name)
-    key = ("best_server", inp.sensor_name, quantity, scenario, los, spec)
-    field = inp.model.derived(key, build) if shared else build()
+    field, _ = sensor_result(inp, ("best_server", quantity, scenario, los, spec), build)
     return with_penetration(field, quantity=quantity, penetration_db=float(penetration_db)), spec

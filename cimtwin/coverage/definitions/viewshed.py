@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cimtwin._validate import one_of, require_positive
-from cimtwin.coverage.accounting import Cover, CoverageInputs, Outcome, footprint_outcome
+from cimtwin.coverage.accounting import Cover, CoverageInputs, Outcome, footprint_outcome, sensor_result
 
 __all__ = ["compute", "DORI_LEVELS"]
 
@@ -62,13 +62,13 @@ def compute(inp: CoverageInputs, *, dori: str | None = None, pixels_h: float = 1
         return out, tuple(notes)
 
     # targets measured against the same camera layer on the same window share one viewshed
-    shared = inp.sensor_kind is not None and model.has_layer(inp.sensor_name)
-    key = ("camera-viewshed", inp.sensor_name, tuple(occluders), res_m, dori, pixels_h, assume_omni,
+    key = ("camera-viewshed", tuple(occluders), res_m, dori, pixels_h, assume_omni,
            tuple(inp.targets.total_bounds), float(inp.targets.geometry.area.sum()),
            tuple(sorted(inp.targets.geom_type.unique())))
-    (mask, spec, count_da, used_res), notes = model.derived(key, build) if shared else build()
+    ((mask, spec, count_da, used_res), notes), shared = sensor_result(inp, key, build)
     inp.notes.extend(notes)
-    mask, count_da = mask.copy(), count_da.copy()
+    if shared:
+        mask, count_da = mask.copy(), count_da.copy()
     inp.params["occlusion"] = "+".join(occluders)
     inp.params["res_m"] = used_res
     return footprint_outcome(inp, Cover(mask=mask, spec=spec, grid=count_da), "viewshed")
