@@ -362,6 +362,7 @@ def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance
     else:
         offset = -(s["antenna_gain_dbi"] + float(ue_antenna_gain_dbi))
     no_los = np.zeros((0, 0), dtype=bool)
+    worst = np.full((-(-rows // rk.BLOCK), -(-cols // rk.BLOCK)), value.flat[0], dtype="float32")
     for i in range(len(s["x"])):
         h = s["height_m"][i]
         scen = scenario or ("umi" if h < 15.0 else "uma")
@@ -376,7 +377,7 @@ def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance
         has_los = bool(np.any(los))
         los = (np.ascontiguousarray(np.broadcast_to(np.asarray(los, dtype=bool), (rb - ra, cb - ca)))
                if has_los else no_los)
-        rk.best_server_window(value[ra:rb, ca:cb], server[ra:rb, ca:cb], i, gx[ca:cb], gy[ra:rb], s["x"][i],
+        rk.best_server_window(value, server, worst, i, ra, rb, ca, cb, gx, gy, s["x"][i],
                               s["y"][i], float(reach), s["frequency_mhz"][i] / 1000.0, float(h), float(ue_height_m),
                               scen == "uma", los, has_los,
                               s["azimuth_deg"][i], s["beamwidth_deg"][i], float(front_to_back_db), float(offset[i]),

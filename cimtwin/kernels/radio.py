@@ -80,33 +80,84 @@ def attenuation(offset_deg, beamwidth_deg, front_to_back_db):
     return out
 
 
-@njit(parallel=True)
-def best_server_window(value, server, site, gx, gy, sx, sy, reach, fc, hbs, hut, uma, los, has_los,
-                       azimuth_deg, beamwidth_deg, front_to_back_db, offset, rsrp):
-    """Offer site ``site`` to every cell of a window; keep it where it beats the current value.
+BLOCK = 32  # cells per side of the blocks whose worst value lets a site skip them
 
-    ``value`` (float32) and ``server`` (int32) are the window's views of the whole field,
-    updated in place; ``gx``/``gy`` the window's cell-centre coordinates; ``los`` a bool
-    window (read only when ``has_los``). Cells farther than ``reach`` are not offered.
+
+@njit
+def _dist_to_span(a, lo, hi):
+    """Distance from ``a`` to the interval ``[lo, hi]`` (0 inside)."""
+    if a < lo:
+        return lo - a
+    if a > hi:
+        return a - hi
+    return 0.0
+
+
+@njit(parallel=True)
+def best_server_window(value, server, worst, site, ra, rb, ca, cb, gx, gy, sx, sy, reach, fc, hbs, hut, uma,
+                       los, has_los, azimuth_deg, beamwidth_deg, front_to_back_db, offset, rsrp):
+    """Offer site ``site`` to the cells ``[ra:rb, ca:cb]``; keep it where it beats the current value.
+
+    ``value`` (float32) and ``server`` (int32) are the whole field, updated in place;
+    ``gx``/``gy`` the grid's cell-centre coordinates; ``los`` a bool array of the window's
+    shape (read only when ``has_los``). Cells farther than ``reach`` are not offered.
+
+    ``worst`` holds, per :data:`BLOCK` x :data:`BLOCK` block of the field, its worst current
+    value (lowest RSRP, highest coupling loss). Path loss grows with distance and the sector
+    attenuation is never below ``min(0, front_to_back_db)``, so the site's best possible value
+    in a block is bounded by its value at the block's nearest point; a block whose worst
+    cell is already at least as good is skipped whole. Nothing the strict comparison would
+    change is skipped, so the field equals offering every cell. Far sites are skipped almost
+    everywhere once nearer ones have been offered.
     """
-    for r in prange(value.shape[0]):
-        dy = gy[r] - sy
-        for c in range(value.shape[1]):
-            dx = gx[c] - sx
-            d = math.sqrt(dx * dx + dy * dy)
-            if d > reach:
+    att_lb = min(0.0, front_to_back_db)
+    b0, b1 = ra // BLOCK, (rb - 1) // BLOCK + 1
+    k0, k1 = ca // BLOCK, (cb - 1) // BLOCK + 1
+    rows, cols = value.shape
+    for br in prange(b0, b1):
+        r_lo, r_hi = max(ra, br * BLOCK), min(rb, (br + 1) * BLOCK)
+        dy_min = _dist_to_span(sy, min(gy[r_lo], gy[r_hi - 1]), max(gy[r_lo], gy[r_hi - 1]))
+        for bc in range(k0, k1):
+            c_lo, c_hi = max(ca, bc * BLOCK), min(cb, (bc + 1) * BLOCK)
+            dx_min = _dist_to_span(sx, min(gx[c_lo], gx[c_hi - 1]), max(gx[c_lo], gx[c_hi - 1]))
+            d_min = math.sqrt(dx_min * dx_min + dy_min * dy_min)
+            if d_min > reach:
                 continue
-            pl = _path_loss(d, fc, hbs, hut, uma, has_los and los[r, c])
-            att = 0.0
-            if not math.isnan(azimuth_deg):
-                bearing = math.degrees(math.atan2(dx, dy))  # 0 = north, clockwise
-                att = _attenuation(bearing - azimuth_deg, beamwidth_deg, front_to_back_db)
+            # a hair of margin so rounding in the logarithms never skips a cell that wins
+            pl_lb = _path_loss(d_min, fc, hbs, hut, uma, has_los) - 1e-6
             if rsrp:
-                v = offset - pl - att
-                better = v > value[r, c]
-            else:
-                v = pl + att + offset
-                better = v < value[r, c]
-            if better:
-                value[r, c] = v
-                server[r, c] = site
+                if offset - pl_lb - att_lb <= worst[br, bc]:
+                    continue
+            elif pl_lb + att_lb + offset >= worst[br, bc]:
+                continue
+            for r in range(r_lo, r_hi):
+                dy = gy[r] - sy
+                for c in range(c_lo, c_hi):
+                    dx = gx[c] - sx
+                    d = math.sqrt(dx * dx + dy * dy)
+                    if d > reach:
+                        continue
+                    pl = _path_loss(d, fc, hbs, hut, uma, has_los and los[r - ra, c - ca])
+                    att = 0.0
+                    if not math.isnan(azimuth_deg):
+                        bearing = math.degrees(math.atan2(dx, dy))  # 0 = north, clockwise
+                        att = _attenuation(bearing - azimuth_deg, beamwidth_deg, front_to_back_db)
+                    if rsrp:
+                        v = offset - pl - att
+                        better = v > value[r, c]
+                    else:
+                        v = pl + att + offset
+                        better = v < value[r, c]
+                    if better:
+                        value[r, c] = v
+                        server[r, c] = site
+            # the block's worst value, over all its cells (a window may cut it)
+            w = value[br * BLOCK, bc * BLOCK]
+            for r in range(br * BLOCK, min(rows, (br + 1) * BLOCK)):
+                for c in range(bc * BLOCK, min(cols, (bc + 1) * BLOCK)):
+                    x = value[r, c]
+                    if rsrp:
+                        w = min(w, x)
+                    else:
+                        w = max(w, x)
+            worst[br, bc] = w

@@ -168,14 +168,16 @@ def _pl_reference(d2d, fc, hbs, hut, uma, los):
 
 @pytest.mark.parametrize("quantity", ["rsrp", "mcl"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_best_server_equals_brute_force(quantity, seed):
+@pytest.mark.parametrize("with_los", [False, True])
+def test_best_server_equals_brute_force(quantity, seed, with_los):
     import geopandas as gpd
     import shapely
 
     from cimtwin.grid.spec import GridSpec
 
     rng = np.random.default_rng(seed)
-    n, x0, y0, res = 12, 39_500_000, 4_060_000, 50.0
+    # enough sites that far ones are skipped block by block (the kernel's pruning)
+    n, x0, y0, res = 40, 39_500_000, 4_060_000, 50.0
     h = rng.uniform(8, 40, n)
     f = rng.choice([800.0, 3500.0], n)
     az = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0, 360, n))
@@ -185,10 +187,14 @@ def test_best_server_equals_brute_force(quantity, seed):
                               "eirp_dbm": eirp, "antenna_gain_dbi": gain, "azimuth_deg": az},
                              geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs="EPSG:4527")
     spec = GridSpec.from_bounds((x0, y0, x0 + 6000, y0 + 6000), res_m=res, crs="EPSG:4527")
-    bs = best_server(sites, spec, quantity=quantity, penetration_db=7.0)
+    # a line-of-sight pattern per site (any pattern: the kernel must follow it cell by cell)
+    los = rng.random((n, *spec.shape)) < 0.3 if with_los else np.zeros((n, *spec.shape), bool)
+    bs = best_server(sites, spec, quantity=quantity, penetration_db=7.0,
+                     los_mask=(lambda i, rs, cs: los[i][rs, cs]) if with_los else None)
 
     gx, gy = np.meshgrid(np.asarray(spec.x), np.asarray(spec.y))
     best = np.full(spec.shape, np.nan)
+    offered = np.full((n, *spec.shape), np.nan)  # each site's value where it is offered
     for i in range(n):
         dx, dy = gx - (x0 + xy[i, 0]), gy - (y0 + xy[i, 1])
         d = np.hypot(dx, dy)
@@ -201,7 +207,7 @@ def test_best_server_equals_brute_force(quantity, seed):
         inside = (d <= reach) & (np.abs(rows - r0) <= k) & (np.abs(cols - c0) <= k)
         phi = np.abs((np.degrees(np.arctan2(dx, dy)) - az[i] + 180.0) % 360.0 - 180.0)
         att = 0.0 if np.isnan(az[i]) else np.minimum(12.0 * (phi / 65.0) ** 2, 30.0)
-        pl = _pl_reference(d, f[i] / 1000.0, h[i], 1.5, uma, False)
+        pl = _pl_reference(d, f[i] / 1000.0, h[i], 1.5, uma, los[i])
         if quantity == "rsrp":
             v = eirp[i] - 10 * np.log10(12 * 273) - pl - att - 7.0
             better = inside & ~(v <= best)  # NaN (nobody yet) loses to any value
@@ -209,5 +215,10 @@ def test_best_server_equals_brute_force(quantity, seed):
             v = pl + att + 7.0 - gain[i]
             better = inside & ~(v >= best)
         best = np.where(better, v, best)
+        offered[i] = np.where(inside, v, np.nan)
     np.testing.assert_allclose(bs.value, best, atol=1e-3, equal_nan=True)
+    # the server is a site whose own value is the best (two sites within float32 rounding may swap)
     assert np.array_equal(bs.server >= 0, np.isfinite(best))
+    served = bs.server >= 0
+    own = np.take_along_axis(offered, np.maximum(bs.server, 0)[None], axis=0)[0]
+    np.testing.assert_allclose(own[served], best[served], atol=1e-3)
