@@ -228,9 +228,13 @@ def clip_targets(targets, family: str, area, *, by_feature: bool, name: str, cli
         cut = shapely.intersection(geoms, area)
         parts, owner = shapely.get_parts(cut, return_index=True)
         keep = (shapely.get_dimensions(parts) == _DIM[family]) & (_measure(parts, family) > 0)
-        rows = np.unique(owner[keep])
+        kept, owner = parts[keep], owner[keep]  # get_parts lists each feature's parts together, in order
+        rows, first, count = np.unique(owner, return_index=True, return_counts=True)
+        geoms = kept[first]
+        for i in np.flatnonzero(count > 1):  # the few features the clip cut in several pieces
+            geoms[i] = shapely.union_all(kept[first[i]:first[i] + count[i]])
         out = targets.iloc[rows].copy()
-        out[targets.geometry.name] = [shapely.union_all(parts[keep & (owner == r)]) for r in rows]
+        out[targets.geometry.name] = geoms
     if len(out) == 0:
         where = clip_words.replace("clipped to ", "")
         raise ValidationError(f"no {name} inside {where}: nothing to measure. Pass clip_to=None to measure the "

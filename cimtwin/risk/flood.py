@@ -453,7 +453,7 @@ def road_closures(model, ponding_m, *, limit_m: float = PONDING_LIMIT_M, destina
     areas = flood_polygons(ponding_m, limit_m=limit_m)
     report: dict[str, Any] = {"limit_m": limit_m, "limit_source": PONDING_LIMIT_SOURCE,
                               "flooded_roads": int(flagged["flooded"].sum()), "destinations": destinations}
-    net = RoadNetwork.from_roads(roads)
+    net = RoadNetwork.from_model(model)
     if len(areas) == 0:
         report.update(closed_edges=0, nodes_lost=0, population_lost=0.0, facilities_lost=[], mean_added_time_s=0.0)
         return flagged[flagged["flooded"]], report

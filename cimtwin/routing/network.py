@@ -220,9 +220,28 @@ class RoadNetwork:
         return net
 
     @classmethod
-    def from_model(cls, model, **kwargs):
-        """:meth:`from_roads` on ``model.layer("roads")``."""
-        return cls.from_roads(model.layer("roads"), **kwargs)
+    def from_model(cls, model, *, snap_tolerance_m: float = 1.0, speeds_kmh: dict | None = None,
+                   warn_components: bool = True):
+        """:meth:`from_roads` on ``model.layer("roads")``, built once per model and options.
+
+        A model never changes and neither does a network, so every analysis of one model
+        (flood closures, network coverage, shelter access, the report) shares one network.
+
+        Examples
+        --------
+        >>> import cimtwin
+        >>> m = cimtwin.load_sample("jinan")  # doctest: +SKIP
+        >>> RoadNetwork.from_model(m) is RoadNetwork.from_model(m)  # doctest: +SKIP
+        True
+        """
+        speeds = None if speeds_kmh is None else tuple(sorted(dict(speeds_kmh).items()))
+        key = ("road_network", float(snap_tolerance_m), speeds)
+        net = model.derived(key, lambda: cls.from_roads(model.require_layer("roads", purpose="a road network"),
+                                                        snap_tolerance_m=snap_tolerance_m, speeds_kmh=speeds_kmh,
+                                                        warn_components=False))
+        if warn_components:
+            net._warn_components()
+        return net
 
     @classmethod
     def from_graph(cls, G, *, length: str = "length", warn_components: bool = False):

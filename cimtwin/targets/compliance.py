@@ -162,7 +162,7 @@ def _shelter_access(model, *, timer: StageTimer, max_snap_m: float) -> pd.DataFr
     from cimtwin.routing import RoadNetwork, nearest_facility
 
     with timer.stage("road network"):
-        net = RoadNetwork.from_roads(model.layer("roads"))
+        net = RoadNetwork.from_model(model)
     with timer.stage("shelter access"):
         buildings = model.layer("buildings")
         points = gpd.GeoDataFrame(geometry=buildings.geometry.centroid, crs=buildings.crs, index=buildings.index)

@@ -312,7 +312,7 @@ def _shelter_areas(model, notes: list[str]):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            net = RoadNetwork.from_roads(roads)
+            net = RoadNetwork.from_model(model)
             areas = shelter_service_areas(net, points[near], kind="emergency", per_facility=False, population=pop,
                                           max_snap_m=_SHELTER_SNAP_M)
     except CimtwinError as exc:

@@ -123,6 +123,24 @@ def add_north_arrow(ax, *, loc: tuple[float, float] = (0.94, 0.86), size: float 
             zorder=50)
 
 
+def _draw_lines(ax, gdf, *, color, linewidth: float, zorder: float) -> None:
+    """Lines as one LineCollection: a city's 10^5 roads draw in about a second, where
+    plotting them geometry by geometry takes tens of seconds."""
+    import shapely
+    from matplotlib.collections import LineCollection
+
+    parts = shapely.get_parts(gdf.geometry.to_numpy())
+    parts = parts[~shapely.is_empty(parts)]
+    if len(parts) == 0:
+        return
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    segments = np.split(xy, np.flatnonzero(np.diff(owner)) + 1)
+    ax.add_collection(LineCollection(segments, colors=[color], linewidths=linewidth, zorder=zorder,
+                                     capstyle="round"))
+    ax.update_datalim(xy)
+    ax.autoscale_view()
+
+
 def _draw_layer(ax, name: str, gdf, handles: list) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -151,17 +169,16 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
             for cls, color in ROAD_CLASS_COLORS.items():
                 part = lines[lines["road_class"] == cls]
                 if len(part):
-                    part.plot(ax=ax, color=mpl_color(color), linewidth=1.6 if cls in ("expressway", "arterial")
-                              else 0.7, zorder=z)
+                    _draw_lines(ax, part, color=mpl_color(color),
+                                linewidth=1.6 if cls in ("expressway", "arterial") else 0.7, zorder=z)
             handles.append(Line2D([], [], color=mpl_color(ROAD_CLASS_COLORS["arterial"]), label=label))
             named = gazette_mask(lines)
             if named.any():
-                lines[named].plot(ax=ax, color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
-                                                          zorder=z + 1)
+                _draw_lines(ax, lines[named], color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2, zorder=z + 1)
                 handles.append(Line2D([], [], color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
                                       label=bilingual("2021年公告命名道路", "roads named by the 2021 gazette")))
         else:
-            lines.plot(ax=ax, color=mpl_color(style.fill), linewidth=1.2, zorder=z)
+            _draw_lines(ax, lines, color=mpl_color(style.fill), linewidth=1.2, zorder=z)
             handles.append(Line2D([], [], color=mpl_color(style.fill), label=label))
     if "Point" in families:
         pts = gdf[gdf.geom_type.str.endswith("Point")]

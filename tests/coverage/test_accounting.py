@@ -168,3 +168,29 @@ def test_data_and_parameters_are_reported(twin_names):
     r = coverage_ratio(twin_names, sensors="rain_gauges", targets="subdistricts", by="subdistricts", radius_m=300.0)
     assert r.data == "rain_gauges: 1 features; subdistricts: 3 features; subdistricts: 3 zones"
     assert r.parameters() == "radius_m=300; method=vector; clip_to=study_area"
+
+
+@pytest.mark.parametrize("family", ["line", "polygon"])
+def test_clip_targets_equals_per_feature_intersection(family):
+    """Features the clip cuts in several pieces keep all their pieces (and only theirs)."""
+    import geopandas as gpd
+
+    from cimtwin.coverage.accounting import clip_targets
+
+    rng = np.random.default_rng(3)
+    # a comb-shaped area: every long feature crossing it is cut into several pieces
+    area = shapely.union_all([shapely.box(x, 0, x + 40, 1000) for x in range(0, 1000, 100)])
+    xs, ys = rng.uniform(0, 1000, 60), rng.uniform(0, 1000, 60)
+    if family == "line":
+        geoms = [shapely.LineString([(x - 300, y), (x + 300, y + 20)]) for x, y in zip(xs, ys)]
+    else:
+        geoms = [shapely.box(x - 150, y, x + 150, y + 30) for x, y in zip(xs, ys)]
+    geoms.append(shapely.box(5000, 5000, 5001, 5001) if family == "polygon"
+                 else shapely.LineString([(5000, 5000), (5001, 5001)]))  # outside: dropped
+    gdf = gpd.GeoDataFrame({"fid": np.arange(len(geoms))}, geometry=geoms, crs="EPSG:4527")
+    out = clip_targets(gdf, family, area, by_feature=False, name="t", clip_words="clipped to the given area")
+    assert out["fid"].tolist() == list(range(60))
+    measure = shapely.length if family == "line" else shapely.area
+    expect = measure(shapely.intersection(np.asarray(geoms[:60], dtype=object), area))
+    np.testing.assert_allclose(measure(out.geometry.to_numpy()), expect, rtol=1e-12)
+    assert sum(len(shapely.get_parts(g)) for g in out.geometry) > 60  # several pieces were merged back

@@ -36,8 +36,8 @@ def compute(inp: CoverageInputs, *, max_distance_m: float | None = None) -> Outc
     from cimtwin.routing import RoadNetwork, snap_points  # lazily: routing is only needed here
     from cimtwin.routing.snapping import edge_access
 
-    net = RoadNetwork.from_roads(inp.model.require_layer("roads", purpose="the 'network' coverage definition"),
-                                 warn_components=False)
+    inp.model.require_layer("roads", purpose="the 'network' coverage definition")
+    net = RoadNetwork.from_model(inp.model, warn_components=False)
     geoms = inp.targets.geometry.to_numpy()
     pts = geoms if inp.family == "point" else shapely.point_on_surface(geoms)
     if inp.family != "point":
