@@ -273,8 +273,18 @@ def resolve_inputs(model, *, sensors, targets, by, category, weight, geometries,
         raise ValidationError("`weight='population'` needs polygon targets (the residents inside them).")
     area, clip_words = resolve_clip(model, clip_to)
     if area is not None:
-        target_gdf = clip_targets(target_gdf, family, area, by_feature=by_feature, name=target_name,
-                                  clip_words=clip_words)
+        clip_input = target_gdf
+
+        def clip():
+            return clip_targets(clip_input, family, area, by_feature=by_feature, name=target_name,
+                                clip_words=clip_words)
+
+        if isinstance(targets, str) and isinstance(clip_to, str):
+            # a model layer cut to the model's own area: the same for every target that asks
+            cats = None if category is None else tuple([category] if isinstance(category, str) else category)
+            target_gdf = model.derived(("clipped targets", targets, cats, clip_to, by_feature), clip)
+        else:
+            target_gdf = clip()
         tdata += f", {len(target_gdf)} inside the clip"
     data.append(tdata)
     zones = _zones(model, by, notes)

@@ -105,7 +105,6 @@ def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cos
     nb = band_ptr.shape[0] - 1
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for b in numba.prange(nb):
         i0 = b * band_rows
         i1 = min(rows, i0 + band_rows)
@@ -151,7 +150,6 @@ def _stamp(out, r, c, radius, band_ptr, members, band_rows, sectors, ux, uy, cos
                             east = j - cs
                             dot = east * ex + ny
                             out[i, j] += np.int32((dot >= 0.0) | (dot * dot <= (east * east + n2) * ch2))
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit(parallel=True)
@@ -160,7 +158,6 @@ def _sweep(out, r, c, radius, band_ptr, members, band_rows):
     nb = band_ptr.shape[0] - 1
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for b in numba.prange(nb):
         i0 = b * band_rows
         i1 = min(rows, i0 + band_rows)
@@ -181,7 +178,6 @@ def _sweep(out, r, c, radius, band_ptr, members, band_rows):
             for j in range(cols):
                 acc += diff[i - i0, j]
                 out[i, j] = acc
-    numba.set_parallel_chunksize(old_chunk)
 
 
 def _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg):
@@ -218,18 +214,19 @@ def coverage_count_cpu(shape, rows, cols, radius, azimuth_deg, hfov_deg, strateg
     out = np.empty((nrows, ncols), np.int32)  # every cell is written by the kernels
     band_ptr, members = _band_lists(nrows, _BAND_ROWS, rows, radius)
     sectors = azimuth_deg is not None
-    if sectors:
-        az = np.deg2rad(azimuth_deg)
-        half = np.deg2rad(np.minimum(hfov_deg, 360.0)) / 2.0
-        ux, uy = np.sin(az), np.cos(az)
-        cosh = np.cos(half)
-        cosh[hfov_deg >= 360.0] = -2.0  # full circle: every direction passes
-        by0, by1, bx0, bx1 = _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg)
-        _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, True, ux, uy, cosh, by0, by1, bx0, bx1)
-    elif strategy == "sweep":
-        _sweep(out, rows, cols, radius, band_ptr, members, _BAND_ROWS)
-    else:
-        dummy = np.zeros(1)
-        box = np.zeros(1, np.int64)
-        _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, False, dummy, dummy, dummy, box, box, box, box)
+    with numba.parallel_chunksize(1):  # bands handed out one at a time
+        if sectors:
+            az = np.deg2rad(azimuth_deg)
+            half = np.deg2rad(np.minimum(hfov_deg, 360.0)) / 2.0
+            ux, uy = np.sin(az), np.cos(az)
+            cosh = np.cos(half)
+            cosh[hfov_deg >= 360.0] = -2.0  # full circle: every direction passes
+            by0, by1, bx0, bx1 = _sector_boxes(rows, cols, radius, azimuth_deg, hfov_deg)
+            _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, True, ux, uy, cosh, by0, by1, bx0, bx1)
+        elif strategy == "sweep":
+            _sweep(out, rows, cols, radius, band_ptr, members, _BAND_ROWS)
+        else:
+            dummy = np.zeros(1)
+            box = np.zeros(1, np.int64)
+            _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, False, dummy, dummy, dummy, box, box, box, box)
     return out

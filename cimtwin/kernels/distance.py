@@ -34,7 +34,6 @@ def _column_pass(mask, off):
     nblocks = (cols + _COL_BLOCK - 1) // _COL_BLOCK
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for b in numba.prange(nblocks):
         j0 = b * _COL_BLOCK
         j1 = min(cols, j0 + _COL_BLOCK)
@@ -48,7 +47,6 @@ def _column_pass(mask, off):
                 cur = off[i, j]
                 cand = off[i + 1, j] + 1
                 off[i, j] = cand if abs(cand) < abs(cur) else cur
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
@@ -108,7 +106,6 @@ def _edt_rows(near_row, res, max_d2, out, index, want_index):
     nchunks = min(rows, 256)
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for c in numba.prange(nchunks):
         i0 = c * rows // nchunks
         i1 = (c + 1) * rows // nchunks
@@ -132,7 +129,6 @@ def _edt_rows(near_row, res, max_d2, out, index, want_index):
             for j in range(cols):
                 if d2[j] > max_d2 or qs[j] < 0:
                     out[i, j] = np.inf
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @register("distance", "cpu")
@@ -152,11 +148,13 @@ def distance_cpu(mask: np.ndarray, res: float, max_distance: float, want_index: 
     else:
         index = np.empty((1, 1), np.int64)
         near_row = np.empty((rows, cols), np.int32)
-    _column_pass(mask, near_row)
+    with numba.parallel_chunksize(1):
+        _column_pass(mask, near_row)
     out = np.empty((rows, cols), np.float32)
     if np.isinf(max_distance):
         max_d2 = np.iinfo(np.int64).max
     else:
         max_d2 = int(np.floor((max_distance / res) ** 2 * (1 + 1e-12)))
-    _edt_rows(near_row, float(res), max_d2, out, index, want_index)
+    with numba.parallel_chunksize(1):
+        _edt_rows(near_row, float(res), max_d2, out, index, want_index)
     return out, (index if want_index else None)

@@ -362,12 +362,11 @@ def _priority_flood(z, valid, epsilon):
 
 
 @njit(parallel=True)
-def _d8_local(z, valid, dirs, unresolved, chunk, all_valid=False):
+def _d8_local(z, valid, dirs, unresolved, all_valid=False):
     """Steepest-descent direction per cell; flags interior cells with no lower neighbour.
 
     ``all_valid`` (no nodata anywhere) skips the per-neighbour nodata checks."""
     rows, cols = z.shape
-    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         for c in range(cols):
             if not all_valid and not valid[r, c]:
@@ -393,7 +392,6 @@ def _d8_local(z, valid, dirs, unresolved, chunk, all_valid=False):
                     code = CODES[k]
             dirs[r, c] = code
             unresolved[r, c] = code == 0 and not border
-    numba.set_parallel_chunksize(old_chunk)
 
 
 # the same kernel without threads, for small tiles (a tile task is already one of many in parallel)
@@ -502,7 +500,8 @@ def d8_directions(z, valid, with_steps=True):
     """
     dirs = np.empty(z.shape, dtype=np.uint8)
     unresolved = np.empty(z.shape, dtype=np.bool_)
-    _d8_local(z, valid, dirs, unresolved, max(1, 65536 // max(1, z.shape[1])), bool(valid.all()))
+    with numba.parallel_chunksize(max(1, 65536 // max(1, z.shape[1]))):
+        _d8_local(z, valid, dirs, unresolved, bool(valid.all()))
     n_flat = int(np.count_nonzero(unresolved))
     flat_dist = np.zeros(z.shape if with_steps else (1, 1), dtype=np.int32)
     if n_flat:
@@ -536,10 +535,9 @@ def _offset_by_code(cols):
 
 
 @njit(parallel=True)
-def _init_accumulation(dirs, indeg, acc, chunk):
+def _init_accumulation(dirs, indeg, acc):
     """In-degree of every cell and its own count (1, or 0 on nodata), rows in parallel."""
     rows, cols = dirs.shape
-    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         for c in range(cols):
             cnt = 0
@@ -553,7 +551,6 @@ def _init_accumulation(dirs, indeg, acc, chunk):
                     cnt += 1
             indeg[r, c] = cnt
             acc[r, c] = 0 if dirs[r, c] == 255 else 1
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
@@ -586,7 +583,8 @@ def flow_accumulation_d8(dirs, dtype=np.uint32):
     """Cells draining through each cell (itself included) from D8 codes; 0 on nodata."""
     indeg = np.empty(dirs.shape, dtype=np.uint8)
     acc = np.empty(dirs.shape, dtype=dtype)
-    _init_accumulation(dirs, indeg, acc, max(1, 65536 // max(1, dirs.shape[1])))
+    with numba.parallel_chunksize(max(1, 65536 // max(1, dirs.shape[1]))):
+        _init_accumulation(dirs, indeg, acc)
     _accumulate(dirs, indeg, acc, _offset_by_code(dirs.shape[1]))
     return acc
 

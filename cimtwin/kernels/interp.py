@@ -54,7 +54,6 @@ def _idw_rows(out, gr, gc, gv, power, limited, radius, nodata):
     paired = power == 2.0 and not limited
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for i in numba.prange(rows):
         num = np.zeros(cols, np.float32)
         den = np.zeros(cols, np.float32)
@@ -108,7 +107,6 @@ def _idw_rows(out, gr, gc, gv, power, limited, radius, nodata):
             for j in range(cols):
                 if not den[j] > 0:
                     out[i, j] = nodata
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit(parallel=True)
@@ -121,7 +119,6 @@ def _idw_knn(out, gr, gc, gv, power, radius, k, nodata):
     tc = (cols + _TILE - 1) // _TILE
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for t in numba.prange(tr * tc):
         i0 = (t // tc) * _TILE
         j0 = (t % tc) * _TILE
@@ -179,7 +176,6 @@ def _idw_knn(out, gr, gc, gv, power, radius, k, nodata):
                     num += w * gv[bg[q]]
                     den += w
                 out[i, j] = num / den
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
@@ -223,11 +219,12 @@ def idw_cpu(shape, rows, cols, values, power, radius, k, nodata):
     ``radius`` in cells (``inf`` for none); ``k`` nearest (0 for all); ``nodata`` float.
     """
     out = np.empty((int(shape[0]), int(shape[1])), np.float32)
-    if k and k > 0:
-        _idw_knn(out, rows, cols, values, float(power), float(radius), int(k), float(nodata))
-    else:
-        limited = bool(np.isfinite(radius))
-        _idw_rows(out, rows, cols, values, float(power), limited, float(radius) if limited else 0.0,
-                  np.float32(nodata))
+    with numba.parallel_chunksize(1):  # rows handed out one at a time
+        if k and k > 0:
+            _idw_knn(out, rows, cols, values, float(power), float(radius), int(k), float(nodata))
+        else:
+            limited = bool(np.isfinite(radius))
+            _idw_rows(out, rows, cols, values, float(power), limited, float(radius) if limited else 0.0,
+                      np.float32(nodata))
     _apply_hits(out, rows, cols, values)
     return out

@@ -358,11 +358,10 @@ def _row_chunk(cols):
 
 
 @njit(parallel=True)
-def _mark_pits(zf, vf, leaf, down, rows, cols, chunk):
+def _mark_pits(zf, vf, leaf, down, rows, cols):
     """leaf = OCEAN on drained cells, _PIT on pits, _NOT_DONE elsewhere; ``down`` = the slot k
     of the lowest preceding neighbour (8 = none). Returns pits per row."""
     per_row = np.zeros(rows, dtype=np.int64)
-    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         m = 0
         for c in range(cols):
@@ -381,13 +380,11 @@ def _mark_pits(zf, vf, leaf, down, rows, cols, chunk):
                 leaf[i] = _NOT_DONE
                 down[i] = k
         per_row[r] = m
-    numba.set_parallel_chunksize(old_chunk)
     return per_row
 
 
 @njit(parallel=True)
-def _list_pits(leaf, offsets, pits, rows, cols, chunk):
-    old_chunk = numba.set_parallel_chunksize(chunk)
+def _list_pits(leaf, offsets, pits, rows, cols):
     for r in prange(rows):
         m = offsets[r]
         for c in range(cols):
@@ -395,11 +392,10 @@ def _list_pits(leaf, offsets, pits, rows, cols, chunk):
             if leaf[i] == _PIT:
                 pits[m] = i
                 m += 1
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit(parallel=True)
-def _label_basins(vf, leaf, down, rows, cols, chunk):
+def _label_basins(vf, leaf, down, rows, cols):
     """Each cell's basin: the label at the end of its chain of lowest preceding neighbours.
 
     Two walks per chain (find the label, then write it), so no stack is needed; threads that
@@ -408,7 +404,6 @@ def _label_basins(vf, leaf, down, rows, cols, chunk):
     step = np.empty(8, dtype=np.int64)
     for k in range(8):
         step[k] = DR[k] * cols + DC[k]
-    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         for c in range(cols):
             i = r * cols + c
@@ -422,7 +417,6 @@ def _label_basins(vf, leaf, down, rows, cols, chunk):
             while leaf[j] == _NOT_DONE:
                 leaf[j] = label
                 j += step[down[j]]
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit
@@ -458,9 +452,8 @@ def _boundary_mask(zf, vf, leaf, i, rows, cols):
 
 
 @njit(parallel=True)
-def _mark_events(zf, vf, leaf, masks, rows, cols, chunk):
+def _mark_events(zf, vf, leaf, masks, rows, cols):
     per_row = np.zeros(rows, dtype=np.int64)
-    old_chunk = numba.set_parallel_chunksize(chunk)
     for r in prange(rows):
         m = 0
         for c in range(cols):
@@ -472,13 +465,11 @@ def _mark_events(zf, vf, leaf, masks, rows, cols, chunk):
                     m += (b >> k) & 1
             masks[i] = b
         per_row[r] = m
-    numba.set_parallel_chunksize(old_chunk)
     return per_row
 
 
 @njit(parallel=True)
-def _list_events(masks, offsets, events, rows, cols, chunk):
-    old_chunk = numba.set_parallel_chunksize(chunk)
+def _list_events(masks, offsets, events, rows, cols):
     for r in prange(rows):
         m = offsets[r]
         for c in range(cols):
@@ -490,7 +481,6 @@ def _list_events(masks, offsets, events, rows, cols, chunk):
                 if (b >> k) & 1:
                     events[m] = i * 8 + k
                     m += 1
-    numba.set_parallel_chunksize(old_chunk)
 
 
 @njit(parallel=True)
@@ -759,25 +749,25 @@ def _fill_spill_merge(z, valid, runoff_mm, cell_area_m2, drains, pit_water):
     vf = np.ascontiguousarray(valid).ravel()
     leaf = np.empty(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
     down = np.empty(n, dtype=np.uint8)  # flow slot per cell, then the event bit masks
-    chunk = _row_chunk(cols)
-    pits_per_row = _mark_pits(zf, vf, leaf, down, rows, cols, chunk)
-    if drains is not None:  # drained cells end every chain that reaches them, like the edge
-        leaf[drains & vf] = OCEAN
-        pits_per_row = (leaf == _PIT).reshape(rows, cols).sum(axis=1)
-    offsets = np.concatenate(([0], np.cumsum(pits_per_row)))
-    pits = np.empty(int(offsets[-1]), dtype=np.int64)
-    _list_pits(leaf, offsets, pits, rows, cols, chunk)
-    # leaves are numbered in scan order, so neighbouring cells read neighbouring node entries
-    # (numbering them by elevation made every per-cell lookup a cache miss on large grids)
-    leaf[pits] = np.arange(1, pits.size + 1, dtype=leaf.dtype)
-    n_leaves = pits.size
-    pit_volume = pit_water[pits] if pit_water is not None else None
-    del pits
-    _label_basins(vf, leaf, down, rows, cols, chunk)
-    ev_per_row = _mark_events(zf, vf, leaf, down, rows, cols, chunk)
-    offsets = np.concatenate(([0], np.cumsum(ev_per_row)))
-    codes = np.empty(int(offsets[-1]), dtype=np.int64)
-    _list_events(down, offsets, codes, rows, cols, chunk)
+    with numba.parallel_chunksize(_row_chunk(cols)):  # set here: a kernel that sets it cannot be cached
+        pits_per_row = _mark_pits(zf, vf, leaf, down, rows, cols)
+        if drains is not None:  # drained cells end every chain that reaches them, like the edge
+            leaf[drains & vf] = OCEAN
+            pits_per_row = (leaf == _PIT).reshape(rows, cols).sum(axis=1)
+        offsets = np.concatenate(([0], np.cumsum(pits_per_row)))
+        pits = np.empty(int(offsets[-1]), dtype=np.int64)
+        _list_pits(leaf, offsets, pits, rows, cols)
+        # leaves are numbered in scan order, so neighbouring cells read neighbouring node entries
+        # (numbering them by elevation made every per-cell lookup a cache miss on large grids)
+        leaf[pits] = np.arange(1, pits.size + 1, dtype=leaf.dtype)
+        n_leaves = pits.size
+        pit_volume = pit_water[pits] if pit_water is not None else None
+        del pits
+        _label_basins(vf, leaf, down, rows, cols)
+        ev_per_row = _mark_events(zf, vf, leaf, down, rows, cols)
+        offsets = np.concatenate(([0], np.cumsum(ev_per_row)))
+        codes = np.empty(int(offsets[-1]), dtype=np.int64)
+        _list_events(down, offsets, codes, rows, cols)
     del down
     if zf.dtype == np.float32 and n < 2**29:
         keys = codes.view(np.uint64)  # sorted in place: no second array

@@ -417,7 +417,6 @@ def _viewshed_r2_into(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv, vis):
     chunk = 128  # rays advanced together (more keeps north-south rays in L1, fewer east-west ones)
     nchunks = (n + chunk - 1) // chunk
     # chunks handed out one at a time: a thread slowed by other work on the machine takes fewer
-    old_chunk = numba.set_parallel_chunksize(1)
     for q in prange(nchunks):
         t0 = q * chunk
         nq = min(chunk, n - t0)
@@ -429,7 +428,6 @@ def _viewshed_r2_into(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv, vis):
         fst = np.empty((N_FLOAT_STATE, nq))
         _r2_rays(zf, cols, r0, c0, oz, tr, tc, nq, h_tgt, lim2, curv, False, 0.0, 0.0, 0.0, 0.0, False,
                  vf, cols, 0, 0, inv_k, ist, fst)
-    numba.set_parallel_chunksize(old_chunk)
     vis[r0, c0] = True
 
 
@@ -442,8 +440,9 @@ def viewshed_r2(z, r0, c0, h_obs, h_tgt, max_dist_cells, curv):
     advance together (``_r2_rays``).
     """
     vis = np.zeros(z.shape, dtype=np.bool_)
-    _viewshed_r2_into(np.ascontiguousarray(z), int(r0), int(c0), float(h_obs), float(h_tgt), float(max_dist_cells),
-                      float(curv), vis)
+    with numba.parallel_chunksize(1):
+        _viewshed_r2_into(np.ascontiguousarray(z), int(r0), int(c0), float(h_obs), float(h_tgt),
+                          float(max_dist_cells), float(curv), vis)
     return vis
 
 
@@ -514,9 +513,15 @@ def _count_observer(z, r0, c0, h_obs, h_tgt, rad, curv, az0, half_fov, method_ex
 
 
 @register("cumulative_viewshed", "cpu")
+def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, method_exact, count):
+    """Add to ``count`` the number of observers that see each cell (see :func:`_cumulative_count`)."""
+    with numba.parallel_chunksize(1):  # bands handed out one at a time
+        _cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, method_exact, count)
+
+
 @njit(parallel=True)
-def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, method_exact,
-                     count):
+def _cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, method_exact,
+                      count):
     """Add to ``count`` the number of observers that see each cell (each counts a cell once).
 
     Observers are grouped into row bands taller than any observer's window; even bands run in
@@ -552,7 +557,6 @@ def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, 
     wh = min(band_h, rows)
     ww = min(band_h, cols)
     inv_k = _inv_k(max(rows, cols))
-    old_chunk = numba.set_parallel_chunksize(1)  # bands handed out one at a time
     for phase in range(2):
         nphase = (nb - phase + 1) // 2
         for q in prange(nphase):
@@ -570,4 +574,3 @@ def cumulative_count(z, rows_o, cols_o, h_obs, h_tgt, rad, az0, half_fov, curv, 
                     rr = float(max(rows, cols))
                 _count_observer(z, rows_o[o], cols_o[o], h_obs[o], h_tgt, rr, curv, az0[o],
                                 half_fov[o], method_exact, count, buf, inv_k, ray_r, ray_c)
-    numba.set_parallel_chunksize(old_chunk)

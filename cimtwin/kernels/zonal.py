@@ -29,7 +29,6 @@ def _zonal_chunks(values, bins, nbins, nchunks, has_nodata, nodata, has_threshol
     above = np.zeros((nchunks, nbins if has_threshold else 0), np.int64)
     # hand out iterations one at a time: a thread preempted on a shared machine
     # does not hold up the others (static halves would)
-    old_chunk = numba.set_parallel_chunksize(1)
     for c in numba.prange(nchunks):
         a = c * n // nchunks
         b = (c + 1) * n // nchunks
@@ -69,7 +68,6 @@ def _zonal_chunks(values, bins, nbins, nchunks, has_nodata, nodata, has_threshol
                 rec[z, _SUM] += v
                 if has_threshold and v > threshold:
                     up[z] += 1
-    numba.set_parallel_chunksize(old_chunk)
     return acc, skipped, above
 
 
@@ -136,9 +134,10 @@ def zonal_cpu(values, bins, nbins, nodata, threshold, *, minmax=True):
     n = values.shape[0]
     nchunks = int(max(1, min(16, n >> 19, n // (16 * nb), (256 << 20) // (40 * nb))))
     kernel = _zonal_chunks_serial if n < _SERIAL_BELOW else _zonal_chunks
-    acc, skipped, above = kernel(values, bins, int(nbins), nchunks, nodata is not None,
-                                 0.0 if nodata is None else float(nodata), threshold is not None,
-                                 0.0 if threshold is None else float(threshold), bool(minmax))
+    with numba.parallel_chunksize(1):  # chunks handed out one at a time
+        acc, skipped, above = kernel(values, bins, int(nbins), nchunks, nodata is not None,
+                                     0.0 if nodata is None else float(nodata), threshold is not None,
+                                     0.0 if threshold is None else float(threshold), bool(minmax))
     out, cells, n_above = _combine(acc, skipped, above)
     return (out[:, _CNT].astype(np.int64), out[:, _SUM].copy(), out[:, _MIN].copy(), out[:, _MAX].copy(),
             n_above, cells)
