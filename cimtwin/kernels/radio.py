@@ -7,8 +7,8 @@ of the grid, keeping for every cell the best value seen so far.
 
 A site's value in a cell is ``offset - PL - A`` (RSRP: ``offset`` = EIRP per resource
 element) or ``PL + A + offset`` (coupling loss: ``offset`` = minus the antenna gains).
-The comparison is strict, so of two sites with the same value the earlier one stays the
-server, as in a plain loop over the sites.
+Values are compared as stored (float32); of two sites with the same value the one with the
+lower number is the server, so the field does not depend on the order sites are offered in.
 """
 
 from __future__ import annotations
@@ -106,9 +106,10 @@ def best_server_window(value, server, worst, site, ra, rb, ca, cb, gx, gy, sx, s
     value (lowest RSRP, highest coupling loss). Path loss grows with distance and the sector
     attenuation is never below ``min(0, front_to_back_db)``, so the site's best possible value
     in a block is bounded by its value at the block's nearest point; a block whose worst
-    cell is already at least as good is skipped whole. Nothing the strict comparison would
-    change is skipped, so the field equals offering every cell. Far sites are skipped almost
-    everywhere once nearer ones have been offered.
+    cell is already better is skipped whole, so the field equals offering every cell. Far
+    sites are skipped almost everywhere once nearer ones have been offered: offer the sites
+    in a scattered order (a site list sorted in space would approach every block from afar,
+    each site a little nearer than the last, and none would be skipped).
     """
     att_lb = min(0.0, front_to_back_db)
     b0, b1 = ra // BLOCK, (rb - 1) // BLOCK + 1
@@ -126,9 +127,9 @@ def best_server_window(value, server, worst, site, ra, rb, ca, cb, gx, gy, sx, s
             # a hair of margin so rounding in the logarithms never skips a cell that wins
             pl_lb = _path_loss(d_min, fc, hbs, hut, uma, has_los) - 1e-6
             if rsrp:
-                if offset - pl_lb - att_lb <= worst[br, bc]:
+                if offset - pl_lb - att_lb < worst[br, bc]:
                     continue
-            elif pl_lb + att_lb + offset >= worst[br, bc]:
+            elif pl_lb + att_lb + offset > worst[br, bc]:
                 continue
             for r in range(r_lo, r_hi):
                 dy = gy[r] - sy
@@ -142,13 +143,11 @@ def best_server_window(value, server, worst, site, ra, rb, ca, cb, gx, gy, sx, s
                     if not math.isnan(azimuth_deg):
                         bearing = math.degrees(math.atan2(dx, dy))  # 0 = north, clockwise
                         att = _attenuation(bearing - azimuth_deg, beamwidth_deg, front_to_back_db)
-                    if rsrp:
-                        v = offset - pl - att
-                        better = v > value[r, c]
-                    else:
-                        v = pl + att + offset
-                        better = v < value[r, c]
-                    if better:
+                    # compared as stored (float32), ties to the lower site number: the field
+                    # does not depend on the order the sites are offered in
+                    v = np.float32(offset - pl - att) if rsrp else np.float32(pl + att + offset)
+                    cur = value[r, c]
+                    if (v > cur if rsrp else v < cur) or (v == cur and site < server[r, c]):
                         value[r, c] = v
                         server[r, c] = site
             # the block's worst value, over all its cells (a window may cut it)

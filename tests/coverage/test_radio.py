@@ -222,3 +222,26 @@ def test_best_server_equals_brute_force(quantity, seed, with_los):
     served = bs.server >= 0
     own = np.take_along_axis(offered, np.maximum(bs.server, 0)[None], axis=0)[0]
     np.testing.assert_allclose(own[served], best[served], atol=1e-3)
+
+
+def test_best_server_does_not_depend_on_site_order():
+    """The kernel skips sites block by block; the field must not depend on the order it meets them."""
+    import geopandas as gpd
+    import shapely
+
+    from cimtwin.grid.spec import GridSpec
+
+    rng = np.random.default_rng(7)
+    n, x0, y0 = 60, 39_500_000, 4_060_000
+    xy = rng.uniform(0, 4000, (n, 2))
+    sites = gpd.GeoDataFrame({"height_m": rng.uniform(8, 40, n), "frequency_mhz": np.full(n, 3500.0),
+                              "bandwidth_mhz": np.full(n, 100.0), "eirp_dbm": rng.uniform(40, 65, n),
+                              "azimuth_deg": rng.uniform(0, 360, n)},
+                             geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs="EPSG:4527")
+    spec = GridSpec.from_bounds((x0, y0, x0 + 4000, y0 + 4000), res_m=20, crs="EPSG:4527")
+    a = best_server(sites, spec)
+    # sorted in space: the order that defeats the skipping, and must still give the same field
+    order = np.lexsort((xy[:, 0], xy[:, 1]))
+    b = best_server(sites.iloc[order], spec)
+    np.testing.assert_array_equal(a.value, b.value)
+    np.testing.assert_array_equal(a.server, np.where(b.server >= 0, order[np.maximum(b.server, 0)], -1))
