@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from cimtwin.errors import CimtwinError
@@ -52,6 +53,19 @@ def _os_message(exc: OSError) -> str:
     return f"cannot use{where}: {what}"
 
 
+def _warning_printer(command: str):
+    """Warnings as one line each on stderr, without the library's file and source line."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        from cimtwin.errors import CimtwinWarning
+
+        kind = "" if issubclass(category, CimtwinWarning) else f" ({category.__name__})"
+        print(f"cimtwin {command}: warning{kind}: {_one_line(message) if isinstance(message, Warning) else message}",
+              file=sys.stderr if file is None else file)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.quiet:
         config.progress = False
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(args.command)
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         if getattr(args, "out", None) is not None:
             from cimtwin.cli._common import check_output_folder

@@ -48,3 +48,16 @@ def test_evaluate_cli_on_a_1e6_cell_city_equals_the_per_target_api(tmp_path, cap
     # every building got a shelter-access row
     access = pd.read_csv(tmp_path / "out" / "shelter_access.csv")
     assert len(access) == 20_000
+
+
+def test_cli_prints_warnings_as_one_line_without_source(tmp_path, capsys):
+    # SYNTHETIC city without a population raster: the risk zoning warns that it leaves population out
+    path = synthetic_city(area_km2=1, res_m=20, cameras=20, sites_5g=4, sites_nbiot=2, rain_gauges=2,
+                          shelters=2, buildings=200, road_nodes=100, iot_devices=10, seed=2,
+                          out=tmp_path / "city.cimtwin", progress=False)
+    rc = main(["--quiet", "evaluate", str(path), "--out", str(tmp_path / "out"), "--no-report", "--no-shelters"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert any(line.startswith("cimtwin evaluate: warning: ") and "population" in line for line in lines), err
+    assert not any(".py:" in line for line in lines), err  # no file name, line number or source line
