@@ -61,13 +61,12 @@ def _grid_window(grid, spec):
 
 def _building_heights(model, spec):
     """Building heights (m, float32) rasterized at the cell centres of ``spec``; None without buildings."""
-    import rasterio.features
+    from cimtwin.grid.rasterize import burn
 
-    b = model.layer("buildings").sort_values("height_m")  # the tallest building wins a shared cell
+    b = model.layer("buildings").sort_values("height_m", kind="stable")  # the tallest building wins a shared cell
     if not len(b):
         return None
-    return rasterio.features.rasterize(zip(b.geometry, b["height_m"].astype("float32")), out_shape=spec.shape,
-                                       transform=spec.transform, fill=0.0, dtype="float32")
+    return burn(spec, b.geometry.to_numpy(), b["height_m"].to_numpy(dtype="float32"), fill=0.0)
 
 
 def _window_spec(model, targets, pad_m, res_m, occluders, notes):

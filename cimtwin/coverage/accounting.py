@@ -700,12 +700,10 @@ def _split_geometries(zones, pieces: _Pieces, covered_geoms, family, crs):
 
 def _grid_area(geoms, mask, spec):
     """Covered and total area per polygon from a raster mask (cells whose centre is inside)."""
-    import rasterio.features
-
+    from cimtwin.grid.rasterize import burn
     from cimtwin.kernels.zonal import label_counts
 
-    labels = rasterio.features.rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=spec.shape,
-                                         transform=spec.transform, fill=0, dtype="int32")
+    labels = burn(spec, np.asarray(geoms, dtype=object), np.arange(1, len(geoms) + 1, dtype="int32"), fill=0)
     cell = spec.res_m ** 2
     # one pass over the label grid: bincount(labels[mask]) would copy most of a 1e8-cell grid twice
     tot, cov = label_counts(labels.ravel(), np.ascontiguousarray(mask).ravel(), len(geoms) + 1)

@@ -1,15 +1,22 @@
-"""Burn points, lines and polygons onto a GridSpec (rasterio.features)."""
+"""Burn points, lines and polygons onto a GridSpec.
+
+Polygons (the common case: buildings, zones) burn in a numba scanline kernel with GDAL's
+cell-centre rule; lines, points and ``all_touched`` go through ``rasterio.features``.
+Handing 10^5 shapely polygons to rasterio costs ~50 µs each just to convert them to GeoJSON
+mappings, ten times the burning itself.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import shapely
 
 from cimtwin.errors import CRSError, GeometryError, ValidationError
 from cimtwin.grid.spec import GridSpec
 
-__all__ = ["rasterize"]
+__all__ = ["rasterize", "burn"]
 
 
 def rasterize(spec: GridSpec, gdf_or_geoms: Any, *, values: Any = None, all_touched: bool = False, fill: Any = 0,
@@ -65,6 +72,13 @@ def rasterize(spec: GridSpec, gdf_or_geoms: Any, *, values: Any = None, all_touc
             out_dtype = np.dtype("int64" if big else "int32")
         else:
             raise ValidationError(f"`values` must be numeric; got dtype {vdt}.")
+    keep = np.array([g is not None for g in geoms], dtype=bool)
+    garr = np.asarray(geoms, dtype=object)[keep] if len(geoms) else np.empty(0, dtype=object)
+    polygonal = bool(len(garr)) and bool(np.isin(shapely.get_type_id(garr), (3, 6)).all())  # (Multi)Polygon
+    if polygonal and not all_touched:
+        burned = burn(spec, garr, gvalues[keep].astype(out_dtype), fill=fill, dtype=out_dtype)
+        attrs = {"units": "1"} if values is None else {}
+        return spec.to_dataarray(burned, name="rasterized", attrs=attrs)
     shapes = [(g, v) for g, v in zip(geoms, gvalues.astype(out_dtype).tolist()) if g is not None and not g.is_empty]
     if shapes:
         burned = features.rasterize(shapes, out_shape=spec.shape, transform=spec.transform, fill=fill,
@@ -73,6 +87,42 @@ def rasterize(spec: GridSpec, gdf_or_geoms: Any, *, values: Any = None, all_touc
         burned = np.full(spec.shape, fill, dtype=out_dtype)
     attrs = {"units": "1"} if values is None else {}
     return spec.to_dataarray(burned, name="rasterized", attrs=attrs)
+
+
+def burn(spec: GridSpec, polygons: np.ndarray, values: np.ndarray, *, fill: Any = 0, dtype: Any = None) -> np.ndarray:
+    """An array on ``spec``: each (Multi)Polygon burns its value on the cells whose centre it
+    contains, later ones over earlier ones (the cells ``rasterio.features.rasterize`` burns).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> spec = GridSpec.from_bounds((0, 0, 40, 40), res_m=10, crs="EPSG:4527")
+    >>> int(burn(spec, np.array([box(0, 0, 20, 20)]), np.array([1], "uint8")).sum())
+    4
+    """
+    from cimtwin.kernels.rasterize import burn_polygons
+
+    values = np.asarray(values)
+    out = np.full(spec.shape, fill, dtype=np.dtype(dtype or values.dtype))
+    polygons = np.asarray(polygons, dtype=object)
+    kind = shapely.get_type_id(polygons)
+    bad = np.flatnonzero(~np.isin(kind, (3, 6)) & ~shapely.is_missing(polygons))
+    if bad.size:
+        raise GeometryError(f"`burn` takes polygons; feature {int(bad[0])} is a {polygons[bad[0]].geom_type}. "
+                            "Use `rasterize` for lines and points.")
+    parts, owner = shapely.get_parts(polygons, return_index=True)
+    rings, ring_owner = shapely.get_rings(parts, return_index=True)
+    if not len(rings):
+        return out
+    xy = shapely.get_coordinates(rings)
+    ring_offsets = np.concatenate(([0], np.cumsum(shapely.get_num_coordinates(rings)))).astype(np.int64)
+    poly_ring_offsets = np.concatenate(([0], np.cumsum(np.bincount(ring_owner, minlength=len(parts))))).astype(np.int64)
+    t = spec.transform
+    if t.b != 0 or t.d != 0:
+        raise ValidationError("`spec` must be north-up (no rotation) to burn polygons.")
+    px = (xy[:, 0] - t.c) / t.a
+    py = (xy[:, 1] - t.f) / t.e
+    return burn_polygons(out, px, py, ring_offsets, poly_ring_offsets, values[owner].astype(out.dtype))
 
 
 def _geometries(spec: GridSpec, obj: Any, values: Any):
