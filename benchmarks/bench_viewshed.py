@@ -169,7 +169,7 @@ def main(argv=None):
             del da
         else:
             skip = (f"xarray-spatial not run above --anchor-max {size_label(args.anchor_max)} "
-                    "(minutes per call at 1e7, growing faster than n); no ratio")
+                    "(raise it to time the anchor there too); no ratio")
         on, gnote = goal_applies(n, args.sizes, 10**8, time_goal=True)
         judged = cells >= 10**8
         if t_ex is not None:
