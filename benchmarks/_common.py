@@ -149,6 +149,21 @@ def _size_value(n):
 
 # ----------------------------------------------------------------------------- results
 
+def _portable(argv: Sequence[str]) -> list[str]:
+    """The arguments as anyone may rerun them: no ``--out`` (where results went), and no
+    absolute path of the machine that ran them (shown as ``DIR``)."""
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            out.append("DIR" if os.path.isabs(a) else a)
+    return out
+
+
 class Results:
     """One script's results: context at start, rows, and the JSON writer.
 
@@ -174,7 +189,7 @@ class Results:
                  out: str | Path | None = None):
         self.script = Path(script).name
         argv = list(sys.argv[1:] if argv is None else argv)
-        self.command = shlex.join(["python", f"benchmarks/{self.script}", *argv])
+        self.command = shlex.join(["python", f"benchmarks/{self.script}", *_portable(argv)])
         self.out = Path(out) if out is not None else RESULTS_DIR
         self.meta = {
             "script": self.script,
