@@ -208,3 +208,22 @@ def test_snap_points_on_curved_osm_edges_equal_shapely_projection():
     np.testing.assert_allclose(snap["fraction"], snap["offset_m"] / shapely.length(chosen), atol=1e-9)
     foot = shapely.line_interpolate_point(chosen, snap["offset_m"].to_numpy())
     np.testing.assert_allclose(snap[["x", "y"]].to_numpy(), shapely.get_coordinates(foot), atol=1e-6)
+
+
+def test_from_model_builds_one_network_per_model_and_options():
+    import cimtwin
+
+    roads = gpd.GeoDataFrame({"name": ["甲路", "乙路"], "road_class": ["local", "local"], "width_m": [8.0, 8.0]},
+                             geometry=[shapely.LineString([(5e5, 4e6), (5e5 + 100, 4e6)]), shapely.LineString([(5e5 + 50, 4e6 - 50), (5e5 + 50, 4e6 + 50)])],
+                             crs="EPSG:32650")
+    m = cimtwin.CityModel.from_layers({"roads": roads})
+    a = RoadNetwork.from_model(m)
+    assert RoadNetwork.from_model(m) is a  # shared by every analysis of the model
+    assert RoadNetwork.from_model(m, snap_tolerance_m=5.0) is not a  # other options, other network
+    m2 = m.with_layer("roads", roads.iloc[:1])
+    b = RoadNetwork.from_model(m2)  # a new model starts without derived results
+    assert b is not a and b.n_edges == 1 and a.n_edges == 4
+    assert RoadNetwork.from_roads(roads).n_edges == a.n_edges
+    with pytest.raises(LayerNotFoundError):
+        RoadNetwork.from_model(cimtwin.CityModel.from_layers({"districts": gpd.GeoDataFrame(
+            {"name": ["甲区"]}, geometry=[shapely.box(5e5, 4e6, 5e5 + 100, 4e6 + 100)], crs="EPSG:32650")}))
