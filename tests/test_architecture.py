@@ -216,3 +216,11 @@ def test_circles_are_found():
     edges = {"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1, "d": 1}, "d": {}}
     assert _cycles(edges) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b": 1}, "b": {}}) == []
+
+
+def test_kernels_can_be_cached():
+    """numba cannot cache a kernel that sets its own parallel chunk size: callers set it."""
+    offenders = [f"{p.relative_to(ROOT.parent)}:{i}" for p in sorted((ROOT / "kernels").rglob("*.py"))
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if "set_parallel_chunksize(" in line and not line.lstrip().startswith("#")]
+    assert not offenders, offenders

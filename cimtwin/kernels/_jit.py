@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import numba
-from numba.core.errors import NumbaWarning
 
 # Compiled kernels are cached on disk, so only the first run of a process pays the compile
 # (about a minute for a whole-city run). numba writes each cache file to a temporary name and
 # renames it, so concurrent processes at worst compile twice. CIMTWIN_NUMBA_CACHE=0 turns it off.
 _CACHE = os.environ.get("CIMTWIN_NUMBA_CACHE", "1").strip().lower() in ("1", "true", "yes", "on")
-# A few parallel kernels read module-level constant arrays, which numba cannot cache; they are
-# compiled in each process instead. That costs seconds, not results, so it is not the user's
-# business (the warning would print in the middle of every run).
-warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
+# A kernel that calls numba.set_parallel_chunksize cannot be cached (numba warns and compiles it
+# in every process); callers set the chunk size with `numba.parallel_chunksize` instead.
 
 
 def njit(fn=None, *, parallel: bool = False, fastmath: bool = False):
