@@ -143,17 +143,21 @@ def _pool_grow(n, start, length, cap, pnb, pw, pmid, contracted):
 
 # --------------------------------------------------------------------------- witness search
 @njit
-def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, dist, track, h):
+def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets, is_target,
+             dist, track, h):
     """Bounded Dijkstra from ``src`` avoiding ``skip``: fills ``dist`` (touched listed in track).
 
-    Stops past ``limit``, after ``max_settled`` nodes, or when the heap is full: a missed
-    witness only costs an unneeded shortcut, never a wrong distance.
+    Stops once the ``n_targets`` nodes flagged in ``is_target`` are settled (their costs are
+    then final), past ``limit`` (the dearest path through ``skip``), after ``max_settled``
+    nodes, or when the heap is full. A tentative cost is still that of a real path, so
+    stopping early only misses a witness (an unneeded shortcut), never a wrong distance.
     """
     nt = 1
     track[0] = src
     dist[src] = 0.0
     size = heap_push(h, 0, 0.0, src)
     settled = 0
+    left = n_targets
     cap = h.shape[0] // 2
     while size > 0:
         d = h[0]
@@ -163,6 +167,10 @@ def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, dist, tra
         size = heap_pop(h, size)
         if d > dist[u]:
             continue
+        if is_target[u]:
+            left -= 1
+            if left == 0:
+                break
         settled += 1
         if settled > max_settled:
             break
@@ -213,13 +221,16 @@ def _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
 @njit
 def _contract(v, add, max_settled,
               o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, h):
+              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, h):
     """Shortcuts needed to remove ``v`` (added when ``add``): ``(count, ok)``; ok False = pool full."""
     count = 0
     os_ = o_start[v]
     ol = o_len[v]
     if ol == 0:
         return 0, True
+    for b in range(os_, os_ + ol):
+        is_target[o_nb[b]] = True
+    ok = True
     is_ = i_start[v]
     for a in range(is_, is_ + i_len[v]):
         u = i_nb[a]
@@ -228,7 +239,7 @@ def _contract(v, add, max_settled,
         for b in range(os_, os_ + ol):
             if o_nb[b] != u and wu + o_w[b] > limit:
                 limit = wu + o_w[b]
-        nt = _witness(o_start, o_len, o_nb, o_w, u, v, limit, max_settled, dist, track, h)
+        nt = _witness(o_start, o_len, o_nb, o_w, u, v, limit, max_settled, ol, is_target, dist, track, h)
         for b in range(os_, os_ + ol):
             x = o_nb[b]
             if x == u:
@@ -240,12 +251,14 @@ def _contract(v, add, max_settled,
                     ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                                   i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, need, v)
                     if not ok:
-                        for j in range(nt):
-                            dist[track[j]] = _INF
-                        return count, False
+                        break
         for j in range(nt):
             dist[track[j]] = _INF
-    return count, True
+        if not ok:
+            break
+    for b in range(os_, os_ + ol):
+        is_target[o_nb[b]] = False
+    return count, ok
 
 
 @njit
@@ -287,6 +300,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     rptr, rnb, rw = _reverse_csr(n, indptr, indices, weights)
     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
     contracted = np.zeros(n, np.bool_)
+    is_target = np.zeros(n, np.bool_)
     deleted = np.zeros(n, np.int64)
     level = np.zeros(n, np.int64)
     prio = np.empty(n, np.float64)
@@ -295,7 +309,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     wh = np.empty(2 * _WITNESS_HEAP, np.float64)
     for v in range(n):
         c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
         prio[v] = _priority(c, o_len[v] + i_len[v], 0, 0)
     hcap = 4 * n + 16
     h = np.empty(2 * hcap, np.float64)
@@ -327,7 +341,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
         if contracted[v] or p != prio[v]:
             continue  # stale entry
         c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
         newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
         if size > 0 and newp > h[0]:
             prio[v] = newp  # lazy update: no longer the least important, try again later
@@ -335,7 +349,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             continue
         while True:
             _, ok = _contract(v, True, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
             if ok:
                 break
             o_nb, o_w, o_mid, o_end = _pool_grow(n, o_start, o_len, o_cap, o_nb, o_w, o_mid, contracted)
@@ -390,7 +404,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
                 level[x] = max(level[x], level[v] + 1)
                 if o_len[x] + i_len[x] <= _SIM_DEGREE:
                     c, _ = _contract(x, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, dist, track, wh)
+                                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
                     np_ = _priority(c, o_len[x] + i_len[x], deleted[x], level[x])
                 else:  # a dense core node: estimate now, simulate when it is popped
                     np_ = prio[x] + 1.0 + _LEVEL_W

@@ -509,7 +509,7 @@ class RoadNetwork:
         """
         return CSR(*self._csr(self._weight(weight), reverse=reverse))
 
-    def contract(self, weight="length", *, max_settled: int = 100) -> Hierarchy:
+    def contract(self, weight="length", *, max_settled: int = 500) -> Hierarchy:
         """Build (once) and cache a contraction hierarchy for ``weight``.
 
         Afterwards :meth:`route_costs`, :meth:`shortest_path` between nodes,
@@ -522,7 +522,9 @@ class RoadNetwork:
         ----------
         weight : str or TravelMode
         max_settled : int
-            Nodes a witness search may settle; smaller builds faster but adds shortcuts.
+            Nodes a witness search may settle (it usually stops sooner, once the removed
+            node's neighbours are settled). Too small a bound misses witnesses in the dense
+            upper levels: more shortcuts, slower queries and, past a point, a slower build.
 
         Returns
         -------
