@@ -21,10 +21,12 @@ creates a throwaway database and drops it at the end. Results go to
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
 import secrets
+import shlex
 import shutil
 import statistics
 import sys
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import machine, size_label
+from _common import _portable, machine, size_label
 
 HERE = Path(__file__).resolve().parent
 
@@ -185,8 +187,11 @@ def main(argv=None) -> int:
 
     def row(op, size, ours, anchor=None, anchor_t=None, goal=None, note=None):
         ratio = ours["median_s"] / anchor_t["median_s"] if anchor_t else None
+        # time goals are "ours <= k x the anchor" on the medians ("same order" judged as <= 3x)
+        limit = 1.5 if goal and "1.5x" in goal else 3.0 if goal and "same order" in goal else None
         r = {"op": op, "size": size, "ours": ours, "anchor": anchor, "anchor_t": anchor_t, "ratio": ratio,
-             "goal": goal, "note": note}
+             "goal": goal, "goal_ratio": limit, "met": None if limit is None or ratio is None else ratio <= limit,
+             "note": note}
         rows.append(r)
         print(f"{op:34} {size:>10}  ours {ours['median_s']:8.3f} s (min {ours['min_s']:.3f}, max "
               f"{ours['max_s']:.3f})" + (f"  {anchor}: {anchor_t['median_s']:8.3f} s  ratio {ratio:.2f}"
@@ -255,7 +260,9 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
-    result = {"script": "benchmarks/bench_storage.py", "machine": machine(), "versions": info,
+    result = {"script": "benchmarks/bench_storage.py", "command": shlex.join(["python", "benchmarks/bench_storage.py",
+                                                                             *_portable(sys.argv[1:])]),
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "versions": info,
               "load_before": load_before, "load_after": load_average(), "rows": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
