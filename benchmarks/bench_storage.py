@@ -190,7 +190,7 @@ def main(argv=None) -> int:
         # time goals are "ours <= k x the anchor" on the medians ("same order" judged as <= 3x)
         limit = 1.5 if goal and "1.5x" in goal else 3.0 if goal and "same order" in goal else None
         r = {"op": op, "size": size, "ours": ours, "anchor": anchor, "anchor_t": anchor_t, "ratio": ratio,
-             "goal": goal, "goal_ratio": limit, "met": None if limit is None or ratio is None else ratio <= limit,
+             "goal": goal, "goal_ratio": limit, "goal_s": None, "met": None if limit is None or ratio is None else ratio <= limit,
              "note": note}
         rows.append(r)
         print(f"{op:34} {size:>10}  ours {ours['median_s']:8.3f} s (min {ours['min_s']:.3f}, max "
