@@ -96,7 +96,8 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
     model
         A :class:`~cimtwin.model.CityModel`, or the path or URL of a saved one.
     out
-        Output folder (created): ``targets.csv``, ``stages.csv``, the risk files of
+        Output folder (created): ``targets.csv``, ``target_seconds.csv`` (each target's
+        computation time: the profile of the plan-targets stage), ``stages.csv``, the risk files of
         :meth:`cimtwin.risk.RiskResult.write` and ``shelter_access.csv``.
     year
         Only the targets due in this year (all by default).
@@ -121,7 +122,7 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
     >>> print(run.timer.format())                                      # doctest: +SKIP
     """
     from cimtwin.model.city import CityModel, read_model
-    from cimtwin.targets.evaluate import evaluate
+    from cimtwin.targets.evaluate import run_targets
 
     timer = timer if timer is not None else StageTimer()
     out = Path(out)
@@ -131,9 +132,14 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         with timer.stage("load model"):
             model = read_model(model)
     with timer.stage("plan targets"):
-        table = evaluate(model, year)
+        targets_run = run_targets(model, year)
+        table = targets_run.table
         path = out / "targets.csv"
         table.to_csv(path, index=False, encoding="utf-8")
+        written.append(path)
+        path = out / "target_seconds.csv"
+        seconds = pd.DataFrame(list(targets_run.seconds.items()), columns=["target_id", "seconds"])
+        seconds.sort_values("seconds", ascending=False).to_csv(path, index=False)
         written.append(path)
     risk_result = None
     if risk and model.has_raster("dem"):

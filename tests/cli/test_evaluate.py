@@ -24,6 +24,10 @@ def test_evaluate_cli_equals_the_per_target_api(tmp_path, capsys):
     b = api[api["zone"] == "all"].set_index("target_id")["value"].astype(float)
     pd.testing.assert_series_equal(a.sort_index(), b.sort_index(), check_names=False)
     assert a.notna().sum() >= 15
+    # the plan-targets stage's profile: one timing per catalogue target, slowest first
+    seconds = pd.read_csv(tmp_path / "out" / "target_seconds.csv")
+    assert sorted(seconds["target_id"]) == sorted(a.index)
+    assert (seconds["seconds"] >= 0).all() and seconds["seconds"].is_monotonic_decreasing
 
 
 @pytest.mark.slow
