@@ -645,10 +645,12 @@ def area_table(inp: CoverageInputs, cover: Cover, definition: str):
 
     # zone sums give the whole-area row only when zones neither overlap nor double a target
     partition = zones is None or (not merged if inp.same_layer else not zones.overlapping)
-    use_grid = cover.mask is not None and family == "polygon" and not inp.geometries and \
+    # a raster cover measures areas and lengths on its grid; polygonizing a city-wide mask
+    # (10^8 cells, 10^5 viewsheds) and overlaying it would cost minutes and gigabytes
+    use_grid = cover.mask is not None and family in ("polygon", "line") and not inp.geometries and \
         (zones is None or not zones.overlapping)
     if use_grid:
-        cov, tot = _grid_area(pieces.geoms, cover.mask, cover.spec)
+        cov, tot = _grid_measure(pieces.geoms, cover.mask, cover.spec, family)
         cov_geoms = None
     else:
         cov_geoms = cover.geoms(pieces.geoms, family)
@@ -660,7 +662,7 @@ def area_table(inp: CoverageInputs, cover: Cover, definition: str):
     if partition:
         all_cov, all_tot = float(cov.sum()), float(tot.sum())
     elif use_grid:
-        c, t = _grid_area(units, cover.mask, cover.spec)
+        c, t = _grid_measure(units, cover.mask, cover.spec, family)
         all_cov, all_tot = float(c.sum()), float(t.sum())
     else:
         all_cov = float(_measure(cover.geoms(units, family), family).sum())
@@ -698,10 +700,23 @@ def _split_geometries(zones, pieces: _Pieces, covered_geoms, family, crs):
             _gdf(zones, pieces.zone[keep_g], pieces.target[keep_g], gaps[keep_g], crs))
 
 
-def _grid_area(geoms, mask, spec):
-    """Covered and total area per polygon from a raster mask (cells whose centre is inside)."""
-    from cimtwin.grid.rasterize import burn
+def _grid_measure(geoms, mask, spec, family: str):
+    """Covered and total area (polygons) or length (lines) of each geometry under a raster mask.
+
+    A polygon holds the cells whose centre is inside it; a line is cut at every cell edge
+    and its pieces in covered cells count (exactly its intersection with the covered cell
+    squares, but for pieces lying on an edge, which count for one side only).
+    """
+    import shapely
+
+    from cimtwin.grid.rasterize import burn, line_lengths
     from cimtwin.kernels.zonal import label_counts
+
+    if family == "line":
+        geoms = np.asarray(geoms, dtype=object)
+        key = np.ascontiguousarray(mask, dtype=bool).view(np.int8)
+        cov = line_lengths(spec, geoms, key, 2, per_feature=True)[:, 1]
+        return cov, shapely.length(geoms).astype("float64")
 
     labels = burn(spec, np.asarray(geoms, dtype=object), np.arange(1, len(geoms) + 1, dtype="int32"), fill=0)
     cell = spec.res_m ** 2

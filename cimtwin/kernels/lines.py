@@ -19,6 +19,8 @@ from cimtwin.kernels._jit import njit
 def segment_lengths_by_key(col0, row0, col1, row1, length, key, nkeys):
     """Sum ``length`` of each segment over the keys of the cells it crosses.
 
+    :func:`segment_lengths_by_group_key` with every segment in one group.
+
     Parameters
     ----------
     col0, row0, col1, row1 : float64 arrays
@@ -34,8 +36,32 @@ def segment_lengths_by_key(col0, row0, col1, row1, length, key, nkeys):
     -------
     float64 array of ``nkeys`` sums.
     """
+    group = np.zeros(col0.shape[0], np.int64)
+    return segment_lengths_by_group_key(col0, row0, col1, row1, length, group, 1, key, nkeys)[0]
+
+
+@njit
+def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups, key, nkeys):
+    """Sum ``length`` of each segment over (its group, the key of each cell it crosses).
+
+    Parameters
+    ----------
+    col0, row0, col1, row1, length
+        As in :func:`segment_lengths_by_key`.
+    group : int64 array
+        Group of each segment in ``0..ngroups-1`` (the feature it belongs to).
+    ngroups : int
+    key : 2-D integer array
+        Key of every cell in ``0..nkeys-1`` (any integer dtype: a boolean mask viewed as
+        int8 needs no copy); a negative key drops the piece.
+    nkeys : int
+
+    Returns
+    -------
+    float64 array (ngroups, nkeys).
+    """
     rows, cols = key.shape
-    out = np.zeros(nkeys, np.float64)
+    out = np.zeros((ngroups, nkeys), np.float64)
     for s in range(col0.shape[0]):
         ax, ay = col0[s], row0[s]
         dx, dy = col1[s] - ax, row1[s] - ay
@@ -88,7 +114,7 @@ def segment_lengths_by_key(col0, row0, col1, row1, length, key, nkeys):
                 r = min(max(r, 0), rows - 1)
                 k = key[r, c]
                 if k >= 0:
-                    out[k] += (tn - t) * length[s]
+                    out[group[s], k] += (tn - t) * length[s]
             if tx <= tn:
                 kx += stepx
             if ty <= tn:

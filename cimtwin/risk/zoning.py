@@ -351,15 +351,14 @@ def _summarize_on_grid(u, *, unit_name: str, k: int, classes, population, buildi
 
     A cell belongs to the unit that holds its centre (the rasterization rule of
     :func:`cimtwin.grid.rasterize`); a building to the cell of its centroid; a road is cut
-    at every cell edge (:func:`cimtwin.kernels.lines.segment_lengths_by_key`). Linear in
+    at every cell edge (:func:`cimtwin.grid.rasterize.line_lengths`). Linear in
     cells + features, so it runs on a whole city at 10 m where a polygon overlay cannot.
     """
     import pandas as pd
-    import shapely
 
     from cimtwin.grid import rasterize
+    from cimtwin.grid.rasterize import line_lengths
     from cimtwin.grid.spec import GridSpec
-    from cimtwin.kernels.lines import segment_lengths_by_key
 
     spec = GridSpec.from_dataarray(classes)
     t = spec.transform
@@ -382,13 +381,7 @@ def _summarize_on_grid(u, *, unit_name: str, k: int, classes, population, buildi
         nbuild = np.bincount(key[r[ok], c[ok]], minlength=nkeys)
     road_m = np.zeros(nkeys)
     if roads is not None and len(roads):
-        parts = shapely.get_parts(roads.geometry.to_numpy())
-        xy, idx = shapely.get_coordinates(parts, return_index=True)
-        same = idx[1:] == idx[:-1]
-        a, b = xy[:-1][same], xy[1:][same]
-        seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
-        road_m = segment_lengths_by_key((a[:, 0] - t.c) / t.a, (a[:, 1] - t.f) / t.e, (b[:, 0] - t.c) / t.a,
-                                        (b[:, 1] - t.f) / t.e, seg_len, key, nkeys)
+        road_m = line_lengths(spec, roads.geometry.to_numpy(), key, nkeys)
     names = u[unit_name].unique()
     index = pd.MultiIndex.from_product([names, range(1, k + 1)], names=[unit_name, "class"])
     rows = {"area_km2": area, "population": pop, "buildings": nbuild, "road_km": road_m / 1000.0}

@@ -226,3 +226,15 @@ def test_shared_fields_give_the_fresh_figures(sensors, targets, definition):
     shared.grid.values[:] = 0  # a caller's edit never reaches the shared field
     again = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition)
     pd.testing.assert_frame_equal(again.table, fresh.table)
+
+
+@pytest.mark.parametrize("sensors, targets, definition", [("sites_nbiot", "pipes", "mcl"),
+                                                          ("cameras", "rivers", "viewshed")])
+def test_line_targets_measured_on_the_grid_equal_the_polygon_overlay(sensors, targets, definition):
+    """Lines under a raster cover: cell-edge cutting (no geometries) equals clipping by the mask's polygons."""
+    sample = cimtwin.load_sample("jinan")
+    grid = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition, geometries=False)
+    overlay = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition, geometries=True)
+    assert grid.gaps is None and overlay.gaps is not None
+    for col in ("covered", "total"):
+        np.testing.assert_allclose(grid[col].to_numpy(), overlay[col].to_numpy(), rtol=1e-9)

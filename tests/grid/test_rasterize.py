@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 import shapely
 import shapely.affinity
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 from cimtwin.errors import CRSError, ValidationError
@@ -110,3 +112,34 @@ def test_rasterize_polygons_take_the_kernel_path_and_agree():
     got = rasterize(spec, [donut, shapely.box(0, 0, 30, 30)], values=[1, 2]).values
     # hand-worked: the donut burns 8 x 8 cells minus the 2 x 2 hole, the box then covers 3 x 3 with 2
     assert (got == 2).sum() == 9 and (got == 1).sum() == 64 - 4 - 4 and got[5, 5] == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(-150, 750), st.integers(-150, 550)), min_size=2, max_size=4),
+                min_size=1, max_size=4), st.integers(0, 10_000))
+def test_line_lengths_equal_the_intersection_with_the_covered_cells(lines, seed):
+    """Per line, the length inside the True cells equals shapely's intersection with their union.
+
+    Vertices sit off the cell edges (a piece along an edge counts for one side only, where
+    the overlay counts it for both) and lines do not double back (the overlay merges those)."""
+    from hypothesis import assume
+
+    from cimtwin.grid.rasterize import line_lengths
+
+    lines = [[(x / 10 + 0.0317, y / 10 + 0.0291) for x, y in pts] for pts in lines]
+
+    spec = GridSpec.from_bounds((0, 0, 60, 40), res_m=10, crs="EPSG:4527")
+    mask = np.random.default_rng(seed).random(spec.shape) < 0.5
+    geoms = np.array([LineString(pts) if len(pts) < 4 else shapely.MultiLineString([pts[:2], pts[2:]])
+                      for pts in lines], dtype=object)
+    assume(np.allclose(shapely.length([shapely.union_all([g]) for g in geoms]), shapely.length(geoms)))
+    got = line_lengths(spec, geoms, mask.view(np.int8), 2, per_feature=True)
+    x0, y1 = spec.transform.c, spec.transform.f
+    cells = shapely.union_all([box(x0 + 10 * c, y1 - 10 * (r + 1), x0 + 10 * (c + 1), y1 - 10 * r)
+                               for r, c in zip(*np.nonzero(mask))])
+    want = shapely.length(shapely.intersection(geoms, cells))
+    np.testing.assert_allclose(got[:, 1], want, atol=1e-7)
+    # lines outside the grid count nowhere; the sum over keys is the length inside the grid
+    inside = shapely.length(shapely.intersection(geoms, box(*spec.bounds)))
+    np.testing.assert_allclose(got.sum(axis=1), inside, atol=1e-7)
+    np.testing.assert_allclose(line_lengths(spec, geoms, mask.view(np.int8), 2), got.sum(axis=0), atol=1e-7)
