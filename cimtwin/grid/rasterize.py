@@ -16,7 +16,7 @@ import shapely
 from cimtwin.errors import CRSError, GeometryError, ValidationError
 from cimtwin.grid.spec import GridSpec
 
-__all__ = ["rasterize", "burn", "line_lengths"]
+__all__ = ["rasterize", "burn", "line_lengths", "line_max"]
 
 
 def rasterize(spec: GridSpec, gdf_or_geoms: Any, *, values: Any = None, all_touched: bool = False, fill: Any = 0,
@@ -154,23 +154,52 @@ def line_lengths(spec: GridSpec, lines: np.ndarray, key: np.ndarray, nkeys: int,
     >>> from shapely.geometry import LineString
     >>> spec = GridSpec.from_bounds((0, 0, 40, 40), res_m=10, crs="EPSG:4527")
     >>> key = np.zeros(spec.shape, "int8"); key[:, 2:] = 1     # the east half is key 1
-    >>> line_lengths(spec, np.array([LineString([(5, 15), (35, 15)])]), key, 2).tolist()
+    >>> line_lengths(spec, np.array([LineString([(5, 15), (35, 15)])]), key, 2).round(6).tolist()
     [15.0, 15.0]
     """
+    lengths, _ = _traverse(spec, lines, key, nkeys, None, per_feature=per_feature)
+    return lengths if per_feature else lengths[0]
+
+
+def line_max(spec: GridSpec, lines: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Largest of ``values`` over the cells each (Multi)LineString crosses (NaN where none).
+
+    The cells are those :func:`line_lengths` cuts the line into (a piece of positive length
+    in the cell); NaN cells are skipped.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> spec = GridSpec.from_bounds((0, 0, 40, 40), res_m=10, crs="EPSG:4527")
+    >>> depth = np.zeros(spec.shape, "float32"); depth[1, 2] = 0.4
+    >>> line_max(spec, np.array([LineString([(5, 25), (35, 25)]), LineString([(5, 5), (35, 5)])]), depth).tolist()
+    [0.4000000059604645, 0.0]
+    """
+    key = np.zeros((1, 1), np.int8)  # shape-only: the lengths are not wanted
+    values = np.asarray(values)
+    if values.shape != spec.shape:
+        raise ValidationError(f"`values` must have the grid's shape {spec.shape}; got {values.shape}.")
+    _, vmax = _traverse(spec, lines, np.broadcast_to(key, spec.shape), 1, values, per_feature=True)
+    return np.where(np.isneginf(vmax), np.nan, vmax)
+
+
+def _traverse(spec, lines, key, nkeys, values, *, per_feature):
+    """Cut the lines' segments at every cell edge of ``spec`` (one numba pass): sums and maxima."""
     from cimtwin.kernels.lines import segment_lengths_by_group_key
 
     t = spec.transform
     if t.b != 0 or t.d != 0:
         raise ValidationError("`spec` must be north-up (no rotation) to measure lines on it.")
-    parts, owner = shapely.get_parts(np.asarray(lines, dtype=object), return_index=True)
+    lines = np.asarray(lines, dtype=object)
+    parts, owner = shapely.get_parts(lines, return_index=True)
     xy, idx = shapely.get_coordinates(parts, return_index=True)
     same = idx[1:] == idx[:-1]  # consecutive vertices of one part make a segment
     a, b = xy[:-1][same], xy[1:][same]
     group = owner[idx[:-1][same]].astype(np.int64) if per_feature else np.zeros(len(a), np.int64)
-    out = segment_lengths_by_group_key((a[:, 0] - t.c) / t.a, (a[:, 1] - t.f) / t.e, (b[:, 0] - t.c) / t.a,
-                                       (b[:, 1] - t.f) / t.e, np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]),
-                                       group, len(lines) if per_feature else 1, key, int(nkeys))
-    return out if per_feature else out[0]
+    values = np.zeros((0, 0), np.float32) if values is None else values
+    return segment_lengths_by_group_key((a[:, 0] - t.c) / t.a, (a[:, 1] - t.f) / t.e, (b[:, 0] - t.c) / t.a,
+                                        (b[:, 1] - t.f) / t.e, np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]),
+                                        group, len(lines) if per_feature else 1, key, int(nkeys), values)
 
 
 def _geometries(spec: GridSpec, obj: Any, values: Any):

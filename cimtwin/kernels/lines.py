@@ -37,12 +37,14 @@ def segment_lengths_by_key(col0, row0, col1, row1, length, key, nkeys):
     float64 array of ``nkeys`` sums.
     """
     group = np.zeros(col0.shape[0], np.int64)
-    return segment_lengths_by_group_key(col0, row0, col1, row1, length, group, 1, key, nkeys)[0]
+    no_values = np.zeros((0, 0), np.float32)
+    return segment_lengths_by_group_key(col0, row0, col1, row1, length, group, 1, key, nkeys, no_values)[0][0]
 
 
 @njit
-def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups, key, nkeys):
-    """Sum ``length`` of each segment over (its group, the key of each cell it crosses).
+def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups, key, nkeys, values):
+    """Sum ``length`` of each segment over (its group, the key of each cell it crosses);
+    also the largest of ``values`` over the cells each group crosses.
 
     Parameters
     ----------
@@ -55,13 +57,18 @@ def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups,
         Key of every cell in ``0..nkeys-1`` (any integer dtype: a boolean mask viewed as
         int8 needs no copy); a negative key drops the piece.
     nkeys : int
+    values : 2-D float array on the grid, or shape (0, 0) for none
+        Its largest value over the cells each group crosses (NaN cells skipped).
 
     Returns
     -------
-    float64 array (ngroups, nkeys).
+    (float64 array (ngroups, nkeys), float64 array (ngroups,): the maxima, -inf where a
+    group crosses no cell with a value, or where no ``values`` are given).
     """
     rows, cols = key.shape
     out = np.zeros((ngroups, nkeys), np.float64)
+    vmax = np.full(ngroups, -np.inf)
+    with_values = values.shape[0] > 0
     for s in range(col0.shape[0]):
         ax, ay = col0[s], row0[s]
         dx, dy = col1[s] - ax, row1[s] - ay
@@ -115,9 +122,11 @@ def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups,
                 k = key[r, c]
                 if k >= 0:
                     out[group[s], k] += (tn - t) * length[s]
+                if with_values and length[s] > 0.0 and values[r, c] > vmax[group[s]]:
+                    vmax[group[s]] = values[r, c]
             if tx <= tn:
                 kx += stepx
             if ty <= tn:
                 ky += stepy
             t = tn
-    return out
+    return out, vmax

@@ -373,14 +373,16 @@ def flood_polygons(ponding_m, *, limit_m: float = PONDING_LIMIT_M, spec=None):
 
 
 @requires_metres("roads", "ponding_m")
-def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M, spacing_m: float | None = None):
+def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M):
     """Roads with their deepest ponding and the length ponded beyond ``limit_m``.
 
-    Each road is sampled every ``spacing_m`` (half a cell by default). Roads in another CRS
-    than the ponding raster are reprojected to it first (never compared raw); lengths are
-    measured in the raster's CRS. Returns the roads (in their own CRS) with
-    ``max_ponding_m``, ``flooded_m`` (length of samples above the limit) and ``flooded``
-    (max above the limit).
+    Each road is cut at every cell edge of the ponding raster (exact, no sampling; linear in
+    the cells the roads cross, so a city of 10^6 road segments at 10 m runs in seconds and
+    in the memory of the roads' coordinates). Roads in another CRS than the ponding raster
+    are reprojected to it first (never compared raw); lengths are measured in the raster's
+    CRS. Returns the roads (in their own CRS) with ``max_ponding_m`` (deepest cell crossed;
+    0 off the raster), ``flooded_m`` (length in cells ponded beyond the limit) and
+    ``flooded`` (max above the limit).
 
     Examples
     --------
@@ -389,35 +391,23 @@ def flooded_roads(roads, ponding_m, *, limit_m: float = PONDING_LIMIT_M, spacing
     >>> spec = GridSpec.from_bounds((0, 0, 100, 100), res_m=10, crs="EPSG:4527")
     >>> depth = np.zeros(spec.shape); depth[:, 5] = 0.5          # a 0.5 m deep channel at x = 50-60 m
     >>> road = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 45), (100, 45)])], crs="EPSG:4527")
-    >>> flooded_roads(road, spec.to_dataarray(depth))[["max_ponding_m", "flooded_m", "flooded"]].values.tolist()
-    [[0.5, 10.0, True]]
+    >>> out = flooded_roads(road, spec.to_dataarray(depth))
+    >>> float(out.max_ponding_m[0]), round(float(out.flooded_m[0]), 6), bool(out.flooded[0])
+    (0.5, 10.0, True)
     """
-    import shapely
-
+    from cimtwin.grid.rasterize import line_lengths, line_max
     from cimtwin.grid.spec import GridSpec
 
     spec = GridSpec.from_dataarray(ponding_m)
-    step = require_positive(spacing_m if spacing_m is not None else spec.res_m / 2, arg="spacing_m")
-    p = np.nan_to_num(np.asarray(ponding_m.values, dtype="float64"))
+    p = np.asarray(ponding_m.values)
     raster_crs = crs_of(ponding_m)
     if raster_crs is None and crs_of(roads) is not None:
         raise CRSError("`ponding_m` has no CRS while `roads` has one: the two cannot be matched. Write the "
                        "raster's CRS (`ponding_m.rio.write_crs(model.crs)`).")
     geoms = to_crs_of(roads, raster_crs, arg="roads", target="ponding_m").geometry.values
-    lengths = shapely.length(geoms)
-    n = np.maximum(1, np.ceil(lengths / step).astype("int64"))
-    owner = np.repeat(np.arange(len(roads)), n)
-    starts = np.repeat(np.cumsum(n) - n, n)
-    frac = (np.arange(owner.size) - starts + 0.5) / np.repeat(n, n)
-    pts = shapely.line_interpolate_point(geoms[owner], frac, normalized=True)
-    r, c = spec.rowcol(shapely.get_x(pts), shapely.get_y(pts))
-    inside = spec.contains_rowcol(r, c)
-    depth = np.zeros(owner.size)
-    depth[inside] = p[r[inside], c[inside]]
-    maxd = np.zeros(len(roads))
-    np.maximum.at(maxd, owner, depth)
-    seg = np.repeat(lengths / n, n)
-    flooded_m = np.bincount(owner, weights=seg * (depth > limit_m), minlength=len(roads))
+    beyond = (p > limit_m).view(np.int8)  # NaN (holes) compare False: never flooded
+    flooded_m = line_lengths(spec, geoms, beyond, 2, per_feature=True)[:, 1]
+    maxd = np.maximum(np.nan_to_num(line_max(spec, geoms, p), nan=0.0), 0.0)
     out = roads.assign(max_ponding_m=maxd, flooded_m=flooded_m, flooded=maxd > limit_m)
     out.attrs["limit_m"] = limit_m
     out.attrs["limit_source"] = PONDING_LIMIT_SOURCE

@@ -143,3 +143,26 @@ def test_line_lengths_equal_the_intersection_with_the_covered_cells(lines, seed)
     inside = shapely.length(shapely.intersection(geoms, box(*spec.bounds)))
     np.testing.assert_allclose(got.sum(axis=1), inside, atol=1e-7)
     np.testing.assert_allclose(line_lengths(spec, geoms, mask.view(np.int8), 2), got.sum(axis=0), atol=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(-150, 750), st.integers(-150, 550)), min_size=2, max_size=4),
+                min_size=1, max_size=4), st.integers(0, 10_000))
+def test_line_max_is_the_largest_value_of_the_cells_a_line_crosses(lines, seed):
+    """Brute force: the cells whose box meets the line in a piece of positive length."""
+    from cimtwin.grid.rasterize import line_max
+
+    spec = GridSpec.from_bounds((0, 0, 60, 40), res_m=10, crs="EPSG:4527")
+    values = np.random.default_rng(seed).random(spec.shape).astype("float32")
+    values[0, 0] = np.nan  # skipped
+    geoms = np.array([LineString([(x / 10 + 0.0317, y / 10 + 0.0291) for x, y in pts]) for pts in lines],
+                     dtype=object)
+    x0, y1 = spec.transform.c, spec.transform.f
+    want = np.full(len(geoms), np.nan)
+    for r in range(spec.shape[0]):
+        for c in range(spec.shape[1]):
+            cell = box(x0 + 10 * c, y1 - 10 * (r + 1), x0 + 10 * (c + 1), y1 - 10 * r)
+            hit = shapely.length(shapely.intersection(geoms, cell)) > 1e-9
+            if np.isfinite(values[r, c]):
+                want[hit] = np.fmax(want[hit], values[r, c])
+    np.testing.assert_allclose(line_max(spec, geoms, values), want)

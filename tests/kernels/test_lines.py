@@ -42,7 +42,8 @@ def test_grouped_lengths_equal_one_call_per_group(segments, seed):
     seg = np.array([s[:4] for s in segments], dtype="float64")
     group = np.array([s[4] for s in segments], dtype="int64")
     length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
-    got = segment_lengths_by_group_key(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3], length, group, 3, key, 3)
+    got, _ = segment_lengths_by_group_key(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3], length, group, 3, key, 3,
+                                          np.zeros((0, 0), np.float32))
     for g in range(3):
         s = group == g
         want = segment_lengths_by_key(seg[s, 0], seg[s, 1], seg[s, 2], seg[s, 3], length[s], key, 3)
