@@ -27,8 +27,10 @@ def run(args) -> int:
     timer = StageTimer()
     with timer.stage("load model"):
         model = open_model(args.path)
-    result = compliance_run(model, out=args.out, year=args.year, risk=not args.no_risk,
-                            shelters=not args.no_shelters, timer=timer)
+    # only the targets table goes on: the risk rasters are written, and letting them go
+    # keeps a city-scale run's report stage from holding them
+    targets = compliance_run(model, out=args.out, year=args.year, risk=not args.no_risk,
+                             shelters=not args.no_shelters, timer=timer).targets
     if not args.no_report:
         from pathlib import Path
 
@@ -36,9 +38,9 @@ def run(args) -> int:
 
         with timer.stage("report"):
             build_report(model, Path(args.out) / "report", year=args.year, risk=False,
-                         targets=result.targets)
-    computed = result.targets[(result.targets["zone"] == "all") & result.targets["value"].notna()]
-    print(f"{model.name}: {len(computed)} of {result.targets['target_id'].nunique()} targets computed")
+                         targets=targets)
+    computed = targets[(targets["zone"] == "all") & targets["value"].notna()]
+    print(f"{model.name}: {len(computed)} of {targets['target_id'].nunique()} targets computed")
     print(timer.format())
     timer.table().to_csv(f"{args.out}/stages.csv", index=False)
     return 0

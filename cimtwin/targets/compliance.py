@@ -141,6 +141,14 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         seconds = pd.DataFrame(list(targets_run.seconds.items()), columns=["target_id", "seconds"])
         seconds.sort_values("seconds", ascending=False).to_csv(path, index=False)
         written.append(path)
+    # shelter access before risk: the risk rasters (a dozen grids of the DEM's size) are
+    # written and can be let go without sitting in memory through the routing stages
+    access = None
+    if shelters and model.has_layer("shelters") and model.has_layer("buildings") and model.has_layer("roads"):
+        access = _shelter_access(model, timer=timer, max_snap_m=max_snap_m)
+        path = out / "shelter_access.csv"
+        access.to_csv(path, index=False, encoding="utf-8")
+        written.append(path)
     risk_result = None
     if risk and model.has_raster("dem"):
         from cimtwin.risk.pipeline import risk_zoning
@@ -149,12 +157,6 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
             risk_result = risk_zoning(model, close_roads=close_roads)
         with timer.stage("write risk"):
             written += risk_result.write(out / "risk")
-    access = None
-    if shelters and model.has_layer("shelters") and model.has_layer("buildings") and model.has_layer("roads"):
-        access = _shelter_access(model, timer=timer, max_snap_m=max_snap_m)
-        path = out / "shelter_access.csv"
-        access.to_csv(path, index=False, encoding="utf-8")
-        written.append(path)
     path = out / "stages.csv"
     timer.table().to_csv(path, index=False)
     written.append(path)
