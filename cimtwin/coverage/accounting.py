@@ -645,13 +645,13 @@ def area_table(inp: CoverageInputs, cover: Cover, definition: str):
 
     # zone sums give the whole-area row only when zones neither overlap nor double a target
     partition = zones is None or (not merged if inp.same_layer else not zones.overlapping)
-    # a raster cover measures areas and lengths on its grid; polygonizing a city-wide mask
-    # (10^8 cells, 10^5 viewsheds) and overlaying it would cost minutes and gigabytes
-    use_grid = cover.mask is not None and family in ("polygon", "line") and not inp.geometries and \
-        (zones is None or not zones.overlapping)
+    # a raster cover measures areas and lengths exactly on its grid (the same figure as the
+    # overlay with its cells' squares); polygonizing a city-wide mask (10^8 cells, 10^5
+    # viewsheds) to overlay it costs minutes and gigabytes, so it is done only for geometries
+    use_grid = cover.mask is not None and family in ("polygon", "line") and (zones is None or not zones.overlapping)
     if use_grid:
-        cov, tot = _grid_measure(pieces.geoms, cover.mask, cover.spec, family)
-        cov_geoms = None
+        cov, tot = _grid_measure(pieces.geoms, cover.mask, cover.spec, family), _measure(pieces.geoms, family)
+        cov_geoms = cover.geoms(pieces.geoms, family) if inp.geometries else None
     else:
         cov_geoms = cover.geoms(pieces.geoms, family)
         cov, tot = _measure(cov_geoms, family), _measure(pieces.geoms, family)
@@ -662,8 +662,8 @@ def area_table(inp: CoverageInputs, cover: Cover, definition: str):
     if partition:
         all_cov, all_tot = float(cov.sum()), float(tot.sum())
     elif use_grid:
-        c, t = _grid_measure(units, cover.mask, cover.spec, family)
-        all_cov, all_tot = float(c.sum()), float(t.sum())
+        all_cov = float(_grid_measure(units, cover.mask, cover.spec, family).sum())
+        all_tot = float(_measure(units, family).sum())
     else:
         all_cov = float(_measure(cover.geoms(units, family), family).sum())
         all_tot = float(_measure(units, family).sum())
@@ -700,29 +700,20 @@ def _split_geometries(zones, pieces: _Pieces, covered_geoms, family, crs):
             _gdf(zones, pieces.zone[keep_g], pieces.target[keep_g], gaps[keep_g], crs))
 
 
-def _grid_measure(geoms, mask, spec, family: str):
-    """Covered and total area (polygons) or length (lines) of each geometry under a raster mask.
+def _grid_measure(geoms, mask, spec, family: str) -> np.ndarray:
+    """Covered area (polygons) or length (lines) of each geometry under a raster mask, exactly.
 
-    A polygon holds the cells whose centre is inside it; a line is cut at every cell edge
-    and its pieces in covered cells count (exactly its intersection with the covered cell
-    squares, but for pieces lying on an edge, which count for one side only).
+    Equal to the overlay with the True cells' squares: a polygon's cells cut by its edge count
+    their exact share; a line is cut at every cell edge (a piece lying along an edge counts
+    for one side only, where the overlay counts it).
     """
-    import shapely
+    from cimtwin.grid.rasterize import line_lengths, polygon_areas
 
-    from cimtwin.grid.rasterize import burn, line_lengths
-    from cimtwin.kernels.zonal import label_counts
-
+    geoms = np.asarray(geoms, dtype=object)
     if family == "line":
-        geoms = np.asarray(geoms, dtype=object)
-        key = np.ascontiguousarray(mask, dtype=bool).view(np.int8)
-        cov = line_lengths(spec, geoms, key, 2, per_feature=True)[:, 1]
-        return cov, shapely.length(geoms).astype("float64")
-
-    labels = burn(spec, np.asarray(geoms, dtype=object), np.arange(1, len(geoms) + 1, dtype="int32"), fill=0)
-    cell = spec.res_m ** 2
-    # one pass over the label grid: bincount(labels[mask]) would copy most of a 1e8-cell grid twice
-    tot, cov = label_counts(labels.ravel(), np.ascontiguousarray(mask).ravel(), len(geoms) + 1)
-    return (cov[1:] * cell).astype("float64"), (tot[1:] * cell).astype("float64")
+        return line_lengths(spec, geoms, np.ascontiguousarray(mask, dtype=bool).view(np.int8), 2,
+                            per_feature=True)[:, 1]
+    return polygon_areas(spec, geoms, mask)[0]
 
 
 def feature_table(inp: CoverageInputs, hit: np.ndarray, definition: str):

@@ -164,9 +164,8 @@ def coverage_ratio(model, *, sensors, targets, by=None, definition: str | None =
     category : str or list of str or None
         Keep only targets whose ``category`` is among these (e.g. ``"重要部位"`` of key_areas).
     geometries : bool
-        Build the covered/gaps GeoDataFrames (False saves time on very large inputs). Under a
-        raster definition, False measures on the grid: lines give the same figure, polygons
-        count the cells whose centre they hold instead of the exact overlay (docs/coverage.md).
+        Build the covered/gaps GeoDataFrames (False saves time on very large inputs; the
+        figures are the same either way).
     **options
         The definition's own keyword-only options (a misspelt or foreign one is a TypeError
         naming the valid ones):

@@ -342,8 +342,11 @@ _WHOLE = (_ALL, _ALL, "")
 
 def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.DataFrame | str | None = None,
                 ids: Iterable[str] | None = None, zones: bool = True, clip_to=DEFAULT_CLIP, by: str | None = None,
-                study_area: bool | None = None) -> TargetRun:
+                study_area: bool | None = None, geometries: bool = True) -> TargetRun:
     """Like :func:`evaluate`, also keeping each target's raw result (coverage gaps …) and timing.
+
+    ``geometries=False`` keeps the coverage results without their covered and gap
+    geometries (the figures are the same; a city-scale run skips polygonizing its masks).
 
     Examples
     --------
@@ -394,6 +397,7 @@ def run_targets(model, year: int | Iterable[int] | None = None, *, catalog: pd.D
                 kwargs["by"] = by
             if fn is _coverage:
                 kwargs["clip_to"] = clip_to
+                kwargs["geometries"] = geometries
             measure = fn(model, **kwargs)
         except _NotComputable as exc:
             rows.append(_row(entry, _WHOLE, None, entry["value"], definition=entry["definition"], reason=str(exc)))

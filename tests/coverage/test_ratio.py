@@ -229,9 +229,11 @@ def test_shared_fields_give_the_fresh_figures(sensors, targets, definition):
 
 
 @pytest.mark.parametrize("sensors, targets, definition", [("sites_nbiot", "pipes", "mcl"),
-                                                          ("cameras", "rivers", "viewshed")])
-def test_line_targets_measured_on_the_grid_equal_the_polygon_overlay(sensors, targets, definition):
-    """Lines under a raster cover: cell-edge cutting (no geometries) equals clipping by the mask's polygons."""
+                                                          ("cameras", "rivers", "viewshed"),
+                                                          ("cameras", "key_areas", "viewshed"),
+                                                          ("sites_5g", "districts", "rsrp")])
+def test_raster_covers_give_one_figure_with_or_without_geometries(sensors, targets, definition):
+    """Measured on the grid (no geometries) equals clipping by the mask's polygons, lines and polygons."""
     sample = cimtwin.load_sample("jinan")
     grid = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition, geometries=False)
     overlay = coverage_ratio(sample, sensors=sensors, targets=targets, definition=definition, geometries=True)
