@@ -8,7 +8,7 @@ updated priority: twice the shortcuts the contraction would add, minus the arcs 
 removes, plus the node's already contracted neighbours (which spreads contraction evenly)
 and four times its depth in the hierarchy so far (a shallow hierarchy answers faster).
 
-The result is two upward graphs, each a CSR over the same node numbers:
+:func:`ch_build` returns two upward graphs, each a CSR over the caller's node numbers:
 
 - ``up``: arcs ``v -> x`` to higher-ranked ``x`` (the forward search climbs them);
 - ``down``: arcs ``x -> v`` from higher-ranked ``x``, stored at ``v`` (the backward search
@@ -16,8 +16,19 @@ The result is two upward graphs, each a CSR over the same node numbers:
 
 Each arc keeps its cost and its middle node (``-1`` for an original arc), from which a
 path is unpacked recursively. Queries are exact: a shortest path always has a form that
-climbs from ``s`` to its highest node and descends to ``t``. Both searches prune with
-"stall-on-demand" (a node reached more cheaply from a higher node is not expanded).
+climbs from ``s`` to its highest node and descends to ``t``.
+
+Queries run on one *query graph* (:func:`ch_query_graph`) instead: the nodes renumbered
+by hierarchy level, deepest first (:func:`ch_levels`, :func:`ch_layout`), so the top
+levels that every search climbs into are one small block of memory; and ``up`` and
+``down`` merged into one CSR whose row ``v`` lists each higher neighbour once with both
+costs side by side. A forward and a backward search then walk the same rows, and the
+stall test of either reads the other's cost in the row it is already scanning. Both
+directions share one settle/relax step (:func:`_relax`, ``side`` 0 or 1) and keep their
+labels interleaved per node. Searches prune with "stall-on-demand" (a node reached more
+cheaply from a higher node is not expanded); a pair query records a meeting as soon as
+a relaxed node carries the other direction's label, and each direction stops once its
+queue head is no cheaper than the best meeting.
 
 Weights must be finite and >= 0; parallel arcs are merged by the caller (cheapest kept),
 self-loops are ignored. Work arrays are reset through the list of touched nodes, so a
@@ -32,8 +43,8 @@ from numba import prange
 from cimtwin.kernels._jit import njit
 from cimtwin.kernels.heap import heap_pop, heap_push
 
-__all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_buckets", "ch_bucket_scan",
-           "ch_many_to_many"]
+__all__ = ["ch_build", "ch_levels", "ch_layout", "ch_query_graph", "ch_query", "ch_query_batch", "ch_path",
+           "ch_buckets", "ch_bucket_scan", "ch_many_to_many"]
 
 _INF = np.inf
 _WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
