@@ -8,7 +8,7 @@ updated priority: twice the shortcuts the contraction would add, minus the arcs 
 removes, plus the node's already contracted neighbours (which spreads contraction evenly)
 and four times its depth in the hierarchy so far (a shallow hierarchy answers faster).
 
-The result is two upward graphs, each a CSR over the same node numbers:
+:func:`ch_build` returns two upward graphs, each a CSR over the caller's node numbers:
 
 - ``up``: arcs ``v -> x`` to higher-ranked ``x`` (the forward search climbs them);
 - ``down``: arcs ``x -> v`` from higher-ranked ``x``, stored at ``v`` (the backward search
@@ -16,8 +16,19 @@ The result is two upward graphs, each a CSR over the same node numbers:
 
 Each arc keeps its cost and its middle node (``-1`` for an original arc), from which a
 path is unpacked recursively. Queries are exact: a shortest path always has a form that
-climbs from ``s`` to its highest node and descends to ``t``. Both searches prune with
-"stall-on-demand" (a node reached more cheaply from a higher node is not expanded).
+climbs from ``s`` to its highest node and descends to ``t``.
+
+Queries run on one *query graph* (:func:`ch_query_graph`) instead: the nodes renumbered
+by hierarchy level, deepest first (:func:`ch_levels`, :func:`ch_layout`), so the top
+levels that every search climbs into are one small block of memory; and ``up`` and
+``down`` merged into one CSR whose row ``v`` lists each higher neighbour once with both
+costs side by side. A forward and a backward search then walk the same rows, and the
+stall test of either reads the other's cost in the row it is already scanning. Both
+directions share one settle/relax step (:func:`_relax`, ``side`` 0 or 1) and keep their
+labels interleaved per node. Searches prune with "stall-on-demand" (a node reached more
+cheaply from a higher node is not expanded); a pair query records a meeting as soon as
+a relaxed node carries the other direction's label, and each direction stops once its
+queue head is no cheaper than the best meeting.
 
 Weights must be finite and >= 0; parallel arcs are merged by the caller (cheapest kept),
 self-loops are ignored. Work arrays are reset through the list of touched nodes, so a
@@ -32,8 +43,8 @@ from numba import prange
 from cimtwin.kernels._jit import njit
 from cimtwin.kernels.heap import heap_pop, heap_push
 
-__all__ = ["ch_build", "ch_query", "ch_query_batch", "ch_path", "ch_buckets", "ch_bucket_scan",
-           "ch_many_to_many"]
+__all__ = ["ch_build", "ch_levels", "ch_layout", "ch_query_graph", "ch_query", "ch_query_batch", "ch_path",
+           "ch_buckets", "ch_bucket_scan", "ch_many_to_many"]
 
 _INF = np.inf
 _WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
@@ -440,171 +451,271 @@ def _to_csr(n, start, length, nb, w, mid):
     return ptr, onb, ow, omid
 
 
-# --------------------------------------------------------------------------- queries
+# --------------------------------------------------------------------------- query layout
 @njit
-def _stalled(u, du, ptr, nb, w, dist):
-    """True when a higher node reaches u more cheaply than ``du`` (u needs no expansion)."""
+def ch_levels(rank, up_ptr, up_to, dn_ptr, dn_fr):
+    """Depth of each node in the hierarchy: 0 for a node no lower node reaches, else one
+    more than its deepest lower neighbour (up or down arc)."""
+    n = rank.shape[0]
+    by_rank = np.empty(n, np.int64)
+    for v in range(n):
+        by_rank[rank[v]] = v
+    level = np.zeros(n, np.int64)
+    for k in range(n):
+        v = by_rank[k]
+        lv = level[v] + 1
+        for p in range(up_ptr[v], up_ptr[v + 1]):
+            x = up_to[p]
+            if level[x] < lv:
+                level[x] = lv
+        for p in range(dn_ptr[v], dn_ptr[v + 1]):
+            x = dn_fr[p]
+            if level[x] < lv:
+                level[x] = lv
+    return level
+
+
+def ch_layout(level):
+    """Query numbering of the nodes: ``(pos, order)``, deepest level first.
+
+    ``pos[v]`` is the new number of node ``v`` and ``order`` its inverse. Nodes of one
+    level keep their relative order (the caller's numbering, spatial in cimtwin), so the
+    few top levels every search climbs into share a small block of memory at the front,
+    and the wide bottom levels stay spatially sorted.
+    """
+    order = np.argsort(-np.asarray(level, np.int64), kind="stable").astype(np.int32)
+    pos = np.empty_like(order)
+    pos[order] = np.arange(order.size, dtype=np.int32)
+    return pos, order
+
+
+@njit
+def ch_query_graph(pos, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid):
+    """The hierarchy as one upward CSR in the numbering ``pos``: ``(ptr, to, w, mid)``.
+
+    Row ``i`` lists every higher neighbour ``x`` of node ``i`` once, with both costs
+    interleaved: ``w[2p]`` for the arc ``i -> x`` (forward search), ``w[2p + 1]`` for
+    ``x -> i`` (backward search); inf where that arc does not exist. ``mid`` is laid out
+    alike (middle node of a shortcut, -1 for an original arc or none). Both searches, and
+    the stalling test of either (which reads the other direction's cost), walk the same
+    rows.
+    """
+    n = pos.shape[0]
+    order = np.empty(n, np.int64)
+    for v in range(n):
+        order[pos[v]] = v
+    stamp = np.full(n, -1, np.int64)
+    ptr = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        v = order[i]
+        c = 0
+        for p in range(up_ptr[v], up_ptr[v + 1]):
+            x = up_to[p]
+            if stamp[x] != i:
+                stamp[x] = i
+                c += 1
+        for p in range(dn_ptr[v], dn_ptr[v + 1]):
+            x = dn_fr[p]
+            if stamp[x] != i:
+                stamp[x] = i
+                c += 1
+        ptr[i + 1] = ptr[i] + c
+    m = ptr[n]
+    to = np.empty(m, np.int32)
+    w = np.full(2 * m, _INF)
+    mid = np.full(2 * m, -1, np.int32)
+    slot = np.empty(n, np.int64)
+    stamp[:] = -1
+    for i in range(n):
+        v = order[i]
+        q = ptr[i]
+        for side in range(2):
+            a = up_ptr[v] if side == 0 else dn_ptr[v]
+            b = up_ptr[v + 1] if side == 0 else dn_ptr[v + 1]
+            for p in range(a, b):
+                x = up_to[p] if side == 0 else dn_fr[p]
+                c = up_w[p] if side == 0 else dn_w[p]
+                md = up_mid[p] if side == 0 else dn_mid[p]
+                if stamp[x] != i:
+                    stamp[x] = i
+                    slot[x] = q
+                    to[q] = pos[x]
+                    q += 1
+                k = 2 * slot[x] + side
+                if c < w[k]:  # a repeated arc: the cheapest
+                    w[k] = c
+                    mid[k] = pos[md] if md >= 0 else -1
+    return ptr, to, w, mid
+
+
+# --------------------------------------------------------------------------- queries
+# Search state is interleaved per node: dist[2v] forward, dist[2v + 1] backward (pred alike),
+# so the meeting test and the "first touch" test read one cache line.
+@njit
+def _stalled(u, du, side, ptr, to, w, dist):
+    """True when a higher node reaches u more cheaply than ``du`` (u needs no expansion).
+
+    Stall-on-demand: the arcs that would reach u from above are u's own row, read with the
+    other direction's cost.
+    """
+    o = 1 - side
     for p in range(ptr[u], ptr[u + 1]):
-        if dist[nb[p]] + w[p] < du:
+        if dist[2 * to[p] + side] + w[2 * p + o] < du:
             return True
     return False
 
 
 @njit
-def _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0,
-                df, db, pf, pb, hf, hb, track, want_tree):
+def _relax(u, du, side, ptr, to, w, dist, pred, h, size, track, nt, best, meet):
+    """The one relax step of every CH search: push u's improved higher neighbours.
+
+    Newly touched nodes go to ``track`` (reset later, not O(n)); a neighbour already
+    reached by the other direction offers a path, which may lower ``best`` (``meet``)
+    early and so prune sooner. ``pred`` (empty: not kept) stores the arc position.
+    Returns ``(size, nt, best, meet)``.
+    """
+    keep = pred.shape[0] > 0
+    o = 1 - side
+    for p in range(ptr[u], ptr[u + 1]):
+        c = w[2 * p + side]
+        if c == _INF:
+            continue
+        x = to[p]
+        nd = du + c
+        k = 2 * x + side
+        if nd < dist[k]:
+            other = dist[2 * x + o]
+            if dist[k] == _INF and other == _INF:
+                track[nt] = x
+                nt += 1
+            dist[k] = nd
+            if keep:
+                pred[k] = p
+            size = heap_push(h, size, nd, x)
+            if nd + other < best:
+                best = nd + other
+                meet = x
+    return size, nt, best, meet
+
+
+@njit
+def _seed(nodes, d0, side, dist, pred, h, size, track, nt):
+    keep = pred.shape[0] > 0
+    for i in range(nodes.shape[0]):
+        v = nodes[i]
+        k = 2 * v + side
+        if dist[2 * v] == _INF and dist[2 * v + 1] == _INF:
+            track[nt] = v
+            nt += 1
+        if d0[i] < dist[k]:
+            dist[k] = d0[i]
+            if keep:
+                pred[k] = -1
+            size = heap_push(h, size, d0[i], v)
+    return size, nt
+
+
+@njit
+def _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, track):
     """Bidirectional upward search between seed sets: ``(cost, meeting node, n touched)``.
 
     Seeds start at their given costs (a point part-way along an edge enters the graph at
-    both ends of its edge). ``pf[v]``/``pb[v]`` hold the arc that reached v (positions in
-    the up / down arrays) when ``want_tree``.
+    both ends of its edge). The smaller queue head goes next; a direction stops once its
+    head is no cheaper than the best path found (nothing it settles later can improve it).
     """
-    nt = 0
-    sf = 0
-    sb = 0
-    for i in range(s_nodes.shape[0]):
-        v = s_nodes[i]
-        if df[v] == _INF and db[v] == _INF:
-            track[nt] = v
-            nt += 1
-        if s_d0[i] < df[v]:
-            df[v] = s_d0[i]
-            if want_tree:
-                pf[v] = -1
-            sf = heap_push(hf, sf, s_d0[i], v)
-    for i in range(t_nodes.shape[0]):
-        v = t_nodes[i]
-        if df[v] == _INF and db[v] == _INF:
-            track[nt] = v
-            nt += 1
-        if t_d0[i] < db[v]:
-            db[v] = t_d0[i]
-            if want_tree:
-                pb[v] = -1
-            sb = heap_push(hb, sb, t_d0[i], v)
+    sf, nt = _seed(s_nodes, s_d0, 0, dist, pred, hf, 0, track, 0)
+    sb, nt = _seed(t_nodes, t_d0, 1, dist, pred, hb, 0, track, nt)
     best = _INF
     meet = -1
+    for i in range(s_nodes.shape[0]):  # a node seeded on both sides
+        v = s_nodes[i]
+        if dist[2 * v] + dist[2 * v + 1] < best:
+            best = dist[2 * v] + dist[2 * v + 1]
+            meet = v
     while True:
         go_f = sf > 0 and hf[0] < best
         go_b = sb > 0 and hb[0] < best
         if not go_f and not go_b:
             break
-        if go_f and (not go_b or hf[0] <= hb[0]):
-            d = hf[0]
-            u = int(hf[1])
-            sf = heap_pop(hf, sf)
-            if d > df[u]:
-                continue
-            if db[u] < _INF and d + db[u] < best:
-                best = d + db[u]
-                meet = u
-            if _stalled(u, d, dn_ptr, dn_fr, dn_w, df):
-                continue
-            for p in range(up_ptr[u], up_ptr[u + 1]):
-                x = up_to[p]
-                nd = d + up_w[p]
-                if nd < df[x]:
-                    if df[x] == _INF and db[x] == _INF:
-                        track[nt] = x
-                        nt += 1
-                    df[x] = nd
-                    if want_tree:
-                        pf[x] = p
-                    sf = heap_push(hf, sf, nd, x)
+        side = 0 if go_f and (not go_b or hf[0] <= hb[0]) else 1
+        h = hf if side == 0 else hb
+        size = sf if side == 0 else sb
+        d = h[0]
+        u = int(h[1])
+        size = heap_pop(h, size)
+        if d <= dist[2 * u + side] and not _stalled(u, d, side, ptr, to, w, dist):
+            size, nt, best, meet = _relax(u, d, side, ptr, to, w, dist, pred, h, size, track, nt, best, meet)
+        if side == 0:
+            sf = size
         else:
-            d = hb[0]
-            u = int(hb[1])
-            sb = heap_pop(hb, sb)
-            if d > db[u]:
-                continue
-            if df[u] < _INF and d + df[u] < best:
-                best = d + df[u]
-                meet = u
-            if _stalled(u, d, up_ptr, up_to, up_w, db):
-                continue
-            for p in range(dn_ptr[u], dn_ptr[u + 1]):
-                x = dn_fr[p]
-                nd = d + dn_w[p]
-                if nd < db[x]:
-                    if df[x] == _INF and db[x] == _INF:
-                        track[nt] = x
-                        nt += 1
-                    db[x] = nd
-                    if want_tree:
-                        pb[x] = p
-                    sb = heap_push(hb, sb, nd, x)
+            sb = size
     return best, meet, nt
 
 
 @njit
-def _work(n, m_up, m_dn, n_seeds):
-    df = np.full(n, _INF)
-    db = np.full(n, _INF)
-    pf = np.full(n, -1, np.int64)
-    pb = np.full(n, -1, np.int64)
-    hf = np.empty(2 * (m_up + n_seeds + 1), np.float64)
-    hb = np.empty(2 * (m_dn + n_seeds + 1), np.float64)
+def _work(n, m, n_seeds, want_tree):
+    dist = np.full(2 * n, _INF)
+    pred = np.full(2 * n if want_tree else 0, -1, np.int64)
+    hf = np.empty(2 * (m + n_seeds + 1), np.float64)
+    hb = np.empty(2 * (m + n_seeds + 1), np.float64)
     track = np.empty(n + n_seeds + 1, np.int32)
-    return df, db, pf, pb, hf, hb, track
+    return dist, pred, hf, hb, track
 
 
 @njit
-def _reset(track, nt, df, db, pf, pb):
+def _reset(track, nt, dist):
     for j in range(nt):
         v = track[j]
-        df[v] = _INF
-        db[v] = _INF
-        pf[v] = -1
-        pb[v] = -1
+        dist[2 * v] = _INF
+        dist[2 * v + 1] = _INF
 
 
 @njit
-def ch_query(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0):
+def ch_query(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0):
     """Cost of the cheapest path from the source seeds to the target seeds (inf if none)."""
-    n = up_ptr.shape[0] - 1
-    df, db, pf, pb, hf, hb, track = _work(n, up_to.shape[0], dn_fr.shape[0],
-                                          s_nodes.shape[0] + t_nodes.shape[0])
-    d, _, _ = _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0,
-                          df, db, pf, pb, hf, hb, track, False)
+    n = ptr.shape[0] - 1
+    dist, pred, hf, hb, track = _work(n, to.shape[0], s_nodes.shape[0] + t_nodes.shape[0], False)
+    d, _, _ = _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, track)
     return d
 
 
 @njit(parallel=True)
-def ch_query_batch(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, origins, targets, nchunks):
-    """Costs of many node pairs ``origins[i] -> targets[i]``, parallel over pairs."""
-    n = up_ptr.shape[0] - 1
+def ch_query_batch(ptr, to, w, origins, targets, nchunks):
+    """Costs of many node pairs ``origins[i] -> targets[i]``, parallel over pairs.
+
+    Each thread keeps one set of work arrays and resets only what a query touched.
+    """
+    n = ptr.shape[0] - 1
     q = origins.shape[0]
     out = np.empty(q, np.float64)
     for ch in prange(nchunks):
-        df, db, pf, pb, hf, hb, track = _work(n, up_to.shape[0], dn_fr.shape[0], 2)
+        dist, pred, hf, hb, track = _work(n, to.shape[0], 2, False)
         s = np.empty(1, np.int32)
         t = np.empty(1, np.int32)
         zero = np.zeros(1)
         for i in range(ch, q, nchunks):
             s[0] = origins[i]
             t[0] = targets[i]
-            d, _, nt = _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s, zero, t, zero,
-                                   df, db, pf, pb, hf, hb, track, False)
+            d, _, nt = _query_into(ptr, to, w, s, zero, t, zero, dist, pred, hf, hb, track)
             out[i] = d
-            _reset(track, nt, df, db, pf, pb)
+            _reset(track, nt, dist)
     return out
 
 
 @njit
-def _find(ptr, nb, v, x):
+def _find(ptr, to, v, x):
     for p in range(ptr[v], ptr[v + 1]):
-        if nb[p] == x:
+        if to[p] == x:
             return p
     return -1
 
 
 @njit
-def _unpack(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k):
+def _unpack(a, b, mid, ptr, to, mids, out, k):
     """Append the original nodes after ``a`` on arc ``a -> b`` (ending with b) to ``out``."""
     stack_a = np.empty(64, np.int32)
     stack_b = np.empty(64, np.int32)
     stack_m = np.empty(64, np.int32)
-    top = 0
     stack_a[0] = a
     stack_b[0] = b
     stack_m[0] = mid
@@ -622,39 +733,37 @@ def _unpack(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k):
             na = np.empty(2 * stack_a.shape[0], np.int32); na[:top] = stack_a[:top]; stack_a = na
             nb_ = np.empty(2 * stack_b.shape[0], np.int32); nb_[:top] = stack_b[:top]; stack_b = nb_
             nm = np.empty(2 * stack_m.shape[0], np.int32); nm[:top] = stack_m[:top]; stack_m = nm
-        # x -> m is stored at m among its arcs from higher nodes, m -> y among its upward arcs;
-        # push the second half first so the first half is unpacked first.
-        p2 = _find(up_ptr, up_to, m, y)
-        p1 = _find(dn_ptr, dn_fr, m, x)
+        # m is below x and y, so both halves are in m's row: x -> m as a backward cost,
+        # m -> y as a forward one. Push the second half first so the first is unpacked first.
+        p2 = _find(ptr, to, m, y)
+        p1 = _find(ptr, to, m, x)
         stack_a[top] = m
         stack_b[top] = y
-        stack_m[top] = up_mid[p2]
+        stack_m[top] = mids[2 * p2]
         top += 1
         stack_a[top] = x
         stack_b[top] = m
-        stack_m[top] = dn_mid[p1]
+        stack_m[top] = mids[2 * p1 + 1]
         top += 1
     return out, k
 
 
 @njit
-def _append_arc(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k, n):
+def _append_arc(a, b, mid, ptr, to, mids, out, k, n):
     if k + n > out.shape[0]:
         grown = np.empty(2 * out.shape[0] + n, np.int32)
         grown[:k] = out[:k]
         out = grown
-    return _unpack(a, b, mid, up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k)
+    return _unpack(a, b, mid, ptr, to, mids, out, k)
 
 
 @njit
-def ch_path(up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid, s_nodes, s_d0, t_nodes, t_d0):
+def ch_path(ptr, to, w, mid, s_nodes, s_d0, t_nodes, t_d0):
     """Cheapest path between seed sets: ``(cost, nodes)``, original nodes from a source
     seed to a target seed; an empty path when none."""
-    n = up_ptr.shape[0] - 1
-    df, db, pf, pb, hf, hb, track = _work(n, up_to.shape[0], dn_fr.shape[0],
-                                          s_nodes.shape[0] + t_nodes.shape[0])
-    d, meet, _ = _query_into(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes, s_d0, t_nodes, t_d0,
-                             df, db, pf, pb, hf, hb, track, True)
+    n = ptr.shape[0] - 1
+    dist, pred, hf, hb, track = _work(n, to.shape[0], s_nodes.shape[0] + t_nodes.shape[0], True)
+    d, meet, _ = _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, track)
     if meet < 0:
         return d, np.empty(0, np.int32)
     # arcs from the source seed up to the meeting node, collected backwards
@@ -662,25 +771,23 @@ def ch_path(up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid, s_nodes, s
     arcs_b = []
     arcs_m = []
     v = meet
-    while pf[v] >= 0:
-        p = pf[v]
-        # the arc up_to[p] == v starts at the node whose row holds p
-        a = _row_of(up_ptr, p)
+    while pred[2 * v] >= 0:
+        p = pred[2 * v]
+        a = _row_of(ptr, p)  # forward arc a -> v, stored in a's row
         arcs_a.append(a)
         arcs_b.append(v)
-        arcs_m.append(up_mid[p])
+        arcs_m.append(mid[2 * p])
         v = a
     out = np.empty(16, np.int32)
     out[0] = v
     k = 1
     for j in range(len(arcs_a) - 1, -1, -1):
-        out, k = _append_arc(arcs_a[j], arcs_b[j], arcs_m[j], up_ptr, up_to, up_mid,
-                             dn_ptr, dn_fr, dn_mid, out, k, n)
+        out, k = _append_arc(arcs_a[j], arcs_b[j], arcs_m[j], ptr, to, mid, out, k, n)
     v = meet
-    while pb[v] >= 0:
-        p = pb[v]
-        b = _row_of(dn_ptr, p)  # arc v -> b, stored at b
-        out, k = _append_arc(v, b, dn_mid[p], up_ptr, up_to, up_mid, dn_ptr, dn_fr, dn_mid, out, k, n)
+    while pred[2 * v + 1] >= 0:
+        p = pred[2 * v + 1]
+        b = _row_of(ptr, p)  # backward arc v -> b, stored in b's row
+        out, k = _append_arc(v, b, mid[2 * p + 1], ptr, to, mid, out, k, n)
         v = b
     return d, out[:k].copy()
 
@@ -704,78 +811,58 @@ def _row_of(ptr, p):
 
 # --------------------------------------------------------------------------- many-to-many
 @njit
-def _upward(ptr, nb, w, sptr, snb, sw, seeds, d0, dist, h, track, settled, sd):
-    """Full upward search from the seeds with stalling: settled, unstalled nodes and
-    their costs go to ``settled``/``sd``; returns (n settled, n touched)."""
-    size = 0
-    nt = 0
-    for i in range(seeds.shape[0]):
-        v = seeds[i]
-        if dist[v] == _INF:
-            track[nt] = v
-            nt += 1
-        if d0[i] < dist[v]:
-            dist[v] = d0[i]
-            size = heap_push(h, size, d0[i], v)
+def _upward(ptr, to, w, side, seeds, d0, dist, h, track, settled, sd):
+    """Full upward search (``side`` 0 forward, 1 backward) from the seeds with stalling:
+    settled, unstalled nodes and their costs go to ``settled``/``sd``; returns their count."""
+    no_pred = np.empty(0, np.int64)
+    size, nt = _seed(seeds, d0, side, dist, no_pred, h, 0, track, 0)
     ns = 0
     while size > 0:
         d = h[0]
         u = int(h[1])
         size = heap_pop(h, size)
-        if d > dist[u]:
-            continue
-        if _stalled(u, d, sptr, snb, sw, dist):
+        if d > dist[2 * u + side] or _stalled(u, d, side, ptr, to, w, dist):
             continue
         settled[ns] = u
         sd[ns] = d
         ns += 1
-        for p in range(ptr[u], ptr[u + 1]):
-            x = nb[p]
-            nd = d + w[p]
-            if nd < dist[x]:
-                if dist[x] == _INF:
-                    track[nt] = x
-                    nt += 1
-                dist[x] = nd
-                size = heap_push(h, size, nd, x)
-    for j in range(nt):
-        dist[track[j]] = _INF
+        size, nt, _, _ = _relax(u, d, side, ptr, to, w, dist, no_pred, h, size, track, nt, _INF, -1)
+    _reset(track, nt, dist)
     return ns
 
 
+@njit
+def _search_work(n, m, n_seeds):
+    dist = np.full(2 * n, _INF)
+    h = np.empty(2 * (m + n_seeds + 1), np.float64)
+    track = np.empty(n + n_seeds + 1, np.int32)
+    settled = np.empty(n, np.int32)
+    sd = np.empty(n, np.float64)
+    return dist, h, track, settled, sd
+
+
 @njit(parallel=True)
-def _bucket_counts(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, nchunks):
-    n = up_ptr.shape[0] - 1
+def _bucket_counts(ptr, to, w, t_ptr, t_nodes, t_d0, nchunks):
+    n = ptr.shape[0] - 1
     nt = t_ptr.shape[0] - 1
     counts = np.zeros(nt, np.int64)
     for ch in prange(nchunks):
-        dist = np.full(n, _INF)
-        h = np.empty(2 * (dn_fr.shape[0] + t_nodes.shape[0] + 1), np.float64)
-        track = np.empty(n + 1, np.int32)
-        settled = np.empty(n, np.int32)
-        sd = np.empty(n, np.float64)
+        dist, h, track, settled, sd = _search_work(n, to.shape[0], t_nodes.shape[0])
         for j in range(ch, nt, nchunks):
             a, b = t_ptr[j], t_ptr[j + 1]
-            counts[j] = _upward(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_nodes[a:b], t_d0[a:b],
-                                dist, h, track, settled, sd)
+            counts[j] = _upward(ptr, to, w, 1, t_nodes[a:b], t_d0[a:b], dist, h, track, settled, sd)
     return counts
 
 
 @njit(parallel=True)
-def _bucket_fill(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d,
-                 nchunks):
-    n = up_ptr.shape[0] - 1
+def _bucket_fill(ptr, to, w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d, nchunks):
+    n = ptr.shape[0] - 1
     nt = t_ptr.shape[0] - 1
     for ch in prange(nchunks):
-        dist = np.full(n, _INF)
-        h = np.empty(2 * (dn_fr.shape[0] + t_nodes.shape[0] + 1), np.float64)
-        track = np.empty(n + 1, np.int32)
-        settled = np.empty(n, np.int32)
-        sd = np.empty(n, np.float64)
+        dist, h, track, settled, sd = _search_work(n, to.shape[0], t_nodes.shape[0])
         for j in range(ch, nt, nchunks):
             a, b = t_ptr[j], t_ptr[j + 1]
-            ns = _upward(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_nodes[a:b], t_d0[a:b],
-                         dist, h, track, settled, sd)
+            ns = _upward(ptr, to, w, 1, t_nodes[a:b], t_d0[a:b], dist, h, track, settled, sd)
             o = offs[j]
             for i in range(ns):
                 e_node[o + i] = settled[i]
@@ -804,20 +891,15 @@ def _buckets(n, e_node, e_t, e_d):
 
 
 @njit(parallel=True)
-def _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_t, nchunks):
-    n = up_ptr.shape[0] - 1
+def _scan(ptr, to, w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_t, nchunks):
+    n = ptr.shape[0] - 1
     ns_ = s_ptr.shape[0] - 1
     out = np.full((ns_, n_t), _INF)
     for ch in prange(nchunks):
-        dist = np.full(n, _INF)
-        h = np.empty(2 * (up_to.shape[0] + s_nodes.shape[0] + 1), np.float64)
-        track = np.empty(n + 1, np.int32)
-        settled = np.empty(n, np.int32)
-        sd = np.empty(n, np.float64)
+        dist, h, track, settled, sd = _search_work(n, to.shape[0], s_nodes.shape[0])
         for i in range(ch, ns_, nchunks):
             a, b = s_ptr[i], s_ptr[i + 1]
-            ns = _upward(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_nodes[a:b], s_d0[a:b],
-                         dist, h, track, settled, sd)
+            ns = _upward(ptr, to, w, 0, s_nodes[a:b], s_d0[a:b], dist, h, track, settled, sd)
             row = out[i]
             for k in range(ns):
                 x = settled[k]
@@ -830,44 +912,41 @@ def _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, 
     return out
 
 
-def ch_buckets(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, t_ptr, t_nodes, t_d0, nchunks):
+def ch_buckets(ptr, to, w, t_ptr, t_nodes, t_d0, nchunks):
     """Buckets of the targets' backward upward searches: ``(ptr, target, cost)`` per node.
 
     Target ``j``'s seeds are ``t_nodes[t_ptr[j]:t_ptr[j + 1]]`` entering at ``t_d0``. Each
     target leaves ``(j, cost)`` at every node its search settles (unstalled): a few hundred
     entries per target on road networks.
     """
-    n = up_ptr.shape[0] - 1
+    n = ptr.shape[0] - 1
     n_t = t_ptr.shape[0] - 1
-    counts = _bucket_counts(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, nchunks)
+    counts = _bucket_counts(ptr, to, w, t_ptr, t_nodes, t_d0, nchunks)
     offs = np.zeros(n_t + 1, np.int64)
     np.cumsum(counts, out=offs[1:])
     m = int(offs[-1])
     e_node = np.empty(m, np.int32)
     e_t = np.empty(m, np.int32)
     e_d = np.empty(m, np.float64)
-    _bucket_fill(dn_ptr, dn_fr, dn_w, up_ptr, up_to, up_w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d,
-                 nchunks)
+    _bucket_fill(ptr, to, w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d, nchunks)
     return _buckets(n, e_node, e_t, e_d)
 
 
-def ch_bucket_scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, buckets, n_targets, nchunks):
+def ch_bucket_scan(ptr, to, w, s_ptr, s_nodes, s_d0, buckets, n_targets, nchunks):
     """Rows of the cost matrix for the given sources against the targets of ``buckets``.
 
     One forward upward search per source; at every node it settles, the bucket's
     entries give a candidate cost ``d(s, x) + d(x, t)``; the least is exact.
     """
     bptr, bt, bd = buckets
-    return _scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_targets, nchunks)
+    return _scan(ptr, to, w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_targets, nchunks)
 
 
-def ch_many_to_many(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, t_ptr, t_nodes, t_d0,
-                    nchunks):
+def ch_many_to_many(ptr, to, w, s_ptr, s_nodes, s_d0, t_ptr, t_nodes, t_d0, nchunks):
     """Cost matrix from every source seed set to every target seed set (bucket algorithm).
 
     :func:`ch_buckets` then :func:`ch_bucket_scan`. Memory: the matrix plus one bucket
     entry per node settled by a backward search.
     """
-    b = ch_buckets(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, t_ptr, t_nodes, t_d0, nchunks)
-    return ch_bucket_scan(up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w, s_ptr, s_nodes, s_d0, b,
-                          t_ptr.shape[0] - 1, nchunks)
+    b = ch_buckets(ptr, to, w, t_ptr, t_nodes, t_d0, nchunks)
+    return ch_bucket_scan(ptr, to, w, s_ptr, s_nodes, s_d0, b, t_ptr.shape[0] - 1, nchunks)

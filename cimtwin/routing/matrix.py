@@ -52,13 +52,14 @@ def _blocks(net, wt, src, dst, *, rows, progress, desc) -> Iterator[tuple[int, n
     from cimtwin.kernels.graph import seed_set_matrix
     from cimtwin.routing._base import _progress
 
-    _, rank = net._spatial_order()
+    hier = net.hierarchy(wt)
+    # the kernels' numbering: the hierarchy's query order, else the spatial one
+    rank = hier.pos if hier is not None else net._spatial_order()[1]
     s_ptr, s_nodes, s_d0 = src
     t_ptr, t_nodes, t_d0 = dst
     s_nodes = rank[s_nodes].astype(np.int32)
     t_nodes = rank[t_nodes].astype(np.int32)
     n_s = s_ptr.size - 1
-    hier = net.hierarchy(wt)
     threads = _threads()
     if hier is not None:
         from cimtwin.kernels.ch import ch_bucket_scan, ch_buckets

@@ -54,9 +54,16 @@ class Hierarchy:
     weight : str
         The weight it was built for.
     arrays : tuple
-        The upward and downward graphs (kernel numbering) the query kernels take.
+        ``(ptr, to, w)``: the query graph, one upward CSR whose rows hold each higher
+        neighbour once with the forward and backward costs interleaved (see
+        :func:`cimtwin.kernels.ch.ch_query_graph`), in the query numbering.
     mids : tuple
-        Middle node of each upward / downward arc (-1 for an original arc), to unpack paths.
+        ``(mid,)``: middle node of each arc, laid out like ``w`` (-1 for an original arc), to
+        unpack paths.
+    pos, order : numpy.ndarray
+        The query numbering: ``pos[i]`` is the query node of network node ``i`` (a position
+        into ``node_ids``), deepest hierarchy level first; ``order`` is its inverse. Queries
+        map through them at the boundary, so results stay in the network's node order.
     n_arcs, n_shortcuts : int
         Arcs of the hierarchy, and how many of them are shortcuts.
     seconds : float
@@ -66,13 +73,15 @@ class Hierarchy:
     weight: str
     arrays: tuple
     mids: tuple
+    pos: np.ndarray
+    order: np.ndarray
     n_arcs: int
     n_shortcuts: int
     seconds: float
 
     @property
     def nbytes(self) -> int:
-        return int(sum(a.nbytes for a in (*self.arrays, *self.mids)))
+        return int(sum(a.nbytes for a in (*self.arrays, *self.mids, self.pos, self.order)))
 
 
 class RoadNetwork:
@@ -541,7 +550,7 @@ class RoadNetwork:
         """
         import time
 
-        from cimtwin.kernels.ch import ch_build
+        from cimtwin.kernels.ch import ch_build, ch_layout, ch_levels, ch_query_graph
 
         wt = self._weight(weight)
         key = ("ch", wt.key, wt.respect_oneway)
@@ -550,12 +559,19 @@ class RoadNetwork:
                 raise ValidationError(f"`max_settled` must be a positive integer; got {max_settled!r}.")
             indptr, indices, w, _ = self._icsr(wt)
             t0 = time.perf_counter()
-            _, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid = ch_build(
+            rank, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid = ch_build(
                 indptr, indices, w, int(max_settled), max(1, int(max_settled) // 5))
             n_arcs = int(up_to.size + dn_fr.size)
-            self._cache[key] = Hierarchy(_weight_label(weight), (up_ptr, up_to, up_w, dn_ptr, dn_fr, dn_w),
-                                         (up_mid, dn_mid), n_arcs, int((up_mid >= 0).sum() + (dn_mid >= 0).sum()),
-                                         time.perf_counter() - t0)
+            n_short = int((up_mid >= 0).sum() + (dn_mid >= 0).sum())
+            # query numbering: by hierarchy level, the spatial order within a level
+            kpos, _ = ch_layout(ch_levels(rank, up_ptr, up_to, dn_ptr, dn_fr))
+            ptr, to, qw, qmid = ch_query_graph(kpos, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid)
+            _, srank = self._spatial_order()
+            pos = kpos[srank]
+            order = np.empty_like(pos)
+            order[pos] = np.arange(pos.size, dtype=pos.dtype)
+            self._cache[key] = Hierarchy(_weight_label(weight), (ptr, to, qw), (qmid,), pos, order, n_arcs,
+                                         n_short, time.perf_counter() - t0)
         return self._cache[key]
 
     def hierarchy(self, weight="length") -> Hierarchy | None:
@@ -789,13 +805,14 @@ class RoadNetwork:
         import numba
 
         wt = self._weight(weight)
+        hier = self.hierarchy(wt)
         _, rank = self._spatial_order()
-        o = rank[self.node_index(origins)]
-        t = rank[self.node_index(targets)]
+        num = hier.pos if hier is not None else rank  # the kernels' numbering
+        o = num[self.node_index(origins)]
+        t = num[self.node_index(targets)]
         if o.shape != t.shape:
             raise ValidationError(f"`origins` and `targets` must pair up; got {o.size} and {t.size}.")
         threads = max(1, numba.get_num_threads())
-        hier = self.hierarchy(wt)
         if hier is not None:
             from cimtwin.kernels.ch import ch_query_batch
 
@@ -827,16 +844,15 @@ class RoadNetwork:
             return route_between_points(self, origin, target, wt, weight, max_snap_m=max_snap_m)
         from cimtwin.kernels.graph import point_to_point
 
-        order, rank = self._spatial_order()
-        s, t = rank[self.node_index([origin, target])]
         hier = self.hierarchy(wt)
+        order, rank = (hier.order, hier.pos) if hier is not None else self._spatial_order()
+        s, t = rank[self.node_index([origin, target])]
         if hier is not None:
             from cimtwin.kernels.ch import ch_path
 
-            g, (up_mid, dn_mid) = hier.arrays, hier.mids
             one = np.zeros(1)
-            cost, path = ch_path(g[0], g[1], g[2], up_mid, g[3], g[4], g[5], dn_mid,
-                                 np.array([s], np.int32), one, np.array([t], np.int32), one)
+            cost, path = ch_path(*hier.arrays, *hier.mids, np.array([s], np.int32), one,
+                                 np.array([t], np.int32), one)
         else:
             cost, path = point_to_point(*self._p2p_args(wt), int(s), int(t))
         if not np.isfinite(cost):
