@@ -89,8 +89,10 @@ def evaluate_once(model: Path) -> dict:
         if rc != 0:
             raise SystemExit(f"cimtwin evaluate failed (exit {rc})")
         stages = pd.read_csv(out / "stages.csv")
+        targets = pd.read_csv(out / "target_seconds.csv").head(8)  # the plan-targets stage's profile
     return {"wall_s": wall, "peak_rss_mb": rss,
-            "stages": {r.stage: round(float(r.seconds), 2) for r in stages.itertuples() if r.stage != "total"}}
+            "stages": {r.stage: round(float(r.seconds), 2) for r in stages.itertuples() if r.stage != "total"},
+            "slowest_targets": {r.target_id: round(float(r.seconds), 2) for r in targets.itertuples()}}
 
 
 def main(argv=None) -> None:
@@ -116,13 +118,15 @@ def main(argv=None) -> None:
         note = "" if judged else f"goal stated at {size_label(FULL_CELLS)}: not judged at this size"
         row = res.add("cimtwin evaluate (whole run)", n, ours, goal="<= 5 min and <= 12 GB peak RSS, 2 cores",
                       goal_s=GOAL_S, judged=judged, note=note, peak_rss_mb=round(peak, 1),
-                      stages_s=best["stages"], generate_s=None if gen_s is None else round(gen_s, 1),
+                      stages_s=best["stages"], slowest_targets_s=best["slowest_targets"], generate_s=None if gen_s is None else round(gen_s, 1),
                       generate_peak_rss_mb=None if gen_rss is None else round(gen_rss, 1), city=params)
         if judged:
             row["met"] = bool(ours["median_s"] <= GOAL_S and peak <= GOAL_RSS_MB)
         print(f"{'stage':<28}{'seconds':>10}", flush=True)
         for stage, sec in best["stages"].items():
             print(f"{stage:<28}{sec:>10.1f}", flush=True)
+        print("slowest plan targets: " + ", ".join(f"{t} {s:.1f} s" for t, s in best["slowest_targets"].items()),
+              flush=True)
         print(f"child wall {ours['median_s']:.1f} s, peak RSS {peak:.0f} MB"
               + (f"; generation {gen_s:.1f} s (not in the run)" if gen_s is not None else "; city reused from cache"),
               flush=True)
