@@ -61,24 +61,50 @@ def perimeter_cells(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows), np.concatenate(cols)
 
 
+@njit
+def _next_to_nodata(zf, r, c, h, w):
+    """Whether core cell ``(r, c)`` has a nodata neighbour inside the core."""
+    for k in range(8):
+        rr = r + DR[k]
+        cc = c + DC[k]
+        if 0 <= rr < h and 0 <= cc < w and not np.isfinite(zf[rr * w + cc]):
+            return True
+    return False
+
+
+@njit
+def with_halo(core, ring_r, ring_c, ring_z):
+    """The ext block of a core: the core framed by its halo ring, ``ring_z`` at ext cells
+    ``(ring_r, ring_c)`` (the perimeter cells of the neighbouring tiles, NaN beyond the grid).
+
+    Built inside the task from a plain argument, so no overlap tasks copy halos between tiles.
+    """
+    h, w = core.shape
+    ext = np.empty((h + 2, w + 2), dtype=core.dtype)
+    for r in range(h):
+        for c in range(w):
+            ext[r + 1, c + 1] = core[r, c]
+    for t in range(ring_r.size):
+        ext[ring_r[t], ring_c[t]] = ring_z[t]
+    return ext
+
+
 # -- depression filling (Barnes 2016: label flood per tile, spill graph, second pass) ------
 
 @njit
-def fill_tile_labels(ext):
-    """First pass of the tiled fill on one ext block.
+def fill_tile_labels(core):
+    """First pass of the tiled fill on one core (no halo needed).
 
     Priority-Flood of the core from its perimeter cells (each its own label, the pid) and
-    from the cells next to nodata or the grid edge (label OCEAN). Returns the locally filled
-    core, and the spill edges ``(a, b, weight)`` between labels that touch: ``weight`` is the
-    higher of the two cells' local fill heights, so water can pass between the labels' seeds
-    at that level. Perimeter cells that are themselves outlets get an edge to OCEAN at their
-    own height.
+    from the inner cells next to nodata (label OCEAN). Returns the locally filled core, and
+    the spill edges ``(a, b, weight)`` between labels that touch: ``weight`` is the higher of
+    the two cells' local fill heights, so water can pass between the labels' seeds at that
+    level. Perimeter cells next to nodata inside the core get an edge to OCEAN at their own
+    height; their neighbours in other tiles or beyond the grid are the caller's to link.
     """
-    H, W = ext.shape
-    h = H - 2
-    w = W - 2
+    h, w = core.shape
     n = h * w
-    z = ext[1:H - 1, 1:W - 1].copy()
+    z = core.copy()
     zf = z.ravel()
     label = np.full(n, -2, dtype=np.int64)  # -2 = nodata
     closed = np.zeros(n, dtype=np.bool_)
@@ -90,15 +116,11 @@ def fill_tile_labels(ext):
     for r in range(h):
         for c in range(w):
             i = r * w + c
-            v = ext[r + 1, c + 1]
+            v = zf[i]
             if not np.isfinite(v):
                 closed[i] = True
                 continue
-            outlet = False
-            for k in range(8):
-                if not np.isfinite(ext[r + 1 + DR[k], c + 1 + DC[k]]):
-                    outlet = True
-                    break
+            outlet = _next_to_nodata(zf, r, c, h, w)
             if r == 0 or c == 0 or r == h - 1 or c == w - 1:
                 label[i] = _pid(r, c, h, w)
                 if outlet:
@@ -167,14 +189,11 @@ def fill_tile_labels(ext):
             continue
         r = i // w
         c = i - r * w
-        if li >= 0:
-            for k in range(8):
-                if not np.isfinite(ext[r + 1 + DR[k], c + 1 + DC[k]]):
-                    ea[e] = li
-                    eb[e] = OCEAN
-                    ew[e] = zf[i]
-                    e += 1
-                    break
+        if li >= 0 and _next_to_nodata(zf, r, c, h, w):
+            ea[e] = li
+            eb[e] = OCEAN
+            ew[e] = zf[i]
+            e += 1
         for k in range(4):
             rr = r + DR[k]
             cc = c + DC[k]
