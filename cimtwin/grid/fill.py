@@ -102,20 +102,9 @@ def _fill_pass1(core, node_start, ocean):
     """Label flood of one tile; its raw perimeter heights and its spill edges (global node ids)."""
     core = np.ascontiguousarray(core)
     _, ea, eb, ew = tk.fill_tile_labels(core)
+    lo, hi, ew = tk.lowest_spills(ea, eb, ew, node_start, ocean)
     pr, pc = tk.perimeter_cells(*core.shape)
-    zper = core[pr, pc]
-    a = np.where(ea == tk.OCEAN, ocean, ea + node_start)
-    b = np.where(eb == tk.OCEAN, ocean, eb + node_start)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    if lo.size:
-        key = lo * (ocean + 1) + hi
-        order = np.lexsort((ew, key))
-        key, ew = key[order], ew[order]
-        first = np.ones(key.size, bool)
-        first[1:] = key[1:] != key[:-1]
-        key, ew = key[first], ew[first]  # lowest spill per label pair
-        lo, hi = key // (ocean + 1), key % (ocean + 1)
-    return zper, lo, hi, ew, bool(np.isfinite(core).any())
+    return core[pr, pc], lo, hi, ew, bool(np.isfinite(core).any())
 
 
 def _spill_levels(tiles: _tiles.Tiles, results) -> np.ndarray:
