@@ -62,7 +62,7 @@ def perimeter_values(arr, tiles: "Tiles") -> np.ndarray:
     blocks = arr.to_delayed()
     import dask
 
-    parts = compute_all([dask.delayed(_perimeter_of, pure=True)(blocks[t]) for t in tiles.tiles()])
+    parts = compute_all([dask.delayed(_perimeter_of)(blocks[t]) for t in tiles.tiles()])
     return np.concatenate(parts) if parts else np.empty(0, arr.dtype)
 
 
@@ -77,13 +77,14 @@ def tile_map(fn, sources, args: dict, *, chunks, dtype):
 
     ``args`` holds each tile's own small arrays (its slice of a global solve), so a task
     carries only its tile's share, not the whole solution (which a closure would ship to
-    every task on a cluster).
+    every task on a cluster). Task names are random, not hashes of the arguments: hashing every
+    tile's arrays is client time that no worker thread can share.
     """
     import dask
     import dask.array as da
 
     blocks = [src.to_delayed() for src in sources]
-    call = dask.delayed(fn, pure=True)
+    call = dask.delayed(fn, pure=False)
     return da.block([[da.from_delayed(call(*(b[i, j] for b in blocks), *args[i, j]), (h, w), dtype=dtype)
                       for j, w in enumerate(chunks[1])] for i, h in enumerate(chunks[0])])
 
@@ -92,11 +93,24 @@ def balanced_chunks(shape: tuple[int, ...], target: int) -> tuple[tuple[int, ...
     """Near-equal chunks of at most ``target`` cells a side along each axis.
 
     ``dem.chunk(target)`` leaves a thin remainder tile at the end of each axis (3163 cells in
-    chunks of 1024: 1024, 1024, 1024, 91), so a pass over the tiles waits on whichever thread
-    drew more full tiles; equal tiles (791 x 4) keep every thread busy to the end.
+    chunks of 1024: 1024, 1024, 1024, 91), so a pass of the tiled hydrology waits on whichever
+    thread drew more full tiles; equal tiles (791 x 4) keep every thread busy to the end.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Grid shape, e.g. ``dem.shape``.
+    target : int
+        Largest chunk side (cells).
+
+    Returns
+    -------
+    tuple of tuple of int
+        Chunk sizes per axis, for ``dem.chunk(dict(zip(dem.dims, chunks)))``.
 
     Examples
     --------
+    >>> from cimtwin.grid import balanced_chunks
     >>> balanced_chunks((3163, 2000), 1024)
     ((791, 791, 791, 790), (1000, 1000))
     """

@@ -138,7 +138,7 @@ def _d8_dask(z):
     halo = {t: tiles.halo(*t, zper, np.nan) for t in tiles.tiles()}
     del zper
     state = np.concatenate(_tiles.compute_all(
-        [dask.delayed(_flat_state, pure=True)(blocks[t], *halo[t]) for t in tiles.tiles()]))
+        [dask.delayed(_flat_state)(blocks[t], *halo[t]) for t in tiles.tiles()]))
     flat = state == tk.FLAT
     dist = np.where(flat | (state == 255), tk.INF_DIST, 0).astype(np.int32)
     rings = {t: tiles.ring_nodes(*t) for t in tiles.tiles()}
@@ -152,7 +152,7 @@ def _d8_dask(z):
     tasks = {t: (rings[t][0], rings[t][1], used[t], True) for t in flat_tiles}
     bar = _tiles.progress(desc="flat rounds", unit="round")
     while tasks:
-        results = _tiles.compute_all([dask.delayed(_flat_round, pure=True)(blocks[t], *halo[t], *a)
+        results = _tiles.compute_all([dask.delayed(_flat_round)(blocks[t], *halo[t], *a)
                                       for t, a in tasks.items()])
         for t, per in zip(tasks, results):
             sl = tiles.nodes(*t)
