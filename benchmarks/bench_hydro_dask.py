@@ -190,6 +190,13 @@ def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat, plain=Fa
     return mem_by_size
 
 
+def _peak_rss() -> int:
+    """Peak resident memory of this (worker) process so far, bytes (Linux: ru_maxrss is KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def check_disk(n: int, workdir: str, on_disk: bool) -> None:
     """Stop before any work when ``workdir`` lacks the space for the stages (and the DEM)."""
     side = int(round(n ** 0.5))
@@ -227,8 +234,7 @@ def run_cluster(n: int, chunk: int, workdir: str, on_disk: bool):
         t0 = time.perf_counter()
         chain(lazy, workdir=workdir)
         elapsed = time.perf_counter() - t0
-        # peak resident memory of each worker process over the run (Linux: ru_maxrss in KiB)
-        peaks = client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss * 1024)
+        peaks = client.run(_peak_rss)
     return side * side, elapsed, sorted(peaks.values())
 
 

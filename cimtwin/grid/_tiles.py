@@ -5,7 +5,9 @@ The tiled operations (:mod:`cimtwin.grid.fill`, :mod:`~cimtwin.grid.flowdir`,
 tiles (one task per chunk) that returns only what concerns the tile perimeters, solve a small
 global problem on those perimeter cells in the client, and return a lazy second pass
 (docs/scale.md). A perimeter cell of tile ``t`` is node ``node_offset[t] + pid`` of those
-global problems (pid: raster-order number on the tile's outer ring).
+global problems (pid: raster-order number on the tile's outer ring). A tile's one-cell halo is
+its neighbours' perimeter cells: read once (:func:`perimeter_values`) and handed to each task
+as a plain argument (:meth:`Tiles.halo`), rather than copied between tiles by overlap tasks.
 """
 
 from __future__ import annotations
@@ -53,15 +55,15 @@ def _perimeter_of(block):
     return np.asarray(block)[pr, pc]
 
 
-def perimeter_values(arr, tiles: "Tiles") -> np.ndarray:
+def perimeter_values(arr, tiles: Tiles) -> np.ndarray:
     """Every tile's perimeter cells of ``arr``, by node id (one small task per tile).
 
     The one-cell halo of a tile is made of its neighbours' perimeter cells, so these values
     give every halo (:meth:`Tiles.halo`) without overlap tasks that copy blocks between tiles.
     """
-    blocks = arr.to_delayed()
     import dask
 
+    blocks = arr.to_delayed()
     parts = compute_all([dask.delayed(_perimeter_of)(blocks[t]) for t in tiles.tiles()])
     return np.concatenate(parts) if parts else np.empty(0, arr.dtype)
 
