@@ -4,25 +4,30 @@ Rows (medians of ``--repeat`` runs, same synthetic DEM, same run):
 
 * ``chain in memory``: ``fill_depressions`` -> ``flow_direction_d8`` -> ``flow_accumulation`` on
   a numpy-backed DataArray (the anchor of the dask rows);
-* ``chain dask threads=N``: the same calls on ``dem.chunk(--chunk)``, each stage persisted,
-  with the threaded scheduler and N workers; the result is checked equal to the in-memory one;
+* ``chain dask threads=N``: the same calls on the DEM in near-equal tiles of at most
+  ``--chunk`` cells a side (``cimtwin.grid.balanced_chunks``; ``--plain-chunks`` for
+  ``dem.chunk(--chunk)`` with its thin remainder tiles), each stage persisted, with the
+  threaded scheduler and N workers; the result is checked equal to the in-memory one;
 * ``parallel capacity``: a pure nogil numba loop on N threads vs 1 thread, the speed-up this
   machine gives two threads right now (on a shared VM it can be far below N; read the
   thread-scaling goal against it);
 * ``--cluster``: the chain at ``--cluster-size`` cells (default 4e8) on a LocalCluster of 2
-  workers x 3 GiB, stages written to GeoTIFFs in ``--workdir`` (peak RSS per worker reported);
-* ``--on-disk``: a ``--disk-size`` (default 1e9) float32 DEM generated tile by tile into a
-  GeoTIFF, then the chain from disk to disk on a LocalCluster; needs ~20 GB free in
-  ``--workdir`` (checked first).
+  workers x 3 GiB, each stage written to ``--workdir`` as uncompressed tiles (one ``.npy``
+  file per chunk, written by the workers in parallel, no lock) and read back from there;
+  peak RSS per worker reported;
+* ``--on-disk``: a ``--disk-size`` (default 1e9) float32 DEM generated tile by tile into an
+  uncompressed tiled GeoTIFF, then the chain from that file, stages on disk as above, on a
+  LocalCluster; needs about 13 bytes a cell, x1.5 margin (~20 GB at 1e9), free in
+  ``--workdir``: checked before anything runs.
 
 The DEM is synthetic: smooth sinusoidal relief plus 0.3 m of noise, float32, seeded per tile
 (labelled ``synthetic`` in the results). Large modes must be run alone on the machine.
 
 Usage::
 
-    python benchmarks/bench_hydro_dask.py --sizes 1e6 1e7 --threads 1 2
-    python benchmarks/bench_hydro_dask.py --cluster --workdir /big/scratch
-    python benchmarks/bench_hydro_dask.py --on-disk --workdir /big/scratch
+    python benchmarks/bench_hydro_dask.py --sizes 1e7 --threads 1 2 --chunk 1024 --repeat 3
+    python benchmarks/bench_hydro_dask.py --sizes 1e8 --threads 2 --cluster --workdir /big/scratch
+    python benchmarks/bench_hydro_dask.py --sizes 1e8 --threads 2 --on-disk --workdir /big/scratch
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ def dem_array(side: int, chunk: int):
         (r0, r1), (c0, c1) = loc
         return dem_block(r0, c0, r1 - r0, c1 - c0)
 
-    return da.map_blocks(block, chunks=da.core.normalize_chunks(chunk, (side, side)), dtype=np.float32)
+    return da.map_blocks(block, chunks=da.core.normalize_chunks(chunk, (side, side), dtype=np.float32),
+                         dtype=np.float32)
 
 
 def to_dataarray(data, side: int):
@@ -74,20 +80,38 @@ def to_dataarray(data, side: int):
     return out
 
 
+def _write_tile(block, folder, block_info=None):
+    i, j = block_info[0]["chunk-location"]
+    np.save(os.path.join(folder, f"{i}_{j}.npy"), block)
+    return np.zeros((1, 1), np.int8)
+
+
+def store_tiles(x, folder: str):
+    """Write the DataArray ``x`` as one uncompressed ``.npy`` per chunk and open it again lazily.
+
+    Each worker writes its own tiles (no lock, no compression: a stage costs a plain write and
+    read of its bytes), and each task of the next stage reads exactly its tile back.
+    """
+    import dask
+    import dask.array as da
+
+    os.makedirs(folder, exist_ok=True)
+    data = x.data
+    nr, nc = (len(c) for c in data.chunks)
+    data.map_blocks(_write_tile, folder, chunks=((1,) * nr, (1,) * nc), dtype=np.int8).compute()
+    load = dask.delayed(np.load, pure=True)
+    back = da.block([[da.from_delayed(load(os.path.join(folder, f"{i}_{j}.npy")), (h, w), dtype=data.dtype)
+                      for j, w in enumerate(data.chunks[1])] for i, h in enumerate(data.chunks[0])])
+    return x.copy(data=back)
+
+
 def chain(dem, *, persist: bool = True, workdir: str | None = None):
-    """fill -> D8 -> accumulation; each stage persisted (memory) or written to GeoTIFF (disk)."""
+    """fill -> D8 -> accumulation; each stage persisted (memory) or stored as tiles (disk)."""
     from cimtwin.grid import fill_depressions, flow_accumulation, flow_direction_d8
 
     def stage(x, name):
         if workdir is not None:
-            import rioxarray
-
-            path = os.path.join(workdir, f"{name}.tif")
-            x.rio.write_crs("EPSG:32650", inplace=True)
-            x.rio.to_raster(path, tiled=True, lock=True, compute=True, compress="deflate")
-            back = rioxarray.open_rasterio(path, chunks=dict(zip(("band",) + x.dims, (1,) + tuple(
-                c[0] for c in x.chunks)))).squeeze("band", drop=True)
-            return back
+            return store_tiles(x, os.path.join(workdir, name))
         return x.persist() if persist and x.chunks is not None else x
 
     filled = stage(fill_depressions(dem), "filled")
@@ -116,7 +140,19 @@ def parallel_capacity(threads: int, repeat: int) -> tuple[dict, dict]:
     return measure(lambda: run(1), repeat), measure(lambda: run(threads), repeat)
 
 
-def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat):
+def tiling(shape, chunk: int, plain: bool):
+    """(chunks, label) of the dask runs: near-equal tiles of at most ``chunk`` a side, or plain."""
+    from cimtwin.grid import balanced_chunks
+
+    if plain:
+        import dask.array as da
+
+        return da.core.normalize_chunks(chunk, shape), f"chunk={chunk}"
+    chunks = balanced_chunks(shape, chunk)
+    return chunks, f"chunk<={chunk} balanced ({len(chunks[0])}x{len(chunks[1])} tiles of {chunks[0][0]})"
+
+
+def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat, plain=False):
     import dask
 
     mem_by_size = {}
@@ -128,15 +164,17 @@ def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat):
         mem_by_size[side * side] = mem
         res.add("fill+d8+acc in memory", side * side, mem, note="synthetic DEM; numba threads as configured")
         base = None
+        chunks, label = tiling(dem_np.shape, chunk, plain)
+        tiled = dict(zip(dem_np.dims, chunks))
         for t in threads:
             with dask.config.set(scheduler="threads", num_workers=t):
-                got = chain(dem_np.chunk({"y": chunk, "x": chunk}))
+                got = chain(dem_np.chunk(tiled))
                 assert np.array_equal(got.values, expected.values), "dask result differs from memory"
                 del got
-                t_dask = measure(lambda: chain(dem_np.chunk({"y": chunk, "x": chunk})), repeat)
+                t_dask = measure(lambda: chain(dem_np.chunk(tiled)), repeat)
             base = base or t_dask
             scaling = t > threads[0]
-            res.add(f"fill+d8+acc dask threads={t} chunk={chunk}", side * side, t_dask,
+            res.add(f"fill+d8+acc dask threads={t} {label}", side * side, t_dask,
                     anchor=f"dask threads={threads[0]}" if scaling else "cimtwin in memory",
                     anchor_t=base if scaling else mem,
                     goal=">= 1.7x from 1 to 2 threads" if (t == 2 and threads[0] == 1) else None,
@@ -152,28 +190,51 @@ def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat):
     return mem_by_size
 
 
+def _peak_rss() -> int:
+    """Peak resident memory of this (worker) process so far, bytes (Linux: ru_maxrss is KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def check_disk(n: int, workdir: str, on_disk: bool) -> None:
+    """Stop before any work when ``workdir`` lacks the space for the stages (and the DEM)."""
+    side = int(round(n ** 0.5))
+    # filled float32 + D8 uint8 + counts uint32 (+ the float32 DEM file on disk), x1.5 margin
+    need = side * side * ((4 if on_disk else 0) + 4 + 1 + 4) * 1.5
+    os.makedirs(workdir, exist_ok=True)
+    free = shutil.disk_usage(workdir).free
+    mode = "--on-disk" if on_disk else "--cluster"
+    if free < need:
+        raise SystemExit(f"{mode} at {n:.0e} cells needs ~{need / 1e9:.0f} GB free in {workdir}; only "
+                         f"{free / 1e9:.0f} GB free there. Pass --workdir on a larger disk.")
+    print(f"{mode}: ~{need / 1e9:.0f} GB needed in {workdir}, {free / 1e9:.0f} GB free", flush=True)
+
+
 def run_cluster(n: int, chunk: int, workdir: str, on_disk: bool):
     from dask.distributed import Client, LocalCluster
 
+    from cimtwin.grid import balanced_chunks
+
     side = int(round(n ** 0.5))
-    need = side * side * (4 + 4 + 1 + 4) * 1.5
-    free = shutil.disk_usage(workdir).free
-    if free < need:
-        raise SystemExit(f"needs ~{need / 1e9:.0f} GB free in {workdir}; {free / 1e9:.0f} GB free. "
-                         "Pass --workdir on a larger disk.")
+    check_disk(n, workdir, on_disk)
+    chunks = balanced_chunks((side, side), chunk)
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="3GiB") as cluster, Client(cluster) as client:
-        lazy = to_dataarray(dem_array(side, chunk), side)
+        lazy = to_dataarray(dem_array(side, chunks), side)
         if on_disk:
             import rioxarray
 
             src = os.path.join(workdir, "dem.tif")
             lazy.rio.write_crs("EPSG:32650", inplace=True)
-            lazy.rio.to_raster(src, tiled=True, lock=True, compute=True)
-            lazy = rioxarray.open_rasterio(src, chunks={"band": 1, "y": chunk, "x": chunk}).squeeze("band", drop=True)
+            lazy.rio.to_raster(src, tiled=True, lock=True, compute=True)  # uncompressed
+            lazy = rioxarray.open_rasterio(src, chunks={"band": 1, "y": chunks[0], "x": chunks[1]},
+                                           lock=False).squeeze("band", drop=True)
+        # the workers import cimtwin and load the compiled kernels once, outside the timing
+        chain(to_dataarray(dem_array(64, 24), 64), workdir=os.path.join(workdir, "warmup"))
         t0 = time.perf_counter()
         chain(lazy, workdir=workdir)
         elapsed = time.perf_counter() - t0
-        peaks = client.run(lambda: __import__("psutil").Process().memory_info().rss)
+        peaks = client.run(_peak_rss)
     return side * side, elapsed, sorted(peaks.values())
 
 
@@ -186,15 +247,18 @@ def add_cluster_row(res: Results, n, elapsed, peaks, on_disk: bool, mem_by_size:
         thr = (n / elapsed) / (ref / mem_by_size[ref]["median_s"])
         extra["throughput_vs_memory"] = thr
         ratio_note = f"; throughput {thr:.2f}x the in-memory path at {size_label(ref)} (same run)"
-    res.add(f"fill+d8+acc LocalCluster 2x3GiB {'disk->disk' if on_disk else 'generated->disk'}", n, t,
+    res.add(f"fill+d8+acc LocalCluster 2x3GiB {'disk->disk' if on_disk else 'generated->disk'}, stages as "
+            "uncompressed .npy tiles", n, t,
             goal="<= 30 min, <= 8 GB" if on_disk else None, goal_s=1800.0 if on_disk else None,
-            note=f"worker RSS at end (bytes): {peaks}{ratio_note}", **extra)
+            note=f"peak worker RSS (bytes): {peaks}{ratio_note}", **extra)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    p.add_argument("--chunk", type=int, default=1024)
+    p.add_argument("--chunk", type=int, default=1024, help="largest tile side (tiles are near-equal)")
+    p.add_argument("--plain-chunks", action="store_true",
+                   help="dem.chunk(--chunk) as is, thin remainder tiles included (the earlier layout)")
     p.add_argument("--cluster", action="store_true", help="--cluster-size cells on a LocalCluster of 2 workers x 3 GiB")
     p.add_argument("--cluster-size", type=lambda s: int(float(s)), default=4 * 10**8)
     p.add_argument("--on-disk", action="store_true", help="--disk-size cells from a GeoTIFF on disk")
@@ -203,10 +267,14 @@ def main(argv=None):
     a = parse_args(__doc__.splitlines()[0], [10**6], argv=argv, parser=p)
     if (a.cluster or a.on_disk) and not a.workdir:
         raise SystemExit("--cluster / --on-disk need --workdir (a folder with free space)")
+    if a.cluster:
+        check_disk(a.cluster_size, a.workdir, False)
+    if a.on_disk:
+        check_disk(a.disk_size, a.workdir, True)
     res = Results(__file__, anchors=["dask", "xarray"], argv=argv, out=a.out)
-    mem_by_size = run_memory_and_threads(res, a.sizes, a.threads, a.chunk, a.repeat) if a.sizes else {}
+    mem_by_size = (run_memory_and_threads(res, a.sizes, a.threads, a.chunk, a.repeat, a.plain_chunks)
+                   if a.sizes else {})
     if a.cluster or a.on_disk:
-        os.makedirs(a.workdir, exist_ok=True)
         if a.cluster:
             add_cluster_row(res, *run_cluster(a.cluster_size, 2048, a.workdir, False), False, mem_by_size)
         if a.on_disk:

@@ -43,7 +43,7 @@ NO_GEOMETRY = {
     "cimtwin.risk.active_faults",
     # cell counts, not distances: D8, accumulation, filling and zonal sums are the same in any CRS
     "cimtwin.grid.fill_depressions", "cimtwin.grid.resolve_flats", "cimtwin.grid.flow_direction_d8",
-    "cimtwin.grid.flow_accumulation", "cimtwin.grid.depression_depth", "cimtwin.grid.hand",
+    "cimtwin.grid.flow_accumulation", "cimtwin.grid.depression_depth", "cimtwin.grid.hand", "cimtwin.grid.balanced_chunks",
     "cimtwin.grid.zonal_stats", "cimtwin.grid.coverage_count", "cimtwin.grid.rasterize",
     "cimtwin.targets.load_catalog", "cimtwin.targets.parse_computation",
     "cimtwin.io.parse_road_notice", "cimtwin.io.road_junctions",

@@ -1,5 +1,6 @@
 """Grid layer: GridSpec and the public raster functions over the numeric kernels."""
 
+from cimtwin.grid._tiles import balanced_chunks
 from cimtwin.grid.coverage import coverage_count, coverage_count_points
 from cimtwin.grid.distance import distance
 from cimtwin.grid.hydrology import (PondingResult, depression_depth, fill_depressions, flow_accumulation,
@@ -28,4 +29,5 @@ __all__ = [
     "hand",
     "ponding_depth",
     "PondingResult",
+    "balanced_chunks",
 ]

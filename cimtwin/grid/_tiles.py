@@ -5,7 +5,9 @@ The tiled operations (:mod:`cimtwin.grid.fill`, :mod:`~cimtwin.grid.flowdir`,
 tiles (one task per chunk) that returns only what concerns the tile perimeters, solve a small
 global problem on those perimeter cells in the client, and return a lazy second pass
 (docs/scale.md). A perimeter cell of tile ``t`` is node ``node_offset[t] + pid`` of those
-global problems (pid: raster-order number on the tile's outer ring).
+global problems (pid: raster-order number on the tile's outer ring). A tile's one-cell halo is
+its neighbours' perimeter cells: read once (:func:`perimeter_values`) and handed to each task
+as a plain argument (:meth:`Tiles.halo`), rather than copied between tiles by overlap tasks.
 """
 
 from __future__ import annotations
@@ -48,11 +50,22 @@ def wrap(data, template, *, name: str, units: str, attrs: dict):
     return out
 
 
-def ext_blocks(arr, fill):
-    """Blocks with a one-cell halo from the neighbouring chunks (``fill`` beyond the grid)."""
-    import dask.array as da
+def _perimeter_of(block):
+    pr, pc = tk.perimeter_cells(*block.shape)
+    return np.asarray(block)[pr, pc]
 
-    return da.overlap.overlap(arr, depth={0: 1, 1: 1}, boundary={0: fill, 1: fill})
+
+def perimeter_values(arr, tiles: Tiles) -> np.ndarray:
+    """Every tile's perimeter cells of ``arr``, by node id (one small task per tile).
+
+    The one-cell halo of a tile is made of its neighbours' perimeter cells, so these values
+    give every halo (:meth:`Tiles.halo`) without overlap tasks that copy blocks between tiles.
+    """
+    import dask
+
+    blocks = arr.to_delayed()
+    parts = compute_all([dask.delayed(_perimeter_of)(blocks[t]) for t in tiles.tiles()])
+    return np.concatenate(parts) if parts else np.empty(0, arr.dtype)
 
 
 def compute_all(tasks):
@@ -66,15 +79,49 @@ def tile_map(fn, sources, args: dict, *, chunks, dtype):
 
     ``args`` holds each tile's own small arrays (its slice of a global solve), so a task
     carries only its tile's share, not the whole solution (which a closure would ship to
-    every task on a cluster).
+    every task on a cluster). Task names are random, not hashes of the arguments: hashing every
+    tile's arrays is client time that no worker thread can share.
     """
     import dask
     import dask.array as da
 
     blocks = [src.to_delayed() for src in sources]
-    call = dask.delayed(fn, pure=True)
+    call = dask.delayed(fn, pure=False)
     return da.block([[da.from_delayed(call(*(b[i, j] for b in blocks), *args[i, j]), (h, w), dtype=dtype)
                       for j, w in enumerate(chunks[1])] for i, h in enumerate(chunks[0])])
+
+
+def balanced_chunks(shape: tuple[int, ...], target: int) -> tuple[tuple[int, ...], ...]:
+    """Near-equal chunks of at most ``target`` cells a side along each axis.
+
+    ``dem.chunk(target)`` leaves a thin remainder tile at the end of each axis (3163 cells in
+    chunks of 1024: 1024, 1024, 1024, 91), so a pass of the tiled hydrology waits on whichever
+    thread drew more full tiles; equal tiles (791 x 4) keep every thread busy to the end.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Grid shape, e.g. ``dem.shape``.
+    target : int
+        Largest chunk side (cells).
+
+    Returns
+    -------
+    tuple of tuple of int
+        Chunk sizes per axis, for ``dem.chunk(dict(zip(dem.dims, chunks)))``.
+
+    Examples
+    --------
+    >>> from cimtwin.grid import balanced_chunks
+    >>> balanced_chunks((3163, 2000), 1024)
+    ((791, 791, 791, 790), (1000, 1000))
+    """
+    out = []
+    for n in shape:
+        k = max(1, -(-int(n) // max(1, int(target))))
+        base, extra = divmod(int(n), k)
+        out.append(tuple([base + 1] * extra + [base] * (k - extra)))
+    return tuple(out)
 
 
 class _NoBar:
@@ -154,6 +201,14 @@ class Tiles:
                              np.full(h, w + 1, np.int64)])
         nodes = self.node_of(er - 1 + self.row_off[i], ec - 1 + self.col_off[j])
         return er, ec, nodes
+
+    def halo(self, i: int, j: int, per_values: np.ndarray, fill):
+        """(ext rows, ext cols, values) of the halo ring of tile (i, j): its neighbours'
+        perimeter values from ``per_values`` (by node), ``fill`` beyond the grid."""
+        er, ec, nodes = self.ring_nodes(i, j)
+        vals = per_values[np.maximum(nodes, 0)]
+        vals[nodes < 0] = fill
+        return er, ec, vals
 
     def receivers(self, codes):
         """Node each perimeter node drains into when its D8 code leaves its tile, else -1."""

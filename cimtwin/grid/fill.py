@@ -1,9 +1,10 @@
 """Depression filling (Priority-Flood) and depression depth, in memory and tiled on dask.
 
-Dask adapter (after Barnes 2016; the tile bookkeeping is in :mod:`cimtwin.grid._tiles`): each
-tile is read with a one-cell halo from its neighbours. Pass 1 floods every tile from its
-perimeter cells and from the cells next to nodata or the grid edge, and returns only the spill
-edges between perimeter labels; a minimax Dijkstra over that small graph, on the client, gives
+Dask adapter (after Barnes 2016; the tile bookkeeping is in :mod:`cimtwin.grid._tiles`): pass 1
+floods every tile on its own (no halo) from its perimeter cells and from the cells next to
+nodata, and returns its perimeter heights and the spill edges between perimeter labels. The
+client links perimeter cells across tile edges (and to the outside where a neighbour in
+another tile is nodata or beyond the grid); a minimax Dijkstra over that small graph gives
 every perimeter cell its final fill height; pass 2 (lazy) fills each tile again with its
 perimeter held at those heights. The result equals the in-memory fill cell for cell.
 """
@@ -97,48 +98,44 @@ def depression_depth(dem: Any, *, nodata: float | None = None, backend: str = "a
 
 # -- tiled (dask) ---------------------------------------------------------------------
 
-def _fill_pass1(ext, t, node_start, ocean):
-    local, ea, eb, ew = tk.fill_tile_labels(np.ascontiguousarray(ext))
-    del local
-    h, w = ext.shape[0] - 2, ext.shape[1] - 2
-    pr, pc = tk.perimeter_cells(h, w)
-    zper = ext[1:-1, 1:-1][pr, pc].astype(np.float64)
-    a = np.where(ea == tk.OCEAN, ocean, ea + node_start)
-    b = np.where(eb == tk.OCEAN, ocean, eb + node_start)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    if lo.size:
-        key = lo * (ocean + 1) + hi
-        order = np.lexsort((ew, key))
-        key, ew = key[order], ew[order]
-        first = np.ones(key.size, bool)
-        first[1:] = key[1:] != key[:-1]
-        key, ew = key[first], ew[first]  # lowest spill per label pair
-        lo, hi = key // (ocean + 1), key % (ocean + 1)
-    any_valid = bool(np.isfinite(ext[1:-1, 1:-1]).any())
-    return zper, lo, hi, ew, any_valid
+def _fill_pass1(core, node_start, ocean):
+    """Label flood of one tile; its raw perimeter heights and its spill edges (global node ids)."""
+    core = np.ascontiguousarray(core)
+    _, ea, eb, ew = tk.fill_tile_labels(core)
+    lo, hi, ew = tk.lowest_spills(ea, eb, ew, node_start, ocean)
+    pr, pc = tk.perimeter_cells(*core.shape)
+    return core[pr, pc], lo, hi, ew, bool(np.isfinite(core).any())
 
 
 def _spill_levels(tiles: _tiles.Tiles, results) -> np.ndarray:
     """Global fill height of every perimeter cell (node), from the tiles' first passes."""
     N = tiles.n_nodes
-    zper = np.concatenate([r[0] for r in results]) if results else np.empty(0)
+    zper = np.concatenate([r[0] for r in results]).astype(np.float64)
     a = [r[1] for r in results]
     b = [r[2] for r in results]
     wt = [r[3] for r in results]
-    # links across tile edges: each perimeter cell to its neighbours in other tiles
+    # Links across tile edges: each perimeter cell to its neighbours in other tiles (E, SE, S,
+    # SW; the other half are the same pairs reversed), and to the ocean at its own height when
+    # a neighbour in another tile is nodata or beyond the grid (the first pass sees no halo).
     R, C, ti, tj = tiles.node_rc()
     src = np.arange(N, dtype=np.int64)
-    for k in range(4):  # E, SE, S, SW; the other half is the same pairs reversed
+    valid = np.isfinite(zper)
+    for k in range(8):
         R2, C2 = R + hk.DR[k], C + hk.DC[k]
-        other = ((R2 < tiles.row_off[ti]) | (R2 >= tiles.row_off[ti + 1])
-                 | (C2 < tiles.col_off[tj]) | (C2 >= tiles.col_off[tj + 1]))
-        q = np.full(N, -1, np.int64)
-        q[other] = tiles.node_of(R2[other], C2[other])
-        ok = q >= 0
-        ok[ok] &= np.isfinite(zper[src[ok]]) & np.isfinite(zper[q[ok]])
-        a.append(src[ok])
-        b.append(q[ok])
-        wt.append(np.maximum(zper[src[ok]], zper[q[ok]]))
+        other = valid & ((R2 < tiles.row_off[ti]) | (R2 >= tiles.row_off[ti + 1])
+                         | (C2 < tiles.col_off[tj]) | (C2 >= tiles.col_off[tj + 1]))
+        q = tiles.node_of(R2[other], C2[other])
+        p = src[other]
+        drain = q < 0
+        drain[~drain] = ~valid[q[~drain]]
+        a.append(p[drain])
+        b.append(np.full(int(drain.sum()), N, np.int64))
+        wt.append(zper[p[drain]])
+        if k < 4:
+            ok = ~drain
+            a.append(p[ok])
+            b.append(q[ok])
+            wt.append(np.maximum(zper[p[ok]], zper[q[ok]]))
     a = np.concatenate(a)
     b = np.concatenate(b)
     wt = np.concatenate(wt)
@@ -157,11 +154,9 @@ def _fill_dask(z):
     import dask
 
     tiles = _tiles.Tiles(z.chunks)
-    ext = _tiles.ext_blocks(z, np.nan)
     ocean = tiles.n_nodes
-    blocks = ext.to_delayed()
-    tasks = [dask.delayed(_fill_pass1)(blocks[i, j], i * tiles.nc + j, tiles.nodes(i, j).start, ocean)
-             for i, j in tiles.tiles()]
+    blocks = z.to_delayed()
+    tasks = [dask.delayed(_fill_pass1)(blocks[t], tiles.nodes(*t).start, ocean) for t in tiles.tiles()]
     results = _tiles.compute_all(tasks)
     if not any(r[4] for r in results):
         raise NodataError("`dem` has no valid cells (all NaN or equal to nodata).")

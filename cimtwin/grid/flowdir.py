@@ -1,7 +1,8 @@
 """D8 flow directions with flat resolution, in memory and tiled on dask.
 
-Dask adapter: local directions need a one-cell halo. Flat cells drain along shortest
-8-connected paths to their flat's outlets; the tiles compute those distances by breadth-first
+Dask adapter: local directions need a one-cell halo, which is made of the neighbouring tiles'
+perimeter cells: those are read once and handed to every task as a plain argument. Flat cells
+drain along shortest 8-connected paths to their flat's outlets; the tiles compute those distances by breadth-first
 search seeded by their outlets and by the distances already known on their neighbours'
 perimeters, and the tiles whose halo changed search again until no perimeter distance changes
 (a flat crossing k tiles takes about k rounds). Unconditioned DEMs are filled tile-wise first
@@ -106,30 +107,38 @@ def resolve_flats(filled: Any, *, nodata: float | None = None, backend: str = "a
 
 # -- tiled (dask) ---------------------------------------------------------------------
 
-def _flat_round(ext, er, ec, ring, local):
-    return tk.flat_round_tile(np.ascontiguousarray(ext), er, ec, ring, local)
+def _flat_state(core, er, ec, ring_z):
+    return tk.flat_perimeter_state(tk.with_halo(np.ascontiguousarray(core), er, ec, ring_z))
 
 
-def _flat_final(ext, er, ec, ring):
-    return tk.flat_final_tile(np.ascontiguousarray(ext), er, ec, ring)
+def _flat_round(core, er, ec, ring_z, rr, rc, ring, local):
+    return tk.flat_round_tile(tk.with_halo(np.ascontiguousarray(core), er, ec, ring_z), rr, rc, ring, local)
+
+
+def _flat_final(core, er, ec, ring_z, ring):
+    return tk.flat_final_tile(tk.with_halo(np.ascontiguousarray(core), er, ec, ring_z), er, ec, ring)
 
 
 def _d8_dask(z):
     """Lazy D8 codes of the conditioned float dask array ``z``.
 
-    Round 0 reads each tile's perimeter state (nodata, flat or draining). Every node (perimeter
-    cell) then has a distance to its flat's outlets: 0 when it drains, INF_DIST for nodata
-    or a flat cell not reached yet. The tiles with flat perimeter cells search the flats on
-    their edge once from their own outlets, then again from the halo cells whose distance
-    dropped, until none drops; the lazy last pass computes every tile's codes once.
+    Every tile's perimeter heights are read first: they are the other tiles' halos, handed to
+    each task as a plain argument. Round 0 reads each tile's perimeter state (nodata, flat or
+    draining). Every node (perimeter cell) then has a distance to its flat's outlets: 0 when it
+    drains, INF_DIST for nodata or a flat cell not reached yet. The tiles with flat perimeter
+    cells search the flats on their edge once from their own outlets, then again from the halo
+    cells whose distance dropped, until none drops; the lazy last pass computes every tile's
+    codes once.
     """
     import dask
 
     tiles = _tiles.Tiles(z.chunks)
-    ext = _tiles.ext_blocks(z, np.nan)
-    blocks = ext.to_delayed()
+    blocks = z.to_delayed()
+    zper = _tiles.perimeter_values(z, tiles)
+    halo = {t: tiles.halo(*t, zper, np.nan) for t in tiles.tiles()}
+    del zper
     state = np.concatenate(_tiles.compute_all(
-        [dask.delayed(tk.flat_perimeter_state)(blocks[t]) for t in tiles.tiles()]))
+        [dask.delayed(_flat_state)(blocks[t], *halo[t]) for t in tiles.tiles()]))
     flat = state == tk.FLAT
     dist = np.where(flat | (state == 255), tk.INF_DIST, 0).astype(np.int32)
     rings = {t: tiles.ring_nodes(*t) for t in tiles.tiles()}
@@ -143,7 +152,8 @@ def _d8_dask(z):
     tasks = {t: (rings[t][0], rings[t][1], used[t], True) for t in flat_tiles}
     bar = _tiles.progress(desc="flat rounds", unit="round")
     while tasks:
-        results = _tiles.compute_all([dask.delayed(_flat_round)(blocks[t], *a) for t, a in tasks.items()])
+        results = _tiles.compute_all([dask.delayed(_flat_round)(blocks[t], *halo[t], *a)
+                                      for t, a in tasks.items()])
         for t, per in zip(tasks, results):
             sl = tiles.nodes(*t)
             dist[sl] = np.where(flat[sl], np.minimum(dist[sl], per), dist[sl])
@@ -156,5 +166,5 @@ def _d8_dask(z):
                 tasks[t] = (rings[t][0][dropped], rings[t][1][dropped], new[dropped], False)
                 used[t] = new
     bar.close()
-    args = {t: (rings[t][0], rings[t][1], ring_values(t)) for t in tiles.tiles()}
-    return _tiles.tile_map(_flat_final, [ext], args, chunks=z.chunks, dtype=np.uint8)
+    args = {t: (*halo[t], ring_values(t)) for t in tiles.tiles()}
+    return _tiles.tile_map(_flat_final, [z], args, chunks=z.chunks, dtype=np.uint8)

@@ -143,7 +143,7 @@ def _u64_pop(heap, size):
 
 
 @njit
-def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, ttail, rows, cols):
+def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, ttail, rows, cols, label):
     """Run the flood until done or until a buffer might overflow.
 
     Three containers: the heap (cells that may spill into a lower open neighbour), the pit
@@ -154,6 +154,10 @@ def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, 
     a lower or equal open neighbour goes to the heap. The filled surface is unique, so this
     gives the same result as the plain Priority-Flood.
 
+    With a non-empty ``label`` (one int64 per cell, set on the seeds) every cell takes the
+    label of the cell that closed it, so each cell's label is a seed it is flooded from (the
+    tiled fill's first pass).
+
     Growing arrays inside this loop would make numba reference-count every access (about
     20x slower), so the caller grows them between runs. Returns (size, head, tail, thead,
     ttail, status): status 0 = done, 1 = heap full, 2 = pit queue full, 3 = trace queue full.
@@ -163,6 +167,7 @@ def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, 
     for k in range(8):
         off[k] = DR[k] * cols + DC[k]
     nb = np.empty(8, dtype=np.int64)
+    labelled = label.size > 0
     while size > 0 or tail > head or ttail > thead:
         if size + 8 > heap.size:
             return size, head, tail, thead, ttail, 1
@@ -216,6 +221,8 @@ def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, 
         for t in range(m):
             j = nb[t]
             closed[j] = True
+            if labelled:
+                label[j] = label[c0]
             if zf[j] <= level:
                 zf[j] = level
                 pit[tail] = j
@@ -227,8 +234,9 @@ def _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail, trace, thead, 
 
 
 @njit
-def _priority_flood_f32(z, valid):
-    """float32 fast path of the plain fill: one uint64 heap key = (sortable height, index)."""
+def _priority_flood_f32(z, valid, label):
+    """float32 fast path of the plain fill: one uint64 heap key = (sortable height, index).
+    ``label``: empty, or labels to spread from the seeds (see :func:`_flood_f32_run`)."""
     rows, cols = z.shape
     n = rows * cols
     out = z.copy()
@@ -259,7 +267,7 @@ def _priority_flood_f32(z, valid):
     ttail = 0
     while True:
         size, head, tail, thead, ttail, status = _flood_f32_run(zf, bits, closed, heap, size, pit, head, tail,
-                                                                trace, thead, ttail, rows, cols)
+                                                                trace, thead, ttail, rows, cols, label)
         if status == 0:
             break
         if status == 1:
@@ -271,16 +279,24 @@ def _priority_flood_f32(z, valid):
     return out
 
 
+_NO_LABEL = np.empty(0, dtype=np.int64)
+
+
 @register("fill_depressions", "cpu")
-def priority_flood_fill(z, valid, epsilon):
-    """Filled copy of ``z`` (see :func:`_priority_flood`); float32 grids use a packed-key heap."""
+def priority_flood_fill(z, valid, epsilon, label=_NO_LABEL):
+    """Filled copy of ``z`` (see :func:`_priority_flood`); float32 grids use a packed-key heap.
+
+    ``label`` (int64 per cell, raster order, set on the seeds: the valid cells on the edge or
+    next to nodata) is filled in with the seed each cell is flooded from; the tiled fill
+    uses it. Not with ``epsilon``.
+    """
     if z.dtype == np.float32 and not epsilon and z.size < 2**32:
-        return _priority_flood_f32(z, valid)
-    return _priority_flood(z, valid, epsilon)
+        return _priority_flood_f32(z, valid, label)
+    return _priority_flood(z, valid, epsilon, label)
 
 
 @njit
-def _priority_flood(z, valid, epsilon):
+def _priority_flood(z, valid, epsilon, label):
     """Barnes et al. (2014) Priority-Flood with a plain FIFO queue for flooded cells.
 
     Returns the filled surface (same dtype as ``z``; invalid cells copied unchanged). With
@@ -315,6 +331,7 @@ def _priority_flood(z, valid, epsilon):
     infbox = np.empty(1, dtype=z.dtype)
     infbox[0] = np.inf
     inf = infbox[0]  # +inf in the DEM's dtype, so nextafter steps one float32 ulp for float32
+    labelled = label.size > 0
     while size > 0 or tail > head:
         if tail > head:
             c0 = pit[head]
@@ -341,6 +358,8 @@ def _priority_flood(z, valid, epsilon):
             if closed[j]:
                 continue
             closed[j] = True
+            if labelled:
+                label[j] = label[c0]
             if zf[j] <= level_up:
                 zf[j] = level_up
                 if epsilon:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from cimtwin.kernels._jit import njit
-from cimtwin.kernels.hydro import _INV_DIST, CODES, DC, DR, _heap_pop, _heap_push
+from cimtwin.kernels.hydro import _INV_DIST, CODES, DC, DR, _heap_pop, _heap_push, priority_flood_fill
 
 OCEAN = -1  # label of cells flooded from an outlet inside the tile
 INF_DIST = np.int32(2**31 - 1)  # flat distance of a cell no outlet reaches (yet)
@@ -61,133 +61,149 @@ def perimeter_cells(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows), np.concatenate(cols)
 
 
-# -- depression filling (Barnes 2016: label flood per tile, spill graph, second pass) ------
+@njit
+def _next_to_nodata(zf, r, c, h, w):
+    """Whether core cell ``(r, c)`` has a nodata neighbour inside the core."""
+    for k in range(8):
+        rr = r + DR[k]
+        cc = c + DC[k]
+        if 0 <= rr < h and 0 <= cc < w and not np.isfinite(zf[rr * w + cc]):
+            return True
+    return False
+
 
 @njit
-def fill_tile_labels(ext):
-    """First pass of the tiled fill on one ext block.
+def with_halo(core, ring_r, ring_c, ring_z):
+    """The ext block of a core: the core framed by its halo ring, ``ring_z`` at ext cells
+    ``(ring_r, ring_c)`` (the perimeter cells of the neighbouring tiles, NaN beyond the grid).
 
-    Priority-Flood of the core from its perimeter cells (each its own label, the pid) and
-    from the cells next to nodata or the grid edge (label OCEAN). Returns the locally filled
-    core, and the spill edges ``(a, b, weight)`` between labels that touch: ``weight`` is the
-    higher of the two cells' local fill heights, so water can pass between the labels' seeds
-    at that level. Perimeter cells that are themselves outlets get an edge to OCEAN at their
-    own height.
+    Built inside the task from a plain argument, so no overlap tasks copy halos between tiles.
     """
-    H, W = ext.shape
-    h = H - 2
-    w = W - 2
-    n = h * w
-    z = ext[1:H - 1, 1:W - 1].copy()
-    zf = z.ravel()
-    label = np.full(n, -2, dtype=np.int64)  # -2 = nodata
-    closed = np.zeros(n, dtype=np.bool_)
-    cap = max(16, n)  # each cell enters the heap at most once: no growing inside the loop
-    keys = np.empty(cap, dtype=z.dtype)
-    idx = np.empty(cap, dtype=np.int64)
-    size = 0
-    n_ocean_edges = 0
+    h, w = core.shape
+    ext = np.empty((h + 2, w + 2), dtype=core.dtype)
+    for r in range(h):
+        for c in range(w):
+            ext[r + 1, c + 1] = core[r, c]
+    for t in range(ring_r.size):
+        ext[ring_r[t], ring_c[t]] = ring_z[t]
+    return ext
+
+
+# -- depression filling (Barnes 2016: label flood per tile, spill graph, second pass) ------
+
+def fill_tile_labels(core):
+    """First pass of the tiled fill on one core (no halo needed).
+
+    Priority-Flood of the core (the in-memory kernel, :func:`hydro.priority_flood_fill`) from
+    its perimeter cells, each its own label (the pid), and from the inner cells next to
+    nodata (label OCEAN); every cell takes the label of the seed it is flooded from. Returns
+    the locally filled core, and the spill edges ``(a, b, weight)`` between labels that touch:
+    ``weight`` is the higher of the two cells' local fill heights, so water can pass between
+    the labels' seeds at that level. Perimeter cells next to nodata inside the core get an
+    edge to OCEAN at their own height; their neighbours in other tiles or beyond the grid are
+    the caller's to link.
+    """
+    core = np.ascontiguousarray(core)
+    valid = np.isfinite(core)
+    label = _seed_labels(core)
+    z = priority_flood_fill(core, valid, False, label)
+    ea, eb, ew = _spill_edges(z, label)
+    return z, ea, eb, ew
+
+
+@njit
+def _seed_labels(core):
+    """Labels of the flood's seeds (pid on the perimeter, OCEAN inside), -2 elsewhere."""
+    h, w = core.shape
+    zf = core.ravel()
+    label = np.full(h * w, -2, dtype=np.int64)
     for r in range(h):
         for c in range(w):
             i = r * w + c
-            v = ext[r + 1, c + 1]
-            if not np.isfinite(v):
-                closed[i] = True
+            if not np.isfinite(zf[i]):
                 continue
-            outlet = False
-            for k in range(8):
-                if not np.isfinite(ext[r + 1 + DR[k], c + 1 + DC[k]]):
-                    outlet = True
-                    break
             if r == 0 or c == 0 or r == h - 1 or c == w - 1:
                 label[i] = _pid(r, c, h, w)
-                if outlet:
-                    n_ocean_edges += 1
-            elif outlet:
+            elif _next_to_nodata(zf, r, c, h, w):
                 label[i] = OCEAN
-            else:
-                continue
-            closed[i] = True
-            size = _heap_push(keys, idx, size, v, i)
-    pit = np.empty(max(16, n), dtype=np.int64)
-    head = 0
-    tail = 0
-    while size > 0 or tail > head:
-        if tail > head:
-            c0 = pit[head]
-            head += 1
-            if head == tail:
-                head = 0
-                tail = 0
-        else:
-            c0 = idx[0]
-            size = _heap_pop(keys, idx, size)
-        level = zf[c0]
-        lab = label[c0]
-        r = c0 // w
-        c = c0 - r * w
-        for k in range(8):
-            rr = r + DR[k]
-            cc = c + DC[k]
-            if rr < 0 or rr >= h or cc < 0 or cc >= w:
-                continue
-            j = rr * w + cc
-            if closed[j]:
-                continue
-            closed[j] = True
-            label[j] = lab
-            if zf[j] <= level:
-                zf[j] = level
-                pit[tail] = j
-                tail += 1
-            else:
-                size = _heap_push(keys, idx, size, zf[j], j)
-    # spill edges: every 8-adjacent pair of differently labelled cells (half the directions)
-    ne = n_ocean_edges
-    for i in range(n):
-        if label[i] == -2:
-            continue
-        r = i // w
-        c = i - r * w
-        for k in range(4):
-            rr = r + DR[k]
-            cc = c + DC[k]
-            if rr < 0 or rr >= h or cc < 0 or cc >= w:
-                continue
-            j = rr * w + cc
-            if label[j] != -2 and label[j] != label[i]:
-                ne += 1
+    return label
+
+
+@njit
+def _spill_edges(z, label):
+    """Spill edges between differently labelled touching cells of a filled core, and from
+    perimeter cells next to nodata to OCEAN (see :func:`fill_tile_labels`)."""
+    ne = _edge_pass(z, label, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), False)
     ea = np.empty(ne, dtype=np.int64)
     eb = np.empty(ne, dtype=np.int64)
     ew = np.empty(ne, dtype=np.float64)
+    _edge_pass(z, label, ea, eb, ew, True)
+    return ea, eb, ew
+
+
+@njit
+def _edge_pass(z, label, ea, eb, ew, write):
+    """Count (``write`` False) or write the spill edges; each pair once (E, SE, S, SW)."""
+    h, w = z.shape
+    zf = z.ravel()
     e = 0
-    for i in range(n):
-        li = label[i]
-        if li == -2:
-            continue
-        r = i // w
-        c = i - r * w
-        if li >= 0:
-            for k in range(8):
-                if not np.isfinite(ext[r + 1 + DR[k], c + 1 + DC[k]]):
+    for r in range(h):
+        for c in range(w):
+            i = r * w + c
+            li = label[i]
+            if li == -2:
+                continue
+            if li >= 0 and (r == 0 or c == 0 or r == h - 1 or c == w - 1) and _next_to_nodata(zf, r, c, h, w):
+                if write:
                     ea[e] = li
                     eb[e] = OCEAN
                     ew[e] = zf[i]
-                    e += 1
-                    break
-        for k in range(4):
-            rr = r + DR[k]
-            cc = c + DC[k]
-            if rr < 0 or rr >= h or cc < 0 or cc >= w:
-                continue
-            j = rr * w + cc
-            lj = label[j]
-            if lj != -2 and lj != li:
-                ea[e] = li
-                eb[e] = lj
-                ew[e] = max(zf[i], zf[j])
                 e += 1
-    return z, ea, eb, ew
+            for k in range(4):
+                rr = r + DR[k]
+                cc = c + DC[k]
+                if rr >= h or cc < 0 or cc >= w:
+                    continue
+                j = rr * w + cc
+                lj = label[j]
+                if lj != -2 and lj != li:
+                    if write:
+                        ea[e] = li
+                        eb[e] = lj
+                        ew[e] = max(zf[i], zf[j])
+                    e += 1
+    return e
+
+
+@njit
+def lowest_spills(ea, eb, ew, node_start, ocean):
+    """A tile's spill edges in global node ids ``(lo, hi, weight)``, one per label pair, the
+    lowest weight of each (labels are ``node_start`` + pid, OCEAN becomes node ``ocean``)."""
+    n = ea.size
+    key = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        a = ocean if ea[e] == OCEAN else ea[e] + node_start
+        b = ocean if eb[e] == OCEAN else eb[e] + node_start
+        key[e] = min(a, b) * (ocean + 1) + max(a, b)
+    order = np.argsort(key)
+    m = 0
+    for t in range(n):
+        if t == 0 or key[order[t]] != key[order[t - 1]]:
+            m += 1
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    wt = np.empty(m, dtype=np.float64)
+    u = -1
+    for t in range(n):
+        e = order[t]
+        if t == 0 or key[e] != key[order[t - 1]]:
+            u += 1
+            lo[u] = key[e] // (ocean + 1)
+            hi[u] = key[e] % (ocean + 1)
+            wt[u] = ew[e]
+        elif ew[e] < wt[u]:
+            wt[u] = ew[e]
+    return lo, hi, wt
 
 
 @njit

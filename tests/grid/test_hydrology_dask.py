@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cimtwin.errors import ValidationError
-from cimtwin.grid import (GridSpec, depression_depth, fill_depressions, flow_accumulation, flow_direction_d8,
-                          hand)
+from cimtwin.grid import (GridSpec, balanced_chunks, depression_depth, fill_depressions, flow_accumulation,
+                          flow_direction_d8, hand)
 
 
 @pytest.fixture(autouse=True)
@@ -140,3 +140,17 @@ def test_dask_dem_gets_the_in_memory_errors():
     _assert_same(fill_depressions(_chunk(nocrs, 4)), fill_depressions(nocrs))
     with pytest.raises(ValidationError, match="epsilon"):
         fill_depressions(_chunk(dem, 4), epsilon=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5000), target=st.integers(1, 1500))
+def test_balanced_chunks_are_near_equal(n, target):
+    (rows,) = balanced_chunks((n,), target)
+    assert sum(rows) == n and max(rows) <= target and max(rows) - min(rows) <= 1
+    assert len(rows) == -(-n // target)  # as few tiles as plain chunking
+
+
+@pytest.mark.parametrize("target", [5, 8, 40])
+def test_equal_in_memory_on_balanced_chunks(target):
+    dem = _dem(23, 17, 5)
+    _check_all(dem, balanced_chunks(dem.shape, target))
