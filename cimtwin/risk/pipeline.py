@@ -103,9 +103,10 @@ class RiskResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
-        path = out / "risk_zones.gpkg"
-        self.zones.to_file(path, layer="risk_zones", driver="GPKG")
-        written.append(path)
+        if self.zones is not None:
+            path = out / "risk_zones.gpkg"
+            self.zones.to_file(path, layer="risk_zones", driver="GPKG")
+            written.append(path)
         for unit, table in self.summaries.items():
             path = out / f"summary_by_{unit}.csv"
             table.to_csv(path, index=False, encoding="utf-8")
@@ -186,8 +187,13 @@ def _jsonable(obj):
 
 def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str = "natural_breaks",
                 bins=None, storm=None, rain_source: str = "auto", stream_threshold_cells: int = 1000,
-                close_roads: bool = True) -> RiskResult:
+                close_roads: bool = True, zone_polygons: bool = True) -> RiskResult:
     """Composite risk zones of ``model`` (5 classes, 5 = highest) with summaries and closures.
+
+    ``zone_polygons=False`` keeps the zones as the class raster only (``zones`` is None and
+    no ``risk_zones.gpkg`` is written): the summaries are computed on the raster either
+    way, while one polygon per connected region of a class is millions of polygons, and
+    gigabytes, on a 10^8-cell city (``cimtwin evaluate`` leaves them out).
 
     Factors (each normalized to [0, 1], see :data:`FACTOR_RANGES`): ``ponding`` (flood
     ponding depth), ``low_terrain`` (inverted HAND), ``seismic`` (GB 18306 zoning PGA after
@@ -239,14 +245,7 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
     notes["factor_ranges"] = {k: v for k, v in FACTOR_RANGES.items() if k in factors}
     classes = classify_zones(score, method=method, bins=bins)
     notes["class_bins"] = classes.attrs["bins"]
-    from cimtwin.risk.zoning import zone_polygons
-
-    raw = {"ponding_m": flood.ponding_m, "hand_m": flood.hand_m, "risk_score": score}
-    if seismic is not None:
-        raw.update({"pga_g": seismic.pga_g, "zoning_intensity": seismic.zoning_intensity.astype("float32")})
-    if model.has_raster("population"):
-        raw["population"] = model.raster("population")
-    zones = zone_polygons(classes, factors=raw)
+    zones = _zone_polygons(model, classes, flood, seismic, score) if zone_polygons else None
     summaries = {}
     kw = dict(population=model.raster("population") if model.has_raster("population") else None,
               buildings=model.layer("buildings") if model.has_layer("buildings") else None,
@@ -267,6 +266,18 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
     return RiskResult(score=score, classes=classes, zones=zones, summaries=summaries, factors=factors,
                       flood=flood, seismic=seismic, flooded_roads=roads, closure_report=closure,
                       buildings_below_fortification=weak, notes=notes)
+
+
+def _zone_polygons(model, classes, flood, seismic, score):
+    """One polygon per connected region of a class, with the mean of each raw factor."""
+    from cimtwin.risk.zoning import zone_polygons
+
+    raw = {"ponding_m": flood.ponding_m, "hand_m": flood.hand_m, "risk_score": score}
+    if seismic is not None:
+        raw.update({"pga_g": seismic.pga_g, "zoning_intensity": seismic.zoning_intensity.astype("float32")})
+    if model.has_raster("population"):
+        raw["population"] = model.raster("population")
+    return zone_polygons(classes, factors=raw)
 
 
 def _close_flooded(model, ponding_m, notes):

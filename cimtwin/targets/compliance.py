@@ -157,7 +157,8 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         from cimtwin.risk.pipeline import risk_zoning
 
         with timer.stage("flood + seismic risk"):
-            risk_result = risk_zoning(model, close_roads=close_roads)
+            # the zones as the class raster (written); their polygons are `cimtwin risk`'s
+            risk_result = risk_zoning(model, close_roads=close_roads, zone_polygons=False)
         with timer.stage("write risk"):
             written += risk_result.write(out / "risk")
     path = out / "stages.csv"

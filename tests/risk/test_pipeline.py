@@ -36,6 +36,15 @@ def test_risk_zoning_end_to_end(city, tmp_path):
     table = pd.read_csv(tmp_path / "summary_by_district.csv")
     assert list(table.columns) == ["district", "class", "area_km2", "population", "buildings", "road_km"]
 
+    # without zone polygons: the same classes and summaries, no polygon layer written
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CimtwinWarning)
+        lean = risk_zoning(city, method="quantiles", zone_polygons=False)
+    assert lean.zones is None
+    np.testing.assert_array_equal(lean.classes.values, res.classes.values)
+    pd.testing.assert_frame_equal(lean.summary_by_district, res.summary_by_district)
+    assert "risk_zones.gpkg" not in {p.name for p in lean.write(tmp_path / "lean")}
+
 
 def test_flooded_road_closures_report_lost_access(city):
     spec = city.grid
