@@ -43,6 +43,9 @@ MAP_LAYERS = ("districts", "subdistricts", "management_zones", "key_areas", "low
               "rivers", "buildings", "roads", "cameras", "sites_5g", "sites_nbiot", "rain_gauges", "shelters")
 # Simplification of the map's lines and polygons: a tenth of a pixel at zoom 10, invisible at 15.
 _MAP_SIMPLIFY_M = 20.0
+# the interactive map draws a model layer up to this many features (to_deck's own limit);
+# a larger one (a city's 2·10^6 buildings) is left off with a note, not the whole report
+MAP_MAX_FEATURES = 1_000_000
 
 
 @dataclass
@@ -473,8 +476,13 @@ def build_report(model, out, *, scenario=None, year: int | None = None, risk: bo
             _comparison_chart(comparison, out, maps)
         step("static maps")
         classes = risk_result.classes if risk_result is not None else None
+        too_big = [n for n in MAP_LAYERS if model.has_layer(n) and len(model.layer(n)) > MAP_MAX_FEATURES]
+        for n in too_big:
+            notes.append(f"layer {n!r} ({len(model.layer(n)):,} features) is left off the interactive map "
+                         f"(over {MAP_MAX_FEATURES:,}); the static maps and the model's own files hold it.")
         map_path = report_map(model, risk_classes=classes, gaps=dict(list(gap_layers.items())[:2]),
-                              service_areas=areas).to_html(out / "map.html")
+                              service_areas=areas, layers=tuple(n for n in MAP_LAYERS if n not in too_big)
+                              ).to_html(out / "map.html")
         step("interactive map")
         sheets = {"指标评估": table[table["zone"] == "all"], "分区明细": table[table["zone"] != "all"]}
         if comparison is not None:

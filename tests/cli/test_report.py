@@ -136,3 +136,17 @@ def test_report_on_the_jinan_sample(tmp_path):
     assert table["现状值"].notna().sum() >= 15  # the sample carries the layers most targets need
     assert table.loc["gazette_roads_named", "现状值"] == 59
     assert table.loc["gazette_roads_named", "是否达标"] == "是"
+
+
+def test_a_layer_over_the_map_limit_is_left_off_with_a_note(saved, tmp_path, monkeypatch):
+    import cimtwin.viz.report as report_module
+    from cimtwin.model.city import read_model
+
+    model = read_model(saved[0])
+    n = len(model.layer("cameras"))
+    monkeypatch.setattr(report_module, "MAP_MAX_FEATURES", n - 1)  # the cameras are one too many
+    report = report_module.build_report(model, tmp_path, risk=False)
+    assert any("'cameras'" in note and "left off the interactive map" in note for note in report.notes)
+    text = report.map.read_text(encoding="utf-8")
+    boxes = {layer for _, layer in re.findall(r'<input type="checkbox"( checked)?[^>]*data-layer="([^"]+)"', text)}
+    assert "cameras" not in boxes and boxes  # the other layers are still drawn
