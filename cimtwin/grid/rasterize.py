@@ -105,12 +105,8 @@ def burn(spec: GridSpec, polygons: np.ndarray, values: np.ndarray, *, fill: Any 
     values = np.asarray(values)
     out = np.full(spec.shape, fill, dtype=np.dtype(dtype or values.dtype))
     polygons = np.asarray(polygons, dtype=object)
-    kind = shapely.get_type_id(polygons)
-    bad = np.flatnonzero(~np.isin(kind, (3, 6)) & ~shapely.is_missing(polygons))
-    if bad.size:
-        raise GeometryError(f"`burn` takes polygons; feature {int(bad[0])} is a {polygons[bad[0]].geom_type}. "
-                            "Use `rasterize` for lines and points.")
-    px, py, ring_offsets, poly_ring_offsets, owner = _pixel_rings(spec, polygons)
+    px, py, ring_offsets, poly_ring_offsets, owner = _pixel_rings(
+        spec, polygons, "burn", " Use `rasterize` for lines and points.")
     if not len(ring_offsets) > 1:
         return out
     return burn_polygons(out, px, py, ring_offsets, poly_ring_offsets, values[owner].astype(out.dtype))
@@ -142,12 +138,7 @@ def polygon_areas(spec: GridSpec, polygons: np.ndarray, mask: np.ndarray) -> tup
     mask = np.asarray(mask)
     if mask.shape != spec.shape:
         raise ValidationError(f"`mask` must have the grid's shape {spec.shape}; got {mask.shape}.")
-    kind = shapely.get_type_id(polygons)
-    bad = np.flatnonzero(~np.isin(kind, (3, 6)) & ~shapely.is_missing(polygons))
-    if bad.size:
-        raise GeometryError(f"`polygon_areas` takes polygons; feature {int(bad[0])} is a "
-                            f"{polygons[bad[0]].geom_type}.")
-    px, py, ring_offsets, poly_ring_offsets, owner = _pixel_rings(spec, polygons)
+    px, py, ring_offsets, poly_ring_offsets, owner = _pixel_rings(spec, polygons, "polygon_areas")
     covered, inside = np.zeros(len(polygons)), np.zeros(len(polygons))
     if len(ring_offsets) > 1:
         c, i = polygon_mask_areas(px, py, ring_offsets, poly_ring_offsets, spec.shape[0], spec.shape[1],
@@ -158,8 +149,16 @@ def polygon_areas(spec: GridSpec, polygons: np.ndarray, mask: np.ndarray) -> tup
     return covered, inside
 
 
-def _pixel_rings(spec: GridSpec, polygons: np.ndarray):
-    """Rings of each polygon part in pixel units: (px, py, ring offsets, part ring offsets, owner)."""
+def _pixel_rings(spec: GridSpec, polygons: np.ndarray, caller: str, hint: str = ""):
+    """Rings of each polygon part in pixel units: (px, py, ring offsets, part ring offsets, owner).
+
+    Checked once here for every caller: (Multi)Polygons only (missing ones are skipped), a
+    north-up grid."""
+    kind = shapely.get_type_id(polygons)
+    bad = np.flatnonzero(~np.isin(kind, (3, 6)) & ~shapely.is_missing(polygons))
+    if bad.size:
+        raise GeometryError(f"`{caller}` takes polygons; feature {int(bad[0])} is a "
+                            f"{polygons[bad[0]].geom_type}.{hint}")
     t = spec.transform
     if t.b != 0 or t.d != 0:
         raise ValidationError("`spec` must be north-up (no rotation) to burn or measure polygons.")
