@@ -391,7 +391,7 @@ def _lonlat_bounds(layers: Mapping[str, Any], rasters: Mapping[str, Any]):
             from cimtwin.grid.spec import GridSpec
 
             spec = GridSpec.from_dataarray(da)
-        except Exception:
+        except ValidationError:  # not a regular north-up grid: its extent cannot be read
             continue
         if spec.crs is not None:
             boxes.append(gpd.GeoSeries([shapely.box(*spec.bounds)], crs=spec.crs).to_crs(4326).total_bounds)
