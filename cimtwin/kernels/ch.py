@@ -7,6 +7,13 @@ removing node ``v`` adds a shortcut ``u -> w`` (cost ``c(u, v) + c(v, w)``, midd
 updated priority: twice the shortcuts the contraction would add, minus the arcs it
 removes, plus the node's already contracted neighbours (which spreads contraction evenly)
 and four times its depth in the hierarchy so far (a shallow hierarchy answers faster).
+Contracting a node makes its neighbours' priorities outdated: they are re-estimated in
+batches, in parallel over the threads, each once however many of its neighbours went
+since its last estimate (a node of degree over ``_SIM_DEGREE`` gets a rough bump instead and
+is re-estimated when it reaches the queue head). Estimating is most of the work, and a batch
+re-estimates the denser neighbours too, which orders them better: at 10^6 nodes of the
+synthetic grid, 1.15x faster to build and 1.2x faster to query than re-estimating each
+neighbour after every contraction, serially, up to degree 24.
 
 :func:`ch_build` returns two upward graphs, each a CSR over the caller's node numbers:
 
@@ -37,6 +44,7 @@ query costs what it explores, not O(n).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -49,7 +57,8 @@ __all__ = ["ch_build", "ch_levels", "ch_layout", "ch_query_graph", "ch_query", "
 _INF = np.inf
 _WITNESS_HEAP = 1 << 15  # entries: a witness search that would need more gives up (adds the shortcut)
 _LEVEL_W = 4.0  # weight of the hierarchy depth in the priority (shallower hierarchy, faster queries)
-_SIM_DEGREE = 24  # a contracted node's neighbours above this degree are re-simulated only when popped
+_BATCH = 64  # outdated priorities re-estimated together (in parallel)
+_SIM_DEGREE = 48  # a neighbour above this degree is re-estimated only when it reaches the queue head
 
 
 # --------------------------------------------------------------------------- dynamic adjacency
@@ -298,6 +307,55 @@ def _reverse_csr(n, indptr, indices, w):
     return rptr, rnb, rw
 
 
+@njit(parallel=True)
+def _simulate_batch(nodes, m, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh):
+    """Shortcut counts of ``nodes[:m]`` (read-only on the graph), split over the threads.
+
+    Each thread has its own row of the work arrays (``is_target``, ``dist``, ``track``, ``wh``).
+    """
+    nt = dist.shape[0]
+    for t in prange(nt):
+        for i in range(t, m, nt):
+            c, _ = _contract(nodes[i], False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target[t], dist[t], track[t],
+                             wh[t])
+            counts[i] = c
+
+
+@njit
+def _reestimate(dlist, nd, counts, popped, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh,
+                dirty, deleted, level, prio, contracted, h, size):
+    """New priorities for the dirty nodes ``dlist[:nd]``, queued where they changed (and for
+    ``popped``, whose entry has just left the queue). Returns the queue size."""
+    _simulate_batch(dlist, nd, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh)
+    n = prio.shape[0]
+    hcap = h.shape[0] // 2
+    for j in range(nd):
+        x = dlist[j]
+        dirty[x] = False
+        p = _priority(counts[j], o_len[x] + i_len[x], deleted[x], level[x])
+        if p == prio[x] and x != popped:
+            continue  # its queue entry still holds
+        prio[x] = p
+        if size >= hcap:
+            size = _rebuild(h, prio, contracted)
+        size = heap_push(h, size, p, x)
+    return size
+
+
+@njit
+def _rebuild(h, prio, contracted):
+    """The queue rebuilt from the live priorities (drops the outdated entries): its size."""
+    size = 0
+    for y in range(prio.shape[0]):
+        if not contracted[y]:
+            size = heap_push(h, size, prio[y], y)
+    return size
+
+
 @njit
 def ch_build(indptr, indices, weights, max_settled, sim_settled):
     """Contract every node of the CSR graph: ``(rank, up_ptr, up_to, up_w, up_mid,
@@ -311,17 +369,32 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     rptr, rnb, rw = _reverse_csr(n, indptr, indices, weights)
     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
     contracted = np.zeros(n, np.bool_)
-    is_target = np.zeros(n, np.bool_)
     deleted = np.zeros(n, np.int64)
     level = np.zeros(n, np.int64)
     prio = np.empty(n, np.float64)
-    dist = np.full(n, _INF)
-    track = np.empty(n + 1, np.int32)
-    wh = np.empty(2 * _WITNESS_HEAP, np.float64)
+    # work arrays of the witness searches: one row per thread for the batched estimates; row 0
+    # also serves the searches of the (serial) contraction itself
+    nth = max(1, numba.get_num_threads())
+    t_target = np.zeros((nth, n), np.bool_)
+    t_dist = np.full((nth, n), _INF)
+    t_track = np.empty((nth, n + 1), np.int32)
+    t_wh = np.empty((nth, 2 * _WITNESS_HEAP), np.float64)
+    is_target = t_target[0]
+    dist = t_dist[0]
+    track = t_track[0]
+    wh = t_wh[0]
+    # Priorities are estimated in batches: contracting v marks its neighbours dirty; once
+    # _BATCH are dirty (or a dirty node reaches the queue head), all are re-estimated at
+    # once, in parallel, each once however many of its neighbours went meanwhile.
+    dirty = np.zeros(n, np.bool_)
+    stale = np.zeros(n, np.bool_)
+    dlist = np.arange(n).astype(np.int32)
+    counts = np.empty(n, np.int64)
+    _simulate_batch(dlist, n, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh)
     for v in range(n):
-        c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
-        prio[v] = _priority(c, o_len[v] + i_len[v], 0, 0)
+        prio[v] = _priority(counts[v], o_len[v] + i_len[v], 0, 0)
+    nd = 0
     hcap = 4 * n + 16
     h = np.empty(2 * hcap, np.float64)
     size = 0
@@ -351,13 +424,22 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
         size = heap_pop(h, size)
         if contracted[v] or p != prio[v]:
             continue  # stale entry
-        c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
-        newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
-        if size > 0 and newp > h[0]:
-            prio[v] = newp  # lazy update: no longer the least important, try again later
-            size = heap_push(h, size, newp, v)
+        if dirty[v]:
+            # re-estimate every dirty node, this one included, then look at the queue head again
+            size = _reestimate(dlist, nd, counts, v, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh,
+                               dirty, deleted, level, prio, contracted, h, size)
+            nd = 0
             continue
+        if stale[v]:
+            stale[v] = False
+            c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
+            newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
+            if size > 0 and newp > h[0]:
+                prio[v] = newp  # lazy update: no longer the least important, try again later
+                size = heap_push(h, size, newp, v)
+                continue
         while True:
             _, ok = _contract(v, True, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
@@ -409,24 +491,26 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             for j in range(s, s + ln):
                 x = o_nb[j] if side == 0 else i_nb[j]
                 if contracted[x] or seen[x] == v:
-                    continue  # a two-way neighbour is in both lists: refresh it once
+                    continue  # a two-way neighbour is in both lists: count it once
                 seen[x] = v
                 deleted[x] += 1
                 level[x] = max(level[x], level[v] + 1)
-                if o_len[x] + i_len[x] <= _SIM_DEGREE:
-                    c, _ = _contract(x, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
-                    np_ = _priority(c, o_len[x] + i_len[x], deleted[x], level[x])
-                else:  # a dense core node: estimate now, simulate when it is popped
-                    np_ = prio[x] + 1.0 + _LEVEL_W
-                if np_ != prio[x]:
-                    prio[x] = np_
+                if o_len[x] + i_len[x] > _SIM_DEGREE:
+                    # a dense core node: a rough estimate now, simulated when it reaches the head
+                    stale[x] = True
+                    prio[x] += 1.0 + _LEVEL_W
                     if size >= hcap:
-                        size = 0  # rebuild the heap from the live priorities
-                        for y in range(n):
-                            if not contracted[y] and y != x:
-                                size = heap_push(h, size, prio[y], y)
-                    size = heap_push(h, size, np_, x)
+                        size = _rebuild(h, prio, contracted)
+                    size = heap_push(h, size, prio[x], x)
+                elif not dirty[x]:
+                    dirty[x] = True
+                    dlist[nd] = x
+                    nd += 1
+        if nd >= _BATCH:
+            size = _reestimate(dlist, nd, counts, -1, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh,
+                               dirty, deleted, level, prio, contracted, h, size)
+            nd = 0
     up_ptr, up_to, up_w, up_mid = _to_csr(n, f_start, f_len, f_to, f_w, f_mid)
     dn_ptr, dn_fr, dn_w, dn_mid = _to_csr(n, b_start, b_len, b_fr, b_w, b_mid)
     return rank, up_ptr, up_to, up_w, up_mid, dn_ptr, dn_fr, dn_w, dn_mid

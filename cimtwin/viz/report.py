@@ -38,6 +38,10 @@ REPORT_STEPS = ("evaluate targets", "scenario", "static maps", "interactive map"
 _GAP_MAPS = ("key_site_video_coverage", "low_lying_video_coverage", "rain_gauge_coverage_radius",
              "coverage_5g_full_area", "nbiot_road_coverage")
 _SHELTER_SNAP_M = 200.0
+# Coverage definitions computed on a raster, and the pixels across a static map (9 in at 150 dpi):
+# gap maps of a grid finer than a pixel are recomputed at about a pixel (see _gap_draw_res_m).
+_RASTER_DEFINITIONS = ("viewshed", "rsrp", "mcl")
+_GAP_MAP_PIXELS = 1350
 # Layers the interactive map shows when the model has them.
 MAP_LAYERS = ("districts", "subdistricts", "management_zones", "key_areas", "low_lying_areas", "reservoirs",
               "rivers", "buildings", "roads", "cameras", "sites_5g", "sites_nbiot", "rain_gauges", "shelters")
@@ -237,12 +241,17 @@ def _gap_layers(model, table: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
     from cimtwin.targets import parse_computation
 
     gaps = {}
+    draw_res_m = _gap_draw_res_m(model)
+    coarser = []
     for tid in _GAP_MAPS:
         row = table[(table["target_id"] == tid) & (table["zone"] == "all")]
         if row.empty or pd.isna(row["value"].iloc[0]):
             continue
         kwargs = dict(parse_computation(str(row["computation"].iloc[0])).kwargs)
         kwargs.pop("by", None)
+        if draw_res_m is not None and kwargs.get("definition") in _RASTER_DEFINITIONS and "res_m" not in kwargs:
+            kwargs["res_m"] = draw_res_m
+            coarser.append(tid)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -253,7 +262,26 @@ def _gap_layers(model, table: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
         _noted(notes, caught)
         if result.gaps is not None and len(result.gaps):
             gaps[tid] = result.gaps
+    if coarser:
+        notes.append(f"the gap maps of {', '.join(coarser)} are drawn at {draw_res_m:g} m, about one map pixel "
+                     f"(the model's grid is {model.grid.res_m:g} m); their figures are the table's.")
     return gaps
+
+
+def _gap_draw_res_m(model) -> float | None:
+    """A cell about one pixel of the static maps, when that is coarser than the model's grid, else None.
+
+    A gap map is a picture: a city-wide 10 m grid has some 70 cells under each pixel, so its gaps
+    are recomputed on a grid of about a pixel (a multiple of the model's cell) rather than
+    polygonized at 10^8 cells. The figures stay those of the targets table.
+    """
+    grid = model.grid
+    extent = _study_extent(model)
+    if grid is None or extent is None:
+        return None
+    side_m = max(extent[2] - extent[0], extent[3] - extent[1])
+    res = math.ceil(side_m / _GAP_MAP_PIXELS / grid.res_m) * grid.res_m
+    return float(res) if res > grid.res_m else None
 
 
 def _gap_maps(model, table, gap_layers: dict[str, Any], out: Path, maps: list) -> None:
