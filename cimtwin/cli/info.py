@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 from cimtwin.cli._common import add_model_argument, is_url, open_model
 
 
 def add_parser(sub):
     p = sub.add_parser("info", help="layers, feature counts, CRS and extent of a model")
     add_model_argument(p)
-    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return p
 
 

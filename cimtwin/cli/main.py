@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         p = module.add_parser(sub)
+        # also after the subcommand, as users type it; SUPPRESS keeps `cimtwin --quiet CMD` from being reset
+        p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
         p.set_defaults(_run=module.run)
     return parser
 

@@ -6,8 +6,6 @@ wrote; the report itself (targets, maps, Excel) is built by the library.
 
 from __future__ import annotations
 
-import argparse
-
 from cimtwin.cli._common import add_model_argument, open_model
 
 
@@ -19,8 +17,6 @@ def add_parser(sub):
                    help="a second saved model (e.g. with planned cameras) to compare before/after")
     p.add_argument("--year", type=int, default=None, help="only the targets due in this year (2021/2022/2023/2025)")
     p.add_argument("--no-risk", action="store_true", help="skip the risk zoning (faster)")
-    # Also after the subcommand; SUPPRESS keeps a `cimtwin --quiet report` from being reset.
-    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return p
 
 

@@ -100,3 +100,14 @@ def test_an_unreachable_url_is_2_and_hides_the_password(capsys):
 def test_a_url_without_a_model_is_2(pg_url, capsys):
     assert main(["validate", pg_url]) == 2
     _one_line_error(capsys, "no saved cimtwin model")
+
+
+@pytest.mark.parametrize("command", ["demo", "info", "validate", "coverage", "risk", "report", "evaluate"])
+def test_quiet_before_or_after_every_subcommand(command):
+    from cimtwin.cli.main import build_parser
+
+    extra = ["--out", "x"] if command in ("coverage", "risk", "evaluate") else []
+    after = build_parser().parse_args([command, *extra, "--quiet"])
+    before = build_parser().parse_args(["--quiet", command, *extra])
+    plain = build_parser().parse_args([command, *extra])
+    assert after.quiet and before.quiet and not plain.quiet

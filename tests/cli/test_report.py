@@ -150,3 +150,31 @@ def test_a_layer_over_the_map_limit_is_left_off_with_a_note(saved, tmp_path, mon
     text = report.map.read_text(encoding="utf-8")
     boxes = {layer for _, layer in re.findall(r'<input type="checkbox"( checked)?[^>]*data-layer="([^"]+)"', text)}
     assert "cameras" not in boxes and boxes  # the other layers are still drawn
+
+
+def test_gap_maps_of_a_grid_finer_than_a_pixel_are_drawn_at_about_a_pixel(saved, tmp_path, monkeypatch):
+    """A city-wide fine grid: the gaps are recomputed at about one map pixel, said in a note; figures unchanged."""
+    import cimtwin.viz.report as report_module
+    from cimtwin.model.city import read_model
+
+    import numpy as np
+
+    from cimtwin.grid.spec import GridSpec
+
+    model = read_model(saved[0])
+    grid = GridSpec.from_bounds(tuple(model.bounds), res_m=5.0, crs=model.crs)
+    model = model.with_raster("dem", grid.to_dataarray(np.full(grid.shape, 30.0, np.float32), name="dem",
+                                                         attrs={"units": "m"}))
+    side = max(grid.bounds[2] - grid.bounds[0], grid.bounds[3] - grid.bounds[1])
+    pixels = max(1, int(side / (3.5 * grid.res_m)))  # a pixel of about 3.5 cells: drawn at 4 cells
+    monkeypatch.setattr(report_module, "_GAP_MAP_PIXELS", pixels)
+    draw = report_module._gap_draw_res_m(model)
+    assert draw is not None and draw > grid.res_m and draw % grid.res_m == 0
+    report = report_module.build_report(model, tmp_path, risk=False)
+    notes = [n for n in report.notes if "gap maps of" in n]
+    assert notes and f"{draw:g} m" in notes[0]
+    monkeypatch.setattr(report_module, "_GAP_MAP_PIXELS", 10**9)  # finer than the grid: nothing coarsened
+    assert report_module._gap_draw_res_m(model) is None
+    plain = report_module.build_report(model, tmp_path / "plain", risk=False)
+    assert not any("gap maps of" in n for n in plain.notes)
+    pd.testing.assert_frame_equal(report.table, plain.table)
