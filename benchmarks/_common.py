@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["measure", "Results", "machine", "cpu_model", "versions", "load_average", "parse_args",
+__all__ = ["measure", "fresh_models", "Results", "machine", "cpu_model", "versions", "load_average", "parse_args",
            "size_label", "warm_memory", "timeit", "report", "RESULTS_DIR"]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -50,6 +50,21 @@ if _ROOT not in sys.path:
 
 
 # ----------------------------------------------------------------------------- timing
+
+def fresh_models(model, layer: str, count: int) -> Iterable:
+    """``count`` copies of ``model``, prepared before the clock, each without shared results.
+
+    A model keeps what its analyses derive (camera viewsheds, radio fields) for later calls,
+    so timing the same model twice would time the cache. Each timed call takes the next copy.
+    """
+    copies = [model.with_layer(layer, model.layer(layer)) for _ in range(count)]
+
+    def take():
+        while copies:
+            yield copies.pop()  # a used copy (and what it derived) is let go
+
+    return take()
+
 
 def measure(fn: Callable[[], object], repeat: int = 3, *, warmup: int = 1) -> dict:
     """Time ``repeat`` calls of ``fn()`` after ``warmup`` untimed calls.

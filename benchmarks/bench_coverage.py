@@ -18,7 +18,7 @@ import gc
 import sys
 
 import numpy as np
-from _common import Results, measure, parse_args
+from _common import Results, fresh_models, measure, parse_args
 
 sys.path.insert(0, ".")
 CRS = "EPSG:4527"
@@ -62,9 +62,10 @@ def bench_gauges(res, sizes, repeat, anchor_max):
     rng = np.random.default_rng(0)
     for n in sizes:
         m, zones, g = gauge_model(n, rng)
-        run_p = lambda: coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", by="subdistricts",
+        models = fresh_models(m, "rain_gauges", 2 * (repeat + 2))
+        run_p = lambda: coverage_ratio(next(models), sensors="rain_gauges", targets="subdistricts", by="subdistricts",
                                        definition="presence", geometries=False)
-        run_r = lambda: coverage_ratio(m, sensors="rain_gauges", targets="subdistricts", by="subdistricts",
+        run_r = lambda: coverage_ratio(next(models), sensors="rain_gauges", targets="subdistricts", by="subdistricts",
                                        definition="radius", method="grid", geometries=False)
         tp, tr = measure(run_p, repeat), measure(run_r, repeat)
         rp = run_p().set_index("zone").loc["all", "ratio"]
@@ -107,7 +108,8 @@ def bench_sectors(res, n, repeat):
     key = gpd.GeoDataFrame({"name": [f"k{i}" for i in range(k)], "category": "重要部位"},
                            geometry=shapely.box(kx, ky, kx + 300, ky + 300), crs=CRS)
     m = cimtwin.CityModel.from_layers({"cameras": cams, "key_areas": key}, crs=CRS)
-    run = lambda: coverage_ratio(m, sensors="cameras", targets="key_areas")
+    models = fresh_models(m, "cameras", repeat + 2)
+    run = lambda: coverage_ratio(next(models), sensors="cameras", targets="key_areas")
     t = measure(run, repeat)
     ratio = run()["ratio"].iloc[0]
 
@@ -157,7 +159,9 @@ def bench_viewshed(res, cells, n_cams, repeat):
     coverage_ratio(m.with_layer("cameras", small), sensors="cameras",
                    targets=gpd.GeoDataFrame({"name": ["s"]}, geometry=[small.geometry.iloc[0].buffer(300)], crs=CRS),
                    geometries=False)
-    run = lambda: coverage_ratio(m, sensors="cameras", targets="districts", geometries=False)
+    models = fresh_models(m, "cameras", repeat + 2)
+    del m
+    run = lambda: coverage_ratio(next(models), sensors="cameras", targets="districts", geometries=False)
     t = measure(run, repeat)
     r = run()
     on = side * side >= 10**8 and n_cams >= 100_000
