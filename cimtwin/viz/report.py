@@ -271,7 +271,7 @@ def _gap_layers(model, table: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
 def _gap_draw_res_m(model) -> float | None:
     """A cell about one pixel of the static maps, when that is coarser than the model's grid, else None.
 
-    A gap map is a picture: a city-wide 10 m grid has some 70 cells under each pixel, so its gaps
+    A gap map is a picture: a 100 km city on a 10 m grid has some 50 cells under each pixel, so its gaps
     are recomputed on a grid of about a pixel (a multiple of the model's cell) rather than
     polygonized at 10^8 cells. The figures stay those of the targets table.
     """
