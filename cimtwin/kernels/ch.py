@@ -331,8 +331,6 @@ def _reestimate(dlist, nd, counts, popped, sim_settled, o_start, o_len, o_cap, o
     ``popped``, whose entry has just left the queue). Returns the queue size."""
     _simulate_batch(dlist, nd, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh)
-    n = prio.shape[0]
-    hcap = h.shape[0] // 2
     for j in range(nd):
         x = dlist[j]
         dirty[x] = False
@@ -340,15 +338,16 @@ def _reestimate(dlist, nd, counts, popped, sim_settled, o_start, o_len, o_cap, o
         if p == prio[x] and x != popped:
             continue  # its queue entry still holds
         prio[x] = p
-        if size >= hcap:
-            size = _rebuild(h, prio, contracted)
-        size = heap_push(h, size, p, x)
+        size = _enqueue(h, size, prio, contracted, x)
     return size
 
 
 @njit
-def _rebuild(h, prio, contracted):
-    """The queue rebuilt from the live priorities (drops the outdated entries): its size."""
+def _enqueue(h, size, prio, contracted, x):
+    """Queue node ``x`` at ``prio[x]``; a full queue is rebuilt from the live priorities
+    instead (which drops the outdated entries and holds ``x``). Returns the queue size."""
+    if size < h.shape[0] // 2:
+        return heap_push(h, size, prio[x], x)
     size = 0
     for y in range(prio.shape[0]):
         if not contracted[y]:
@@ -395,11 +394,10 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     for v in range(n):
         prio[v] = _priority(counts[v], o_len[v] + i_len[v], 0, 0)
     nd = 0
-    hcap = 4 * n + 16
-    h = np.empty(2 * hcap, np.float64)
+    h = np.empty(2 * (4 * n + 16), np.float64)  # room for stale entries; rebuilt when full
     size = 0
     for v in range(n):
-        size = heap_push(h, size, prio[v], v)
+        size = _enqueue(h, size, prio, contracted, v)
     # The hierarchy, frozen node by node as they are contracted (their lists then hold
     # exactly their arcs to higher nodes).
     f_start = np.zeros(n, np.int64)
@@ -438,7 +436,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
             if size > 0 and newp > h[0]:
                 prio[v] = newp  # lazy update: no longer the least important, try again later
-                size = heap_push(h, size, newp, v)
+                size = _enqueue(h, size, prio, contracted, v)
                 continue
         while True:
             _, ok = _contract(v, True, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
@@ -499,9 +497,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
                     # a dense core node: a rough estimate now, simulated when it reaches the head
                     stale[x] = True
                     prio[x] += 1.0 + _LEVEL_W
-                    if size >= hcap:
-                        size = _rebuild(h, prio, contracted)
-                    size = heap_push(h, size, prio[x], x)
+                    size = _enqueue(h, size, prio, contracted, x)
                 elif not dirty[x]:
                     dirty[x] = True
                     dlist[nd] = x
