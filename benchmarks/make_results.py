@@ -23,7 +23,7 @@ RESULTS_MD = HERE / "RESULTS.md"
 # keys every row has; anything else is shown in an extra column
 _ROW_KEYS = ("op", "size", "ours", "anchor", "anchor_t", "ratio", "goal", "goal_ratio", "goal_s", "met", "note")
 # keys every file has; anything else is listed under the section's context
-_FILE_KEYS = ("script", "command", "machine", "versions", "load_before", "load_after", "date", "rows")
+_FILE_KEYS = ("script", "section", "command", "machine", "versions", "load_before", "load_after", "date", "rows")
 
 INTRO = """\
 # Benchmark results
@@ -120,12 +120,19 @@ def load(results_dir: Path = RESULTS_DIR) -> list[dict]:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
         data.setdefault("script", path.stem + ".py")
+        # a second results file of one script (e.g. its long runs) gets its own section
+        data["section"] = data["script"] if Path(data["script"]).stem == path.stem else f"{data['script']} ({path.stem})"
         files.append(data)
     return files
 
 
 def anchor_label(name: str) -> str:
     return name.lower().replace(" ", "-")
+
+
+def section_anchor(section: str) -> str:
+    """GitHub's anchor of a ``## section`` heading: lower case, dashes for spaces, no punctuation."""
+    return "".join(ch for ch in anchor_label(section) if ch.isalnum() or ch in "-_")
 
 
 def render(files: list[dict]) -> str:
@@ -136,7 +143,7 @@ def render(files: list[dict]) -> str:
         out.append("| script | op | size | goal | median | status | note |")
         out.append("|---|---|---|---|---|---|---|")
         for f, r in goals:
-            out.append(f"| [{cell(f['script'])}](#{anchor_label(f['script']).replace('.', '')}) | {cell(r['op'])} "
+            out.append(f"| [{cell(f.get('section', f['script']))}](#{section_anchor(f.get('section', f['script']))}) | {cell(r['op'])} "
                        f"| {fmt_size(r['size'])} | {cell(r['goal'])} | {goal_figure(r)} | {status(r)} | {cell(r.get('note') or '')} |")
         n_met = sum(r.get("met") is True for _, r in goals)
         n_not = sum(r.get("met") is False for _, r in goals)
@@ -152,7 +159,7 @@ def render(files: list[dict]) -> str:
 
 
 def render_file(f: dict) -> str:
-    lines = [f"## {f['script']}", ""]
+    lines = [f"## {f.get('section', f['script'])}", ""]
     lines.append(f"- Command: `{f.get('command', '-')}`")
     lines.append(f"- Machine: {f.get('machine', '-')}")
     lines.append(f"- Load average (1, 5, 15 min) before: {fmt_value(f.get('load_before'))}; "

@@ -63,3 +63,15 @@ def test_goal_status_follows_met_and_extra_keys_render():
 @pytest.mark.parametrize("value, text", [(1234.5, "1234"), (0.01234, "0.0123"), (None, "-"), (True, "yes")])
 def test_number_format(value, text):
     assert _make_results().fmt_num(value) == text
+
+
+def test_a_second_results_file_of_one_script_gets_its_own_section_and_working_links(tmp_path):
+    mr = _make_results()
+    base = {"command": "c", "machine": "m", "versions": {}, "load_before": [0, 0, 0], "load_after": [0, 0, 0],
+            "date": "d", "rows": [_row(op="x", goal="<= 1 s", goal_s=1.0, met=True)]}
+    for stem in ("bench_x", "bench_x_large"):
+        (tmp_path / f"{stem}.json").write_text(json.dumps({**base, "script": "benchmarks/bench_x.py"}))
+    text = mr.render(mr.load(tmp_path))
+    assert "## benchmarks/bench_x.py\n" in text and "## benchmarks/bench_x.py (bench_x_large)\n" in text
+    # GitHub's heading anchors: lower case, spaces to dashes, punctuation dropped
+    assert "(#benchmarksbench_xpy)" in text and "(#benchmarksbench_xpy-bench_x_large)" in text
