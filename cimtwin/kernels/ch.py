@@ -3,7 +3,9 @@
 Preprocessing (:func:`ch_build`) contracts the nodes one by one, least important first:
 removing node ``v`` adds a shortcut ``u -> w`` (cost ``c(u, v) + c(v, w)``, middle node
 ``v``) for each pair of neighbours whose shortest path ran through ``v`` (a bounded
-"witness" search from ``u`` that avoids ``v`` decides). The order comes from a lazily
+"witness" search from ``u`` that avoids ``v`` decides; on a symmetric graph, such as a
+walking network or one without one-way streets, one search per neighbour pair decides both
+directions, half the searches). The order comes from a lazily
 updated priority: twice the shortcuts the contraction would add, minus the arcs it
 removes, plus the node's already contracted neighbours (which spreads contraction evenly)
 and four times its depth in the hierarchy so far (a shallow hierarchy answers faster).
@@ -163,14 +165,16 @@ def _pool_grow(n, start, length, cap, pnb, pw, pmid, contracted):
 
 # --------------------------------------------------------------------------- witness search
 @njit
-def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets, is_target,
+def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets, need,
              dist, track, h):
     """Bounded Dijkstra from ``src`` avoiding ``skip``: fills ``dist`` (touched listed in track).
 
-    Stops once the ``n_targets`` nodes flagged in ``is_target`` are settled (their costs are
-    then final), past ``limit`` (the dearest path through ``skip``), after ``max_settled``
-    nodes, or when the heap is full. A tentative cost is still that of a real path, so
-    stopping early only misses a witness (an unneeded shortcut), never a wrong distance.
+    ``need[x] >= 0`` marks a target and holds the cost of its path through ``skip``. A target
+    is decided, and unmarked (``need[x] = -1``), as soon as some path reaches it at no more
+    than that cost (a witness: a tentative cost is that of a real path) or once it is settled
+    dearer (no witness). The search stops when all ``n_targets`` are decided, past ``limit``
+    (the dearest path through ``skip``), after ``max_settled`` nodes, or when the heap is
+    full; stopping early only misses a witness (an unneeded shortcut), never a wrong distance.
     """
     nt = 1
     track[0] = src
@@ -187,7 +191,8 @@ def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets
         size = heap_pop(h, size)
         if d > dist[u]:
             continue
-        if is_target[u]:
+        if need[u] >= 0.0:  # settled dearer than its path through skip: no witness
+            need[u] = -1.0
             left -= 1
             if left == 0:
                 break
@@ -205,6 +210,11 @@ def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets
                     track[nt] = x
                     nt += 1
                 dist[x] = nd
+                if nd <= need[x]:  # a witness
+                    need[x] = -1.0
+                    left -= 1
+                    if left == 0:
+                        return nt
                 if size >= cap:
                     return nt
                 size = heap_push(h, size, nd, x)
@@ -239,45 +249,72 @@ def _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
 
 
 @njit
-def _contract(v, add, max_settled,
+def _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x):
+    """Whether both pools can take arcs ``u -> x`` and ``x -> u`` without growing."""
+    need_o = (2 * o_cap[u] if o_len[u] == o_cap[u] else 0) + (2 * o_cap[x] if o_len[x] == o_cap[x] else 0)
+    need_i = (2 * i_cap[u] if i_len[u] == i_cap[u] else 0) + (2 * i_cap[x] if i_len[x] == i_cap[x] else 0)
+    return o_end[0] + need_o <= o_nb.shape[0] and i_end[0] + need_i <= i_nb.shape[0]
+
+
+@njit
+def _contract(v, add, sym, max_settled,
               o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, h):
-    """Shortcuts needed to remove ``v`` (added when ``add``): ``(count, ok)``; ok False = pool full."""
+              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, h):
+    """Shortcuts needed to remove ``v`` (added when ``add``): ``(count, ok)``; ok False = pool full.
+
+    ``sym``: the graph is symmetric (every arc has its reverse at the same cost, so in- and
+    out-lists match), and one witness search per neighbour pair decides both directions: the
+    search from ``v``'s ``a``-th neighbour looks only for the neighbours after it.
+    """
     count = 0
     os_ = o_start[v]
     ol = o_len[v]
     if ol == 0:
         return 0, True
-    for b in range(os_, os_ + ol):
-        is_target[o_nb[b]] = True
     ok = True
-    is_ = i_start[v]
-    for a in range(is_, is_ + i_len[v]):
-        u = i_nb[a]
-        wu = i_w[a]
+    if sym:
+        src_start, n_src = os_, ol - 1  # the last neighbour has no later one to look for
+    else:
+        src_start, n_src = i_start[v], i_len[v]
+    for a in range(src_start, src_start + n_src):
+        u = o_nb[a] if sym else i_nb[a]
+        wu = o_w[a] if sym else i_w[a]
+        first = a + 1 if sym else os_
         limit = 0.0
-        for b in range(os_, os_ + ol):
-            if o_nb[b] != u and wu + o_w[b] > limit:
-                limit = wu + o_w[b]
-        nt = _witness(o_start, o_len, o_nb, o_w, u, v, limit, max_settled, ol, is_target, dist, track, h)
-        for b in range(os_, os_ + ol):
+        n_targets = 0
+        for b in range(first, os_ + ol):
+            if o_nb[b] != u:
+                need[o_nb[b]] = wu + o_w[b]
+                limit = max(limit, wu + o_w[b])
+                n_targets += 1
+        nt = _witness(o_start, o_len, o_nb, o_w, u, v, limit, max_settled, n_targets, need, dist, track, h)
+        for b in range(first, os_ + ol):
             x = o_nb[b]
+            need[x] = -1.0
             if x == u:
                 continue
-            need = wu + o_w[b]
-            if dist[x] > need:
-                count += 1
+            need_ux = wu + o_w[b]
+            if dist[x] > need_ux:
+                count += 2 if sym else 1
                 if add:
-                    ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                                  i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, need, v)
+                    # both arcs of a symmetric pair or neither: a retry after growing the
+                    # pools would take a lone u -> x for the witness of x -> u
+                    ok = not sym or _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x)
+                    if ok:
+                        ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                                      i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, need_ux, v)
+                    if ok and sym:
+                        ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                                      i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, x, u, need_ux, v)
                     if not ok:
                         break
+        if not ok:
+            for b in range(first, os_ + ol):
+                need[o_nb[b]] = -1.0
         for j in range(nt):
             dist[track[j]] = _INF
         if not ok:
             break
-    for b in range(os_, os_ + ol):
-        is_target[o_nb[b]] = False
     return count, ok
 
 
@@ -307,30 +344,48 @@ def _reverse_csr(n, indptr, indices, w):
     return rptr, rnb, rw
 
 
+@njit
+def _is_symmetric(n, indptr, indices, w, rptr, rnb, rw):
+    """Whether every arc ``u -> x`` has ``x -> u`` at the same cost (row u of the graph and of
+    its reverse hold the same arcs)."""
+    for u in range(n):
+        if indptr[u + 1] - indptr[u] != rptr[u + 1] - rptr[u]:
+            return False
+        for p in range(indptr[u], indptr[u + 1]):
+            found = False
+            for q in range(rptr[u], rptr[u + 1]):
+                if rnb[q] == indices[p] and rw[q] == w[p]:
+                    found = True
+                    break
+            if not found:
+                return False
+    return True
+
+
 @njit(parallel=True)
-def _simulate_batch(nodes, m, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh):
+def _simulate_batch(nodes, m, counts, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh):
     """Shortcut counts of ``nodes[:m]`` (read-only on the graph), split over the threads.
 
-    Each thread has its own row of the work arrays (``is_target``, ``dist``, ``track``, ``wh``).
+    Each thread has its own row of the work arrays (``need``, ``dist``, ``track``, ``wh``).
     """
     nt = dist.shape[0]
     for t in prange(nt):
         for i in range(t, m, nt):
-            c, _ = _contract(nodes[i], False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target[t], dist[t], track[t],
+            c, _ = _contract(nodes[i], False, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need[t], dist[t], track[t],
                              wh[t])
             counts[i] = c
 
 
 @njit
-def _reestimate(dlist, nd, counts, popped, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh,
+def _reestimate(dlist, nd, counts, popped, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh,
                 dirty, deleted, level, prio, contracted, h, size):
     """New priorities for the dirty nodes ``dlist[:nd]``, queued where they changed (and for
     ``popped``, whose entry has just left the queue). Returns the queue size."""
-    _simulate_batch(dlist, nd, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh)
+    _simulate_batch(dlist, nd, counts, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh)
     for j in range(nd):
         x = dlist[j]
         dirty[x] = False
@@ -367,6 +422,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end = _pool_from_csr(n, indptr, indices, weights)
     rptr, rnb, rw = _reverse_csr(n, indptr, indices, weights)
     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
+    sym = _is_symmetric(n, indptr, indices, weights, rptr, rnb, rw)  # then half the witness searches
     contracted = np.zeros(n, np.bool_)
     deleted = np.zeros(n, np.int64)
     level = np.zeros(n, np.int64)
@@ -374,11 +430,11 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     # work arrays of the witness searches: one row per thread for the batched estimates; row 0
     # also serves the searches of the (serial) contraction itself
     nth = max(1, numba.get_num_threads())
-    t_target = np.zeros((nth, n), np.bool_)
+    t_need = np.full((nth, n), -1.0)  # witness targets' costs through the removed node
     t_dist = np.full((nth, n), _INF)
     t_track = np.empty((nth, n + 1), np.int32)
     t_wh = np.empty((nth, 2 * _WITNESS_HEAP), np.float64)
-    is_target = t_target[0]
+    need = t_need[0]
     dist = t_dist[0]
     track = t_track[0]
     wh = t_wh[0]
@@ -389,8 +445,8 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     stale = np.zeros(n, np.bool_)
     dlist = np.arange(n).astype(np.int32)
     counts = np.empty(n, np.int64)
-    _simulate_batch(dlist, n, counts, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh)
+    _simulate_batch(dlist, n, counts, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh)
     for v in range(n):
         prio[v] = _priority(counts[v], o_len[v] + i_len[v], 0, 0)
     nd = 0
@@ -424,31 +480,31 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             continue  # stale entry
         if dirty[v]:
             # re-estimate every dirty node, this one included, then look at the queue head again
-            size = _reestimate(dlist, nd, counts, v, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh,
+            size = _reestimate(dlist, nd, counts, v, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh,
                                dirty, deleted, level, prio, contracted, h, size)
             nd = 0
             continue
         if stale[v]:
             stale[v] = False
-            c, _ = _contract(v, False, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
+            c, _ = _contract(v, False, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh)
             newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
             if size > 0 and newp > h[0]:
                 prio[v] = newp  # lazy update: no longer the least important, try again later
                 size = _enqueue(h, size, prio, contracted, v)
                 continue
         while True:
-            _, ok = _contract(v, True, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, is_target, dist, track, wh)
+            _, ok = _contract(v, True, sym, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh)
             if ok:
                 break
             o_nb, o_w, o_mid, o_end = _pool_grow(n, o_start, o_len, o_cap, o_nb, o_w, o_mid, contracted)
             i_nb, i_w, i_mid, i_end = _pool_grow(n, i_start, i_len, i_cap, i_nb, i_w, i_mid, contracted)
         # freeze v's arcs (all to uncontracted, hence higher, nodes)
-        need = max(nf + o_len[v], nb + i_len[v])
-        if need > f_to.shape[0]:
-            ncap = 2 * need
+        room = max(nf + o_len[v], nb + i_len[v])
+        if room > f_to.shape[0]:
+            ncap = 2 * room
             f_to2 = np.empty(ncap, np.int32); f_to2[:nf] = f_to[:nf]; f_to = f_to2
             f_w2 = np.empty(ncap, np.float64); f_w2[:nf] = f_w[:nf]; f_w = f_w2
             f_mid2 = np.empty(ncap, np.int32); f_mid2[:nf] = f_mid[:nf]; f_mid = f_mid2
@@ -503,8 +559,8 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
                     dlist[nd] = x
                     nd += 1
         if nd >= _BATCH:
-            size = _reestimate(dlist, nd, counts, -1, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_target, t_dist, t_track, t_wh,
+            size = _reestimate(dlist, nd, counts, -1, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh,
                                dirty, deleted, level, prio, contracted, h, size)
             nd = 0
     up_ptr, up_to, up_w, up_mid = _to_csr(n, f_start, f_len, f_to, f_w, f_mid)

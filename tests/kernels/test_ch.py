@@ -147,3 +147,55 @@ def test_seed_sets_match_one_to_all_rows(g, data):
             a_, b_ = slice(ptr[i], ptr[i + 1]), slice(ptr[j], ptr[j + 1])
             d = ch.ch_query(ptr_, to, w_, pos[seeds[a_]], d0[a_], pos[seeds[b_]], d0[b_])
             assert np.isclose(d, rows[i, j], rtol=1e-12, atol=1e-9) or d == rows[i, j] == np.inf
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs(), st.sampled_from([1, 3, 100]))
+def test_symmetric_graphs_take_one_search_per_pair_and_equal_networkx(g, settle):
+    """Two-way arcs only: the build searches each neighbour pair once and still answers exactly."""
+    n, u, v, w = g
+    uu, vv, w2 = np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w])
+    indptr, indices, ww, _ = kg.build_csr(n, uu, vv, w2)
+    rptr, rnb, rw = ch._reverse_csr(n, indptr, indices, ww)
+    assert ch._is_symmetric(n, indptr, indices, ww, rptr, rnb, rw)
+    pos, order, *q = _query_graph(indptr, indices, ww, settle, 1)
+    ref = _table(_nx(n, uu, vv, w2), n)
+    pairs, mat, _ = _answers(n, q, pos, order)
+    np.testing.assert_allclose(pairs, ref, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(mat, ref, rtol=1e-12, atol=1e-9)
+
+
+def test_symmetry_test_sees_one_way_and_unequal_costs():
+    two_way = kg.build_csr(3, np.array([0, 1, 1, 2], np.int32), np.array([1, 0, 2, 1], np.int32),
+                           np.array([1.0, 1.0, 2.0, 2.0]))[:3]
+    one_way = kg.build_csr(3, np.array([0, 1, 1], np.int32), np.array([1, 0, 2], np.int32),
+                           np.array([1.0, 1.0, 2.0]))[:3]
+    unequal = kg.build_csr(3, np.array([0, 1, 1, 2], np.int32), np.array([1, 0, 2, 1], np.int32),
+                           np.array([1.0, 1.0, 2.0, 3.0]))[:3]
+    got = [ch._is_symmetric(3, *g, *ch._reverse_csr(3, *g)) for g in (two_way, one_way, unequal)]
+    assert got == [True, False, False]
+
+
+def test_large_symmetric_grid_grows_its_pools_and_equals_scipy():
+    """A 40 x 40 perturbed grid with diagonals (pool growth, dense core) against scipy's Dijkstra."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(3)
+    side = 40
+    idx = np.arange(side * side).reshape(side, side)
+    pairs = [(idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :]), (idx[:-1, :-1], idx[1:, 1:])]
+    u = np.concatenate([a.ravel() for a, _ in pairs]).astype(np.int32)
+    v = np.concatenate([b.ravel() for _, b in pairs]).astype(np.int32)
+    keep = rng.random(u.size) < 0.8
+    u, v = u[keep], v[keep]
+    w = rng.uniform(1.0, 3.0, u.size)
+    n = side * side
+    indptr, indices, ww, _ = kg.build_csr(n, np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w]))
+    pos, order, ptr, to, qw, _ = _query_graph(indptr, indices, ww, 30, 6)
+    src = rng.integers(0, n, 25)
+    ref = dijkstra(csr_matrix((ww, indices, indptr), shape=(n, n)), indices=src)
+    o = np.repeat(pos[src], n).astype(np.int32)
+    t = np.tile(pos, src.size).astype(np.int32)
+    got = ch.ch_query_batch(ptr, to, qw, o, t, 2).reshape(src.size, n)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
