@@ -165,17 +165,28 @@ def _pool_grow(n, start, length, cap, pnb, pw, pmid, contracted):
 
 # --------------------------------------------------------------------------- witness search
 @njit
-def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets, need,
+def _undecided_max(o_nb, tfirst, tend, need):
+    """The dearest cost through the removed node of the targets still undecided."""
+    m = -1.0
+    for b in range(tfirst, tend):
+        m = max(m, need[o_nb[b]])
+    return m
+
+
+@njit
+def _witness(o_start, o_len, o_nb, o_w, src, skip, tfirst, tend, max_settled, n_targets, need,
              dist, track, h):
     """Bounded Dijkstra from ``src`` avoiding ``skip``: fills ``dist`` (touched listed in track).
 
     ``need[x] >= 0`` marks a target and holds the cost of its path through ``skip``. A target
     is decided, and unmarked (``need[x] = -1``), as soon as some path reaches it at no more
     than that cost (a witness: a tentative cost is that of a real path) or once it is settled
-    dearer (no witness). The search stops when all ``n_targets`` are decided, past ``limit``
-    (the dearest path through ``skip``), after ``max_settled`` nodes, or when the heap is
-    full; stopping early only misses a witness (an unneeded shortcut), never a wrong distance.
+    dearer (no witness). The targets are ``o_nb[tfirst:tend]`` (``skip``'s list). The search
+    stops when all ``n_targets`` are decided, past the dearest undecided target's cost, after
+    ``max_settled`` nodes, or when the heap is full; stopping early only misses a witness (an
+    unneeded shortcut), never a wrong distance.
     """
+    limit = _undecided_max(o_nb, tfirst, tend, need)
     nt = 1
     track[0] = src
     dist[src] = 0.0
@@ -196,6 +207,7 @@ def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets
             left -= 1
             if left == 0:
                 break
+            limit = _undecided_max(o_nb, tfirst, tend, need)
         settled += 1
         if settled > max_settled:
             break
@@ -211,10 +223,13 @@ def _witness(o_start, o_len, o_nb, o_w, src, skip, limit, max_settled, n_targets
                     nt += 1
                 dist[x] = nd
                 if nd <= need[x]:  # a witness
+                    was = need[x]
                     need[x] = -1.0
                     left -= 1
                     if left == 0:
                         return nt
+                    if was == limit:
+                        limit = _undecided_max(o_nb, tfirst, tend, need)
                 if size >= cap:
                     return nt
                 size = heap_push(h, size, nd, x)
@@ -257,65 +272,90 @@ def _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x):
 
 
 @njit
-def _contract(v, add, sym, max_settled,
-              o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, h):
-    """Shortcuts needed to remove ``v`` (added when ``add``): ``(count, ok)``; ok False = pool full.
+def _n_sources(v, sym, o_len, i_len):
+    """How many witness searches removing ``v`` takes.
 
     ``sym``: the graph is symmetric (every arc has its reverse at the same cost, so in- and
-    out-lists match), and one witness search per neighbour pair decides both directions: the
-    search from ``v``'s ``a``-th neighbour looks only for the neighbours after it.
+    out-lists match), and one search per neighbour pair decides both directions: the search
+    from ``v``'s ``a``-th neighbour looks only for the neighbours after it, and the last
+    neighbour needs none.
     """
-    count = 0
+    return max(0, o_len[v] - 1) if sym else i_len[v]
+
+
+@njit
+def _source_search(v, a, sym, max_settled, o_start, o_len, o_nb, o_w, i_start, i_nb, i_w,
+                   need, dist, track, h, flags):
+    """The witness search from ``v``'s ``a``-th source ``u``: ``flags[k]`` tells whether
+    ``u -> x`` (``x`` the ``k``-th of ``v``'s out-neighbours) needs a shortcut. Returns how many do."""
     os_ = o_start[v]
     ol = o_len[v]
-    if ol == 0:
-        return 0, True
-    ok = True
-    if sym:
-        src_start, n_src = os_, ol - 1  # the last neighbour has no later one to look for
-    else:
-        src_start, n_src = i_start[v], i_len[v]
-    for a in range(src_start, src_start + n_src):
-        u = o_nb[a] if sym else i_nb[a]
-        wu = o_w[a] if sym else i_w[a]
-        first = a + 1 if sym else os_
-        limit = 0.0
-        n_targets = 0
-        for b in range(first, os_ + ol):
-            if o_nb[b] != u:
-                need[o_nb[b]] = wu + o_w[b]
-                limit = max(limit, wu + o_w[b])
-                n_targets += 1
-        nt = _witness(o_start, o_len, o_nb, o_w, u, v, limit, max_settled, n_targets, need, dist, track, h)
-        for b in range(first, os_ + ol):
-            x = o_nb[b]
+    p = os_ + a if sym else i_start[v] + a
+    u = o_nb[p] if sym else i_nb[p]
+    wu = o_w[p] if sym else i_w[p]
+    first = p + 1 if sym else os_
+    n_targets = 0
+    for b in range(first, os_ + ol):
+        if o_nb[b] != u:
+            need[o_nb[b]] = wu + o_w[b]
+            n_targets += 1
+    nt = _witness(o_start, o_len, o_nb, o_w, u, v, first, os_ + ol, max_settled, n_targets, need, dist, track, h)
+    count = 0
+    for b in range(os_, os_ + ol):
+        x = o_nb[b]
+        f = False
+        if b >= first:
             need[x] = -1.0
-            if x == u:
-                continue
-            need_ux = wu + o_w[b]
-            if dist[x] > need_ux:
-                count += 2 if sym else 1
-                if add:
-                    # both arcs of a symmetric pair or neither: a retry after growing the
-                    # pools would take a lone u -> x for the witness of x -> u
-                    ok = not sym or _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x)
-                    if ok:
-                        ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                                      i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, need_ux, v)
-                    if ok and sym:
-                        ok = _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                                      i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, x, u, need_ux, v)
-                    if not ok:
-                        break
-        if not ok:
-            for b in range(first, os_ + ol):
-                need[o_nb[b]] = -1.0
-        for j in range(nt):
-            dist[track[j]] = _INF
-        if not ok:
-            break
-    return count, ok
+            f = x != u and dist[x] > wu + o_w[b]
+        flags[b - os_] = f
+        count += f
+    for j in range(nt):
+        dist[track[j]] = _INF
+    return count
+
+
+@njit
+def _add_shortcuts(v, a, sym, flags, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                   i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end):
+    """Add the shortcuts that ``_source_search`` flagged for ``v``'s ``a``-th source; False
+    when a pool is full (nothing of this pair added)."""
+    os_ = o_start[v]
+    p = os_ + a if sym else i_start[v] + a
+    u = o_nb[p] if sym else i_nb[p]
+    wu = o_w[p] if sym else i_w[p]
+    for b in range(os_, os_ + o_len[v]):
+        if not flags[b - os_]:
+            continue
+        x = o_nb[b]
+        # both arcs of a symmetric pair or neither: the retry after growing the pools would
+        # take a lone u -> x for the witness of x -> u
+        if sym and not _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x):
+            return False
+        if not _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                        i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, wu + o_w[b], v):
+            return False
+        if sym:
+            _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, x, u, wu + o_w[b], v)
+    return True
+
+
+@njit
+def _contract(v, add, sym, max_settled,
+              o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, h, flags):
+    """Shortcuts needed to remove ``v`` (added when ``add``, each source's right after its
+    search, so later searches may use them): ``(count, ok)``; ok False = pool full."""
+    count = 0
+    n_src = _n_sources(v, sym, o_len, i_len)
+    for a in range(n_src):
+        c = _source_search(v, a, sym, max_settled, o_start, o_len, o_nb, o_w, i_start, i_nb, i_w,
+                           need, dist, track, h, flags)
+        count += 2 * c if sym else c
+        if add and c > 0 and not _add_shortcuts(v, a, sym, flags, o_start, o_len, o_cap, o_nb, o_w, o_mid,
+                                                o_end, i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end):
+            return count, False
+    return count, True
 
 
 @njit
@@ -364,28 +404,28 @@ def _is_symmetric(n, indptr, indices, w, rptr, rnb, rw):
 
 @njit(parallel=True)
 def _simulate_batch(nodes, m, counts, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh):
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh, flags):
     """Shortcut counts of ``nodes[:m]`` (read-only on the graph), split over the threads.
 
-    Each thread has its own row of the work arrays (``need``, ``dist``, ``track``, ``wh``).
+    Each thread has its own row of the work arrays (``need``, ``dist``, ``track``, ``wh``, ``flags``).
     """
     nt = dist.shape[0]
     for t in prange(nt):
         for i in range(t, m, nt):
             c, _ = _contract(nodes[i], False, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need[t], dist[t], track[t],
-                             wh[t])
+                             wh[t], flags[t])
             counts[i] = c
 
 
 @njit
 def _reestimate(dlist, nd, counts, popped, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh,
+                i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh, t_flags,
                 dirty, deleted, level, prio, contracted, h, size):
     """New priorities for the dirty nodes ``dlist[:nd]``, queued where they changed (and for
     ``popped``, whose entry has just left the queue). Returns the queue size."""
     _simulate_batch(dlist, nd, counts, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh)
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh, t_flags)
     for j in range(nd):
         x = dlist[j]
         dirty[x] = False
@@ -434,10 +474,12 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     t_dist = np.full((nth, n), _INF)
     t_track = np.empty((nth, n + 1), np.int32)
     t_wh = np.empty((nth, 2 * _WITNESS_HEAP), np.float64)
+    t_flags = np.zeros((nth, n + 1), np.bool_)  # one search's shortcut flags, by out-neighbour
     need = t_need[0]
     dist = t_dist[0]
     track = t_track[0]
     wh = t_wh[0]
+    flags = t_flags[0]
     # Priorities are estimated in batches: contracting v marks its neighbours dirty; once
     # _BATCH are dirty (or a dirty node reaches the queue head), all are re-estimated at
     # once, in parallel, each once however many of its neighbours went meanwhile.
@@ -446,7 +488,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     dlist = np.arange(n).astype(np.int32)
     counts = np.empty(n, np.int64)
     _simulate_batch(dlist, n, counts, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh)
+                    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh, t_flags)
     for v in range(n):
         prio[v] = _priority(counts[v], o_len[v] + i_len[v], 0, 0)
     nd = 0
@@ -481,24 +523,21 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
         if dirty[v]:
             # re-estimate every dirty node, this one included, then look at the queue head again
             size = _reestimate(dlist, nd, counts, v, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh,
+                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh, t_flags,
                                dirty, deleted, level, prio, contracted, h, size)
             nd = 0
             continue
         if stale[v]:
             stale[v] = False
             c, _ = _contract(v, False, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh)
+                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh, flags)
             newp = _priority(c, o_len[v] + i_len[v], deleted[v], level[v])
             if size > 0 and newp > h[0]:
                 prio[v] = newp  # lazy update: no longer the least important, try again later
                 size = _enqueue(h, size, prio, contracted, v)
                 continue
-        while True:
-            _, ok = _contract(v, True, sym, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                              i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh)
-            if ok:
-                break
+        while not _contract(v, True, sym, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
+                            i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh, flags)[1]:
             o_nb, o_w, o_mid, o_end = _pool_grow(n, o_start, o_len, o_cap, o_nb, o_w, o_mid, contracted)
             i_nb, i_w, i_mid, i_end = _pool_grow(n, i_start, i_len, i_cap, i_nb, i_w, i_mid, contracted)
         # freeze v's arcs (all to uncontracted, hence higher, nodes)
@@ -560,7 +599,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
                     nd += 1
         if nd >= _BATCH:
             size = _reestimate(dlist, nd, counts, -1, sym, sim_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh,
+                               i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, t_need, t_dist, t_track, t_wh, t_flags,
                                dirty, deleted, level, prio, contracted, h, size)
             nd = 0
     up_ptr, up_to, up_w, up_mid = _to_csr(n, f_start, f_len, f_to, f_w, f_mid)
