@@ -264,11 +264,10 @@ def _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
 
 
 @njit
-def _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x):
-    """Whether both pools can take arcs ``u -> x`` and ``x -> u`` without growing."""
-    need_o = (2 * o_cap[u] if o_len[u] == o_cap[u] else 0) + (2 * o_cap[x] if o_len[x] == o_cap[x] else 0)
-    need_i = (2 * i_cap[u] if i_len[u] == i_cap[u] else 0) + (2 * i_cap[x] if i_len[x] == i_cap[x] else 0)
-    return o_end[0] + need_o <= o_nb.shape[0] and i_end[0] + need_i <= i_nb.shape[0]
+def _room_for_pair(length, cap, nb, end, u, x):
+    """Whether the one pool of a symmetric graph takes ``u -> x`` and ``x -> u`` without growing."""
+    need = (2 * cap[u] if length[u] == cap[u] else 0) + (2 * cap[x] if length[x] == cap[x] else 0)
+    return end[0] + need <= nb.shape[0]
 
 
 @njit
@@ -329,14 +328,13 @@ def _add_shortcuts(v, a, sym, flags, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_
         x = o_nb[b]
         # both arcs of a symmetric pair or neither: the retry after growing the pools would
         # take a lone u -> x for the witness of x -> u
-        if sym and not _room_for_pair(o_len, o_cap, o_nb, o_end, i_len, i_cap, i_nb, i_end, u, x):
+        if sym and not _room_for_pair(o_len, o_cap, o_nb, o_end, u, x):
             return False
+        # on a symmetric graph the in-lists are the out-lists (one pool): u -> x in u's list
+        # and u in x's "in-list" is x -> u, both arcs at once
         if not _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                         i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, u, x, wu + o_w[b], v):
             return False
-        if sym:
-            _add_arc(o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
-                     i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, x, u, wu + o_w[b], v)
     return True
 
 
@@ -461,8 +459,13 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     n = indptr.shape[0] - 1
     o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end = _pool_from_csr(n, indptr, indices, weights)
     rptr, rnb, rw = _reverse_csr(n, indptr, indices, weights)
-    i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
-    sym = _is_symmetric(n, indptr, indices, weights, rptr, rnb, rw)  # then half the witness searches
+    # a symmetric graph keeps one pool: every list is both v's out- and in-list (half the
+    # memory and list updates) and one witness search decides both arcs of a pair
+    sym = _is_symmetric(n, indptr, indices, weights, rptr, rnb, rw)
+    if sym:
+        i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end
+    else:
+        i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end = _pool_from_csr(n, rptr, rnb, rw)
     contracted = np.zeros(n, np.bool_)
     deleted = np.zeros(n, np.int64)
     level = np.zeros(n, np.int64)
@@ -539,7 +542,10 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
         while not _contract(v, True, sym, max_settled, o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end,
                             i_start, i_len, i_cap, i_nb, i_w, i_mid, i_end, need, dist, track, wh, flags)[1]:
             o_nb, o_w, o_mid, o_end = _pool_grow(n, o_start, o_len, o_cap, o_nb, o_w, o_mid, contracted)
-            i_nb, i_w, i_mid, i_end = _pool_grow(n, i_start, i_len, i_cap, i_nb, i_w, i_mid, contracted)
+            if sym:
+                i_nb, i_w, i_mid, i_end = o_nb, o_w, o_mid, o_end
+            else:
+                i_nb, i_w, i_mid, i_end = _pool_grow(n, i_start, i_len, i_cap, i_nb, i_w, i_mid, contracted)
         # freeze v's arcs (all to uncontracted, hence higher, nodes)
         room = max(nf + o_len[v], nb + i_len[v])
         if room > f_to.shape[0]:
@@ -575,7 +581,7 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
             x = o_nb[j]
             _pool_remove(i_start, i_len, i_nb, i_w, i_mid, x, v)
         s = i_start[v]
-        for j in range(s, s + i_len[v]):
+        for j in range(s, s + (0 if sym else i_len[v])):  # one pool: done above
             x = i_nb[j]
             _pool_remove(o_start, o_len, o_nb, o_w, o_mid, x, v)
         for side in range(2):
