@@ -449,7 +449,6 @@ def _enqueue(h, size, prio, contracted, x):
     return size
 
 
-@njit
 def ch_build(indptr, indices, weights, max_settled, sim_settled):
     """Contract every node of the CSR graph: ``(rank, up_ptr, up_to, up_w, up_mid,
     down_ptr, down_from, down_w, down_mid)``.
@@ -457,6 +456,13 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     ``max_settled`` bounds each witness search while contracting, ``sim_settled`` while
     estimating priorities (smaller: a cheap estimate is enough to order the nodes).
     """
+    # the thread count is read here, not in the kernel: numba.get_num_threads inside a
+    # kernel is a dynamic global, and numba then cannot cache the kernel on disk
+    return _ch_build(indptr, indices, weights, max_settled, sim_settled, max(1, numba.get_num_threads()))
+
+
+@njit
+def _ch_build(indptr, indices, weights, max_settled, sim_settled, nth):
     n = indptr.shape[0] - 1
     o_start, o_len, o_cap, o_nb, o_w, o_mid, o_end = _pool_from_csr(n, indptr, indices, weights)
     rptr, rnb, rw = _reverse_csr(n, indptr, indices, weights)
@@ -473,7 +479,6 @@ def ch_build(indptr, indices, weights, max_settled, sim_settled):
     prio = np.empty(n, np.float64)
     # work arrays of the witness searches: one row per thread for the batched estimates; row 0
     # also serves the searches of the (serial) contraction itself
-    nth = max(1, numba.get_num_threads())
     t_need = np.full((nth, n), -1.0)  # witness targets' costs through the removed node
     t_dist = np.full((nth, n), _INF)
     t_track = np.empty((nth, n + 1), np.int32)
