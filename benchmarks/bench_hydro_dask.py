@@ -108,8 +108,7 @@ def store_tiles(x, folder: str):
 def chain(dem, *, persist: bool = True, workdir: str | None = None):
     """fill -> D8 -> accumulation; each stage persisted (memory) or stored as tiles (disk).
 
-    Returns the accumulation; ``chain.stages`` keeps ``(filled, d8, acc)`` of the last call for the
-    equality checks.
+    Returns ``(filled, d8, acc)``, for the equality checks.
     """
     from cimtwin.grid import fill_depressions, flow_accumulation, flow_direction_d8
 
@@ -122,8 +121,7 @@ def chain(dem, *, persist: bool = True, workdir: str | None = None):
     d8 = stage(flow_direction_d8(filled, conditioned=True), "d8")
     acc = flow_accumulation(filled, conditioned=True, d8=d8)
     acc = stage(acc, "acc") if workdir is not None else (acc.compute() if acc.chunks is not None else acc)
-    chain.stages = (filled, d8, acc)
-    return acc
+    return filled, d8, acc
 
 
 def same_stages(got, expected) -> bool:
@@ -180,8 +178,7 @@ def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat, plain=Fa
     for n in sizes:
         side = int(round(n ** 0.5))
         dem_np = to_dataarray(dem_array(side, 4096).compute(), side)
-        chain(dem_np)
-        expected = chain.stages
+        expected = chain(dem_np)
         mem = measure(lambda: chain(dem_np), repeat)
         mem_by_size[side * side] = mem
         res.add("fill+d8+acc in memory", side * side, mem, note="synthetic DEM; numba threads as configured")
@@ -190,9 +187,7 @@ def run_memory_and_threads(res: Results, sizes, threads, chunk, repeat, plain=Fa
         tiled = dict(zip(dem_np.dims, chunks))
         for t in threads:
             with dask.config.set(scheduler="threads", num_workers=t):
-                chain(dem_np.chunk(tiled))
-                assert same_stages(chain.stages, expected), "dask result differs from memory"
-                chain.stages = None
+                assert same_stages(chain(dem_np.chunk(tiled)), expected), "dask result differs from memory"
                 t_dask = measure(lambda: chain(dem_np.chunk(tiled)), repeat)
             base = base or t_dask
             scaling = t > threads[0]
@@ -317,13 +312,10 @@ def run_cluster(n: int, chunk: int, workdir: str, on_disk: bool, verify_n: int |
             crop_np = to_dataarray(np.asarray(crop.values), vside)
             vdir = os.path.join(workdir, "verify")
             os.makedirs(vdir, exist_ok=True)
-            chain(cluster_input(to_dataarray(crop.data, vside), vchunks, vdir, on_disk), workdir=vdir)
-            got = chain.stages
+            got = chain(cluster_input(to_dataarray(crop.data, vside), vchunks, vdir, on_disk), workdir=vdir)
     equal = None
     if got is not None:
-        chain(crop_np)
-        equal = same_stages(got, chain.stages)
-        chain.stages = None
+        equal = same_stages(got, chain(crop_np))
         print(f"a {size_label(vside * vside)}-cell crop of the input, through the same path, equals the in-memory "
               f"chain: {equal}", flush=True)
     return side * side, elapsed, sorted(peaks.values()), total.peak, equal

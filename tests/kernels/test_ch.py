@@ -2,6 +2,7 @@
 
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,8 +177,10 @@ def test_symmetry_test_sees_one_way_and_unequal_costs():
     assert got == [True, False, False]
 
 
-def test_large_symmetric_grid_grows_its_pools_and_equals_scipy():
-    """A 40 x 40 perturbed grid with diagonals (pool growth, dense core) against scipy's Dijkstra."""
+@pytest.mark.parametrize("settle, sim", [(30, 6), (1, 1)])
+def test_large_symmetric_grid_grows_its_pools_and_equals_scipy(settle, sim):
+    """A 40 x 40 perturbed grid with diagonals against scipy's Dijkstra; searches that settle one
+    node find few witnesses, and the shortcuts outgrow the adjacency pool (it grows twice)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -192,7 +195,7 @@ def test_large_symmetric_grid_grows_its_pools_and_equals_scipy():
     w = rng.uniform(1.0, 3.0, u.size)
     n = side * side
     indptr, indices, ww, _ = kg.build_csr(n, np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w]))
-    pos, order, ptr, to, qw, _ = _query_graph(indptr, indices, ww, 30, 6)
+    pos, order, ptr, to, qw, _ = _query_graph(indptr, indices, ww, settle, sim)
     src = rng.integers(0, n, 25)
     ref = dijkstra(csr_matrix((ww, indices, indptr), shape=(n, n)), indices=src)
     o = np.repeat(pos[src], n).astype(np.int32)
