@@ -130,3 +130,77 @@ def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups,
                 ky += stepy
             t = tn
     return out, vmax
+
+
+@njit
+def split_polylines(xy, start, cut_start, cut_pos):
+    """Cut polylines at distances along them; the pieces as one vertex array.
+
+    Parameters
+    ----------
+    xy : (m, 2) float64 array
+        Vertices of every line, line after line.
+    start : int64 array of n + 1
+        Line ``i`` is ``xy[start[i]:start[i + 1]]`` (at least two vertices).
+    cut_start : int64 array of n + 1
+        Line ``i``'s cut distances are ``cut_pos[cut_start[i]:cut_start[i + 1]]``, increasing,
+        each strictly inside the line (0 < d < length; one within 1e-9 of the end is dropped).
+    cut_pos : float64 array
+
+    Returns
+    -------
+    out : (k, 2) float64 array
+        Vertices of the pieces, piece after piece: a piece runs from one cut (or the line's
+        start) to the next, with the line's vertices strictly between; a cut that falls on
+        a vertex is that vertex.
+    piece_start : int64 array of p + 1
+        Piece ``j`` is ``out[piece_start[j]:piece_start[j + 1]]``.
+    source : int64 array of p
+        The line each piece comes from.
+    """
+    n = start.shape[0] - 1
+    n_cuts = cut_pos.shape[0]
+    out = np.empty((xy.shape[0] + 2 * n_cuts, 2), np.float64)
+    piece_start = np.empty(n + n_cuts + 1, np.int64)
+    source = np.empty(n + n_cuts, np.int64)
+    k = 0  # next output vertex
+    p = 0  # next piece
+    for i in range(n):
+        s, e = start[i], start[i + 1]
+        ci, ce = cut_start[i], cut_start[i + 1]
+        piece_start[p] = k
+        source[p] = i
+        p += 1
+        out[k, 0], out[k, 1] = xy[s, 0], xy[s, 1]
+        k += 1
+        m0 = 0.0  # distance of vertex j - 1 along the line
+        for j in range(s + 1, e):
+            dx, dy = xy[j, 0] - xy[j - 1, 0], xy[j, 1] - xy[j - 1, 1]
+            m1 = m0 + math.sqrt(dx * dx + dy * dy)
+            on_vertex = False
+            while ci < ce and (cut_pos[ci] <= m1 or j == e - 1):
+                c = cut_pos[ci]
+                if j == e - 1 and c >= m1 - 1e-9:  # at the end (by rounding): no piece to cut off
+                    ci += 1
+                    continue
+                if c >= m1:  # on this vertex: the vertex itself
+                    x, y = xy[j, 0], xy[j, 1]
+                    on_vertex = j < e - 1
+                else:
+                    t = (c - m0) / (m1 - m0)
+                    x, y = xy[j - 1, 0] + t * dx, xy[j - 1, 1] + t * dy
+                # close the piece at the cut and open the next one there
+                out[k, 0], out[k, 1] = x, y
+                k += 1
+                piece_start[p] = k
+                source[p] = i
+                p += 1
+                out[k, 0], out[k, 1] = x, y
+                k += 1
+                ci += 1
+            if not on_vertex:
+                out[k, 0], out[k, 1] = xy[j, 0], xy[j, 1]
+                k += 1
+            m0 = m1
+    piece_start[p] = k
+    return out[:k], piece_start[: p + 1], source[:p]

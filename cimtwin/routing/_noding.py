@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from cimtwin.kernels.lines import split_polylines
+
 __all__ = ["node_lines"]
 
 
@@ -26,9 +28,8 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     u, v : int arrays, the node of each piece's start and end
     """
     n_lines = len(lines)
-    lengths = shapely.length(lines)
-    cuts: list[list[float]] = [[] for _ in range(n_lines)]
     tree = shapely.STRtree(lines)
+    cut_line, cut_pos = [], []
 
     # Crossings: where two lines intersect, both are split.
     left, right = tree.query(lines, predicate="intersects")
@@ -39,10 +40,9 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
         pts, owner = shapely.get_coordinates(inter, return_index=True)
         if len(pts):
             p = shapely.points(pts)
-            for side in (left, right):
-                pos = shapely.line_locate_point(lines[side[owner]], p)
-                for li, s in zip(side[owner], pos):
-                    cuts[li].append(s)
+            for side in (left[owner], right[owner]):
+                cut_line.append(side)
+                cut_pos.append(shapely.line_locate_point(lines[side], p))
 
     # Touches: an end point within the tolerance of another line's interior splits it.
     ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
@@ -51,35 +51,23 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     other = li != end_owner[pi]
     pi, li = pi[other], li[other]
     if pi.size:
-        pos = shapely.line_locate_point(lines[li], ends[pi])
-        for line, s in zip(li, pos):
-            cuts[line].append(s)
+        cut_line.append(li)
+        cut_pos.append(shapely.line_locate_point(lines[li], ends[pi]))
 
-    pieces, source = [], []
-    for i, line in enumerate(lines):
-        length = lengths[i]
-        pos = sorted({round(s, 6) for s in cuts[i] if tolerance_m * 1e-3 < s < length - tolerance_m * 1e-3})
-        if not pos:
-            pieces.append(line)
-            source.append(i)
-            continue
-        bounds = [0.0, *pos, length]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if b - a <= 1e-9:
-                continue
-            pieces.append(shapely.ops.substring(line, a, b))
-            source.append(i)
-    pieces = np.asarray(pieces, dtype=object)
-    source = np.asarray(source, dtype=np.int64)
+    xy, vertex_line = shapely.get_coordinates(lines, return_index=True)
+    start = np.searchsorted(vertex_line, np.arange(n_lines + 1))
+    cut_line, cut_pos = _cuts(cut_line, cut_pos, shapely.length(lines), tolerance_m)
+    cut_start = np.searchsorted(cut_line, np.arange(n_lines + 1))
+    coords, piece_start, source = split_polylines(xy, start.astype(np.int64), cut_start.astype(np.int64), cut_pos)
 
     # Nodes: cluster all piece end points within the tolerance.
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
-    start = shapely.get_coordinates(shapely.get_point(pieces, 0))
-    end = shapely.get_coordinates(shapely.get_point(pieces, -1))
-    pts = np.concatenate([start, end])
+    first_vertex, last_vertex = piece_start[:-1], piece_start[1:] - 1
+    n_pieces = len(source)
+    pts = np.concatenate([coords[first_vertex], coords[last_vertex]])
     pairs = cKDTree(pts).query_pairs(tolerance_m, output_type="ndarray") if tolerance_m > 0 else np.empty((0, 2), int)
     # exact duplicates always merge, even with zero tolerance
     _, first = np.unique(pts, axis=0, return_inverse=True)
@@ -94,17 +82,33 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     first_of = np.empty(label.max() + 1, dtype=np.int64)
     first_of[label[order[::-1]]] = order[::-1]
     node_xy = pts[first_of]
-    u = label[: len(pieces)]
-    v = label[len(pieces):]
+    u = label[:n_pieces]
+    v = label[n_pieces:]
 
     # Move piece ends onto their node so the geometry joins exactly.
-    out = []
-    for k, piece in enumerate(pieces):
-        coords = shapely.get_coordinates(piece)
-        coords[0] = node_xy[u[k]]
-        coords[-1] = node_xy[v[k]]
-        out.append(shapely.linestrings(coords))
-    return np.asarray(out, dtype=object), source, node_xy, u, v
+    coords[first_vertex] = node_xy[u]
+    coords[last_vertex] = node_xy[v]
+    piece_of_vertex = np.repeat(np.arange(n_pieces), np.diff(piece_start))
+    pieces = shapely.linestrings(coords, indices=piece_of_vertex)
+    return np.asarray(pieces, dtype=object), source, node_xy, u, v
+
+
+def _cuts(lines: list, positions: list, lengths: np.ndarray, tolerance_m: float):
+    """Distinct cut distances (rounded to 1e-6 m) strictly inside each line, sorted by line then distance."""
+    if not lines:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    line = np.concatenate(lines).astype(np.int64)
+    pos = np.concatenate(positions).astype(np.float64)
+    margin = tolerance_m * 1e-3  # a cut this near an end would leave a sliver
+    inside = (pos > margin) & (pos < lengths[line] - margin)
+    line, pos = line[inside], np.round(pos[inside], 6)
+    inside = (pos > 1e-9) & (pos < lengths[line] - 1e-9)  # rounding may reach an end
+    line, pos = line[inside], pos[inside]
+    order = np.lexsort((pos, line))
+    line, pos = line[order], pos[order]
+    new = np.ones(len(line), dtype=bool)
+    new[1:] = (line[1:] != line[:-1]) | (pos[1:] != pos[:-1])
+    return line[new], pos[new]
 
 
 def _first_index(inverse: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cimtwin.kernels.lines import segment_lengths_by_group_key, segment_lengths_by_key
+import shapely.ops
+
+from cimtwin.kernels.lines import segment_lengths_by_group_key, segment_lengths_by_key, split_polylines
 
 coord = st.floats(min_value=-2.0, max_value=9.0, allow_nan=False).map(lambda v: round(v, 3))
 
@@ -48,3 +50,47 @@ def test_grouped_lengths_equal_one_call_per_group(segments, seed):
         s = group == g
         want = segment_lengths_by_key(seg[s, 0], seg[s, 1], seg[s, 2], seg[s, 3], length[s], key, 3)
         np.testing.assert_allclose(got[g], want, atol=1e-12)
+
+
+vertex = st.tuples(st.integers(-50, 50), st.integers(-50, 50))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(vertex, min_size=2, max_size=6), min_size=1, max_size=4),
+       st.lists(st.floats(0.001, 0.999), max_size=8), st.data())
+def test_split_polylines_equals_shapely_substring(polylines, fractions, data):
+    lines = [shapely.LineString(p) for p in polylines]
+    lines = [g for g in lines if g.length > 0] or [shapely.LineString([(0, 0), (3, 4)])]
+    xy, owner = shapely.get_coordinates(lines, return_index=True)
+    start = np.searchsorted(owner, np.arange(len(lines) + 1)).astype("int64")
+    # cuts strictly inside each line, some on vertices (distinct, increasing)
+    cut_line, cut_pos = [], []
+    for i, line in enumerate(lines):
+        at_vertex = [float(shapely.line_locate_point(line, shapely.Point(c))) for c in line.coords[1:-1]]
+        chosen = [f * line.length for f in fractions if data.draw(st.booleans())]
+        chosen += [d for d in at_vertex if data.draw(st.booleans())]
+        pos = sorted({round(d, 6) for d in chosen if 1e-6 < d < line.length - 1e-6})
+        cut_line += [i] * len(pos)
+        cut_pos += pos
+    cut_start = np.searchsorted(np.array(cut_line, dtype="int64"), np.arange(len(lines) + 1)).astype("int64")
+    out, piece_start, source = split_polylines(xy, start, cut_start, np.array(cut_pos, dtype="float64"))
+    got = shapely.linestrings(out, indices=np.repeat(np.arange(len(source)), np.diff(piece_start)))
+    want, want_source = [], []
+    for i, line in enumerate(lines):
+        bounds = [0.0, *[p for li, p in zip(cut_line, cut_pos) if li == i], line.length]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            want.append(shapely.ops.substring(line, a, b))
+            want_source.append(i)
+    assert list(source) == want_source
+    # substring drops repeated vertices; the kernel keeps the line's own
+    got, want = shapely.remove_repeated_points(got), shapely.remove_repeated_points(want)
+    assert all(shapely.equals_exact(g, w, tolerance=1e-7) for g, w in zip(got, want))
+    np.testing.assert_allclose(shapely.length(got), shapely.length(want), atol=1e-7)
+
+
+def test_split_polylines_cut_on_a_vertex_keeps_the_vertex_once():
+    xy = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]])
+    out, piece_start, source = split_polylines(xy, np.array([0, 3]), np.array([0, 1]), np.array([3.0]))
+    np.testing.assert_array_equal(out, [[0, 0], [3, 0], [3, 0], [3, 4]])
+    np.testing.assert_array_equal(piece_start, [0, 2, 4])
+    np.testing.assert_array_equal(source, [0, 0])
