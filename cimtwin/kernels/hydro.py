@@ -668,3 +668,23 @@ def height_above_drainage(filled, dirs, streams):
         else:
             out[i] = zf[i] - ref[i]
     return out.reshape(rows, cols)
+
+
+@njit(parallel=True)
+def scs_runoff(p, cn, ia_ratio, out):
+    """SCS curve-number direct runoff (mm) into ``out``: Q = (P − Ia)² / (P − Ia + S) where P > Ia, else 0.
+
+    S = 25400 / CN − 254 and Ia = ``ia_ratio`` · S (TR-55 Eq. 2-1..2-4). ``p`` (rainfall, mm) and
+    ``cn`` are flat arrays of ``out.size`` elements or of one (the same for every cell); NaN in
+    either gives NaN. Computed in float64 whatever the dtype of ``out``.
+    """
+    one_p, one_c = p.shape[0] == 1, cn.shape[0] == 1
+    for k in prange(out.shape[0]):
+        pk = np.float64(p[0] if one_p else p[k])
+        ck = np.float64(cn[0] if one_c else cn[k])
+        if math.isnan(pk) or math.isnan(ck):
+            out[k] = np.nan
+            continue
+        s = 25400.0 / ck - 254.0
+        excess = pk - ia_ratio * s
+        out[k] = excess * excess / (excess + s) if excess > 0 else 0.0

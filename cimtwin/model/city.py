@@ -204,13 +204,35 @@ class CityModel:
         --------
         >>> import geopandas as gpd, shapely
         >>> m = CityModel.from_layers({"districts": gpd.GeoDataFrame(
-        ...     {"name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4527")})
+        ...     {"name": ["A"]}, geometry=[shapely.box(39_500_000, 4_000_000, 39_501_000, 4_001_000)],
+        ...     crs="EPSG:4527")})
         >>> m.derived(("answer",), lambda: 42), m.derived(("answer",), lambda: 0)
         (42, 42)
         """
         if key not in self._derived:
             self._derived[key] = build()
         return self._derived[key]
+
+    def forget_derived(self) -> int:
+        """Let go of every derived result (they are rebuilt when asked for again); returns how many.
+
+        A long run calls it between stages: the coverage fields and viewsheds of a city at
+        10^8 cells hold gigabytes that later stages do not read.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, shapely
+        >>> m = CityModel.from_layers({"districts": gpd.GeoDataFrame(
+        ...     {"name": ["A"]}, geometry=[shapely.box(39_500_000, 4_000_000, 39_501_000, 4_001_000)],
+        ...     crs="EPSG:4527")})
+        >>> m.derived(("answer",), lambda: 42)
+        42
+        >>> m.forget_derived(), m.derived(("answer",), lambda: 0)
+        (1, 0)
+        """
+        n = len(self._derived)
+        self._derived.clear()
+        return n
 
     # -- scenarios: each returns a new model --------------------------------------------
     def _replace(self, **changes: Any) -> CityModel:

@@ -150,7 +150,10 @@ def _write_geotiff(path: Path, da) -> None:
     with rasterio.open(path, "w", driver="GTiff", height=rows, width=cols, count=1,
                        dtype=dtype, crs=spec.crs.to_wkt() if spec.crs else None,
                        transform=spec.transform, nodata=nodata, compress="deflate",
-                       **({"tiled": True, "blockxsize": 256, "blockysize": 256} if lazy and min(rows, cols) >= 256
+                       # fast deflate on every core: a city's dozen 10^8-cell grids in seconds,
+                       # not a minute, for files a few per cent larger
+                       zlevel=1, num_threads="all_cpus",
+                       **({"tiled": True, "blockxsize": 256, "blockysize": 256} if min(rows, cols) >= 256
                           else {})) as dst:
         if lazy:  # a dask raster: computed and written one chunk at a time
             r0 = 0

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -56,29 +57,41 @@ def scs_runoff_mm(rain_mm, cn, *, ia_ratio: float = 0.2):
     >>> round(float(scs_runoff_mm(100.0, 98)), 2)
     94.04
     """
-    p = np.asarray(getattr(rain_mm, "values", rain_mm), dtype="float64")
-    c = np.asarray(getattr(cn, "values", cn), dtype="float64")
-    finite_c = c[np.isfinite(c)]
-    if finite_c.size and (finite_c.min() <= 0 or finite_c.max() > 100):
-        raise ValidationError(f"Curve numbers must lie in (0, 100]; got values in [{finite_c.min()}, {finite_c.max()}].")
-    finite_p = p[np.isfinite(p)]
-    if finite_p.size and finite_p.min() < 0:
-        raise ValidationError(f"Rainfall must be ≥ 0 mm; got a minimum of {finite_p.min()}.")
+    from cimtwin.kernels.hydro import scs_runoff
+
+    p = np.asarray(getattr(rain_mm, "values", rain_mm))
+    c = np.asarray(getattr(cn, "values", cn))
+    p = p if np.issubdtype(p.dtype, np.floating) else p.astype("float64")
+    c = c if np.issubdtype(c.dtype, np.floating) else c.astype("float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN input: nothing to check
+        c_lo, c_hi = (np.nanmin(c), np.nanmax(c)) if c.size else (np.nan, np.nan)
+        p_lo = np.nanmin(p) if p.size else np.nan
+    if c_lo <= 0 or c_hi > 100:
+        raise ValidationError(f"Curve numbers must lie in (0, 100]; got values in [{c_lo}, {c_hi}].")
+    if p_lo < 0:
+        raise ValidationError(f"Rainfall must be ≥ 0 mm; got a minimum of {p_lo}.")
     if not (0 <= ia_ratio < 1):
         raise ValidationError(f"`ia_ratio` must be in [0, 1); got {ia_ratio!r}.")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = 25400.0 / c - 254.0
-        ia = ia_ratio * s
-        excess = np.maximum(p - ia, 0.0)
-        q = np.where(excess > 0, excess * excess / (excess + s), 0.0)
-    q = np.where(np.isnan(p) | np.isnan(c), np.nan, q)
+    shape = np.broadcast_shapes(p.shape, c.shape)
     template = rain_mm if hasattr(rain_mm, "dims") else cn if hasattr(cn, "dims") else None
+    # a DataArray result of the grid's shape is stored as float32, plain arrays as float64
+    as_grid = template is not None and tuple(template.shape) == shape
+    q = np.empty(shape, dtype="float32" if as_grid else "float64")
+    scs_runoff(_flat(p, shape), _flat(c, shape), float(ia_ratio), q.reshape(-1))
     if template is not None:
-        out = template.copy(data=q.astype("float32") if q.shape == template.shape else q)
+        out = template.copy(data=q)
         out.name = "runoff_mm"
         out.attrs.update({"units": "mm", "source": "SCS curve number (TR-55 Eq. 2-1..2-4)", "ia_ratio": ia_ratio})
         return out
-    return q
+    return q if shape else q[()]
+
+
+def _flat(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` as a flat array: one element (the same everywhere) or one per cell of ``shape``."""
+    if a.size == 1:
+        return a.reshape(1)
+    return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
 
 
 def curve_number(land_class, soil_group, *, cn_table: Mapping[str, tuple[float, ...]] = CN_TABLE_TR55) -> np.ndarray:

@@ -440,7 +440,22 @@ def site_class_grid(site_class, spec, *, default: str | None = "II"):
 
     Cells outside every polygon take ``default`` (class II, the reference site of GB 18306);
     with ``default=None`` they are an error. Returns ``(names, n_defaulted)``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from cimtwin.grid import GridSpec
+    >>> layer = gpd.GeoDataFrame({"site_class": ["III"]}, geometry=[shapely.box(0, 0, 100, 200)], crs="EPSG:4527")
+    >>> names, n_default = site_class_grid(layer, GridSpec.from_bounds((0, 0, 200, 200), res_m=100, crs="EPSG:4527"))
+    >>> names.tolist(), n_default
+    ([['III', 'II'], ['III', 'II']], 2)
     """
+    codes, n_default = _site_class_codes(site_class, spec, default=default)
+    return np.array([default, *FA_TABLE_GB18306], dtype=object)[codes], n_default
+
+
+def _site_class_codes(site_class, spec, *, default: str | None):
+    """(int8 code grid, cells outside every polygon): 0 outside, i + 1 for the Fa table's i-th class."""
     from cimtwin.grid import rasterize
 
     if "site_class" not in site_class.columns:
@@ -456,13 +471,11 @@ def site_class_grid(site_class, spec, *, default: str | None = "II"):
     order = list(FA_TABLE_GB18306)
     codes = names.map({n: i + 1 for i, n in enumerate(order)}).astype("int32").to_numpy()
     gdf = site_class.assign(_code=codes)
-    grid = np.asarray(_values(rasterize(spec, gdf, values="_code", fill=0, dtype="int32")))
-    lookup = np.array([default] + order, dtype=object)
-    out = lookup[grid]
+    grid = np.asarray(_values(rasterize(spec, gdf, values="_code", fill=0, dtype="int8")))
     n_default = int((grid == 0).sum())
     if n_default and default is None:
         raise ValidationError(f"{n_default} cells lie outside every site-class polygon and `default=None`.")
-    return out, n_default
+    return grid, n_default
 
 
 def _values(obj):
@@ -563,26 +576,43 @@ def zoning_pga(zoning, spec, *, column: str = "pga_g", layer: str = "seismic_zon
 
 def _site_adjusted(model, spec, pga_ii, *, default_site_class: str, kind: str, notes: dict) -> SeismicHazard:
     """Fa (GB 18306 Table E.1), site PGA and both intensities from a class-II PGA grid."""
+    if default_site_class not in FA_TABLE_GB18306:
+        raise ValidationError(f"Unknown default site class {default_site_class!r}."
+                              f"{close_matches(str(default_site_class), FA_TABLE_GB18306)} "
+                              f"GB 18306 site classes are {list(FA_TABLE_GB18306)}.")
     if model.has_layer("site_class") and len(model.layer("site_class")):
-        classes, n_default = site_class_grid(model.layer("site_class"), spec, default=default_site_class)
+        codes, n_default = _site_class_codes(model.layer("site_class"), spec, default=default_site_class)
         notes["cells_default_site_class"] = n_default
     else:
         warnings.warn("No 'site_class' layer: every cell is treated as site class "
                       f"{default_site_class!r} (GB 18306 reference site).", CimtwinWarning, stacklevel=3)
-        classes = np.full(spec.shape, default_site_class, dtype=object)
+        codes = None
         notes["cells_default_site_class"] = spec.size
-    values = np.asarray(pga_ii.values, dtype="float64")
-    known = np.isfinite(values)
-    fa = np.full(spec.shape, np.nan)
-    fa[known] = site_amplification_factor(values[known], classes[known])
-    pga = (values * fa).astype("float32")
+    # Fa and the site PGA class by class on integer codes (an array of 10^8 names would take
+    # gigabytes), a band of rows at a time; NaN (no zoning value) stays NaN through np.interp
+    values = np.asarray(pga_ii.values)
+    fa = np.empty(spec.shape, dtype="float32")
+    pga = np.empty(spec.shape, dtype="float32")
+    step = max(1, (1 << 22) // max(1, spec.shape[1]))
+    for r0 in range(0, spec.shape[0], step):
+        band = slice(r0, r0 + step)
+        v = values[band].astype("float64")
+        f = np.full(v.shape, np.nan)
+        if codes is None:
+            f[:] = np.interp(v, FA_PGA_G, FA_TABLE_GB18306[default_site_class])
+        else:
+            c = codes[band]
+            for code, name in enumerate([default_site_class, *FA_TABLE_GB18306]):
+                sel = c == code
+                f[sel] = np.interp(v[sel], FA_PGA_G, FA_TABLE_GB18306[name])
+        fa[band], pga[band] = f, v * f
     zi = zoning_intensity(pga)
     ii = instrumental_intensity(pga).astype("float32")
     wrap = spec.to_dataarray
     notes["analysis"] = kind
     return SeismicHazard(
         pga_ii_g=pga_ii,
-        fa=wrap(fa.astype("float32"), name="fa", attrs={"units": "1", "source": FA_SOURCE}),
+        fa=wrap(fa, name="fa", attrs={"units": "1", "source": FA_SOURCE}),
         pga_g=wrap(pga, name="pga_g", attrs={"units": "g", "source": "Fa · PGA_II (GB 18306 Eq. E.1)",
                                              "analysis": kind}),
         zoning_intensity=wrap(zi, name="zoning_intensity",

@@ -137,6 +137,8 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         # gigabytes at 10^8 cells) is let go before the next stage
         table, seconds = targets_run.table, targets_run.seconds
         del targets_run
+        # so are the fields and viewsheds the targets shared through the model's cache
+        model.forget_derived()
         path = out / "targets.csv"
         table.to_csv(path, index=False, encoding="utf-8")
         written.append(path)

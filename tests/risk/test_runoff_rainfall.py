@@ -44,6 +44,29 @@ class TestSCS:
         with pytest.raises(ValidationError):
             scs_runoff_mm(-1.0, 80)
 
+    @settings(max_examples=30, deadline=None)
+    @given(seed=st.integers(0, 10_000), scalar_rain=st.booleans())
+    def test_grids_equal_the_formula_cell_by_cell(self, seed, scalar_rain):
+        import xarray as xr
+
+        rng = np.random.default_rng(seed)
+        cn = rng.uniform(30, 100, (7, 9)).astype("float32")
+        cn[rng.random(cn.shape) < 0.1] = np.nan
+        rain = np.float64(rng.uniform(0, 300)) if scalar_rain else rng.uniform(0, 300, (7, 9))
+        rain_cells = np.broadcast_to(rain, cn.shape)
+        want = np.array([[np.nan if np.isnan(c) else tr55(float(p), float(c)) for p, c in zip(pr, cr)]
+                         for pr, cr in zip(rain_cells, cn)])
+        got = scs_runoff_mm(rain, cn)  # plain arrays: float64
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+        grid = scs_runoff_mm(rain, xr.DataArray(cn, dims=("y", "x")))  # a grid: float32
+        assert grid.dtype == np.float32 and grid.attrs["units"] == "mm"
+        np.testing.assert_allclose(grid.values, want, rtol=1e-6, atol=1e-4)
+        row = scs_runoff_mm(rain_cells[:1, :], cn)  # one row broadcast down the grid
+        want_row = [[np.nan if np.isnan(cn[i, j]) else tr55(float(rain_cells[0, j]), float(cn[i, j]))
+                     for j in range(9)] for i in range(7)]
+        np.testing.assert_allclose(row, want_row, rtol=1e-9, atol=1e-9)
+
     def test_cn_table_lookup(self):
         assert curve_number(["road", "park", "commercial"], ["A", "D", "C"]).tolist() == [98, 80, 94]
         with pytest.raises(ValidationError, match="parc"):
