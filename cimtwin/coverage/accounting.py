@@ -426,13 +426,14 @@ def _overlap_pairs(geoms, family: str):
     a, b = shapely.STRtree(geoms).query(geoms)  # bounding boxes only: the exact test follows
     keep = a < b
     a, b = a[keep], b[keep]
-    if family == "polygon" and len(a):
-        # interiors can only overlap where the boxes overlap with positive area (tiles that merely
-        # touch, the usual zoning, are settled here without a geometry test)
+    if family in ("polygon", "line") and len(a):
+        # Interiors can only overlap where the boxes overlap with positive area (polygons) or
+        # length (lines): tiles that merely touch, the usual zoning, and roads that meet or
+        # cross at a point, the usual street grid, are settled here without a geometry test.
         box = shapely.bounds(geoms)
         w = np.minimum(box[a, 2], box[b, 2]) - np.maximum(box[a, 0], box[b, 0])
         h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
-        keep = (w > 0) & (h > 0)
+        keep = (w > 0) & (h > 0) if family == "polygon" else (w > 0) | (h > 0)
         a, b = a[keep], b[keep]
     if len(a) == 0:
         return a, b

@@ -204,3 +204,70 @@ def split_polylines(xy, start, cut_start, cut_pos):
             m0 = m1
     piece_start[p] = k
     return out[:k], piece_start[: p + 1], source[:p]
+
+
+@njit
+def merge_sorted_intervals(key, start, end):
+    """Union of intervals per key: ``(key, start, end)`` sorted by key then start, merged where they overlap or touch.
+
+    Returns the merged ``key``, ``start`` and ``end`` arrays, in the same order.
+    """
+    n = key.shape[0]
+    k_out = np.empty(n, key.dtype)
+    s_out = np.empty(n, np.float64)
+    e_out = np.empty(n, np.float64)
+    m = -1
+    for i in range(n):
+        if m >= 0 and key[i] == k_out[m] and start[i] <= e_out[m]:
+            e_out[m] = max(e_out[m], end[i])
+        else:
+            m += 1
+            k_out[m], s_out[m], e_out[m] = key[i], start[i], end[i]
+    return k_out[: m + 1], s_out[: m + 1], e_out[: m + 1]
+
+
+@njit
+def sub_polylines(xy, start, line, d_from, d_to):
+    """The parts of polylines between two distances along them, as one vertex array.
+
+    Part ``k`` runs along line ``line[k]`` (``xy[start[i]:start[i + 1]]``, as in
+    :func:`split_polylines`) from ``d_from[k]`` to ``d_to[k]`` metres (clamped to the line):
+    the point at ``d_from``, the vertices strictly between, the point at ``d_to``.
+
+    Returns ``(out, piece_start)``: part ``k`` is ``out[piece_start[k]:piece_start[k + 1]]``.
+    """
+    n_parts = line.shape[0]
+    cap = 0
+    for k in range(n_parts):
+        cap += start[line[k] + 1] - start[line[k]] + 2
+    out = np.empty((cap, 2), np.float64)
+    piece_start = np.empty(n_parts + 1, np.int64)
+    q = 0
+    for k in range(n_parts):
+        s, e = start[line[k]], start[line[k] + 1]
+        a, b = d_from[k], d_to[k]
+        piece_start[k] = q
+        m0 = 0.0
+        started = False
+        for j in range(s + 1, e):
+            dx, dy = xy[j, 0] - xy[j - 1, 0], xy[j, 1] - xy[j - 1, 1]
+            seg = math.sqrt(dx * dx + dy * dy)
+            m1 = m0 + seg
+            last = j == e - 1
+            if not started and (a <= m1 or last):
+                t = min(1.0, max(0.0, (a - m0) / seg)) if seg > 0 else 0.0
+                out[q, 0], out[q, 1] = xy[j - 1, 0] + t * dx, xy[j - 1, 1] + t * dy
+                q += 1
+                started = True
+            if started:
+                if b <= m1 or last:
+                    t = min(1.0, max(0.0, (b - m0) / seg)) if seg > 0 else 1.0
+                    out[q, 0], out[q, 1] = xy[j - 1, 0] + t * dx, xy[j - 1, 1] + t * dy
+                    q += 1
+                    break
+                if a < m1:  # the vertex lies strictly between the two points
+                    out[q, 0], out[q, 1] = xy[j, 0], xy[j, 1]
+                    q += 1
+            m0 = m1
+    piece_start[n_parts] = q
+    return out[:q], piece_start

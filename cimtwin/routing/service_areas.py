@@ -94,30 +94,29 @@ def reached_edge_parts(net, facilities, threshold, weight="length", *, direction
 def _merge_intervals(parts):
     import pandas as pd
 
-    if parts.empty:
-        return parts.reset_index(drop=True)
-    parts = parts.sort_values(["edge", "start"])
-    out = []
-    for e, grp in parts.groupby("edge", sort=True):
-        cs, ce = None, None
-        for s, t in zip(grp.start, grp.end):
-            if cs is None:
-                cs, ce = s, t
-            elif s <= ce:
-                ce = max(ce, t)
-            else:
-                out.append((e, cs, ce))
-                cs, ce = s, t
-        out.append((e, cs, ce))
-    return pd.DataFrame(out, columns=["edge", "start", "end"])
+    from cimtwin.kernels.lines import merge_sorted_intervals
+
+    parts = parts.sort_values(["edge", "start"], kind="stable")
+    edge, start, end = merge_sorted_intervals(parts["edge"].to_numpy(np.int64), parts["start"].to_numpy(np.float64),
+                                              parts["end"].to_numpy(np.float64))
+    return pd.DataFrame({"edge": edge, "start": start, "end": end})
 
 
 def _parts_geometry(net, parts):
     import shapely
 
+    from cimtwin.kernels.lines import sub_polylines
+
+    if parts.empty:
+        return [], 0.0
     lines = net.edge_geometry(parts.edge.to_numpy())
-    geoms = [shapely.ops.substring(g, s, t, normalized=True) for g, s, t in zip(lines, parts.start, parts.end)]
-    return geoms, float(sum(g.length for g in geoms))
+    xy, owner = shapely.get_coordinates(lines, return_index=True)
+    start = np.searchsorted(owner, np.arange(len(lines) + 1)).astype(np.int64)
+    length = shapely.length(lines)
+    out, piece_start = sub_polylines(xy, start, np.arange(len(lines), dtype=np.int64),
+                                     parts.start.to_numpy(np.float64) * length, parts.end.to_numpy(np.float64) * length)
+    geoms = shapely.linestrings(out, indices=np.repeat(np.arange(len(lines)), np.diff(piece_start)))
+    return list(geoms), float(shapely.length(geoms).sum())
 
 
 def _inside(area, population, buildings):

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import shapely.ops
 
-from cimtwin.kernels.lines import segment_lengths_by_group_key, segment_lengths_by_key, split_polylines
+from cimtwin.kernels.lines import (merge_sorted_intervals, segment_lengths_by_group_key, segment_lengths_by_key,
+                                   split_polylines, sub_polylines)
 
 coord = st.floats(min_value=-2.0, max_value=9.0, allow_nan=False).map(lambda v: round(v, 3))
 
@@ -94,3 +95,41 @@ def test_split_polylines_cut_on_a_vertex_keeps_the_vertex_once():
     np.testing.assert_array_equal(out, [[0, 0], [3, 0], [3, 0], [3, 4]])
     np.testing.assert_array_equal(piece_start, [0, 2, 4])
     np.testing.assert_array_equal(source, [0, 0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 20), st.integers(1, 8)), max_size=25))
+def test_merge_sorted_intervals_equals_the_union_of_segments(intervals):
+    rows = sorted((k, s / 20, (s + w) / 20) for k, s, w in intervals)
+    key = np.array([r[0] for r in rows], dtype="int64")
+    start = np.array([r[1] for r in rows], dtype="float64")
+    end = np.array([r[2] for r in rows], dtype="float64")
+    got_k, got_s, got_e = merge_sorted_intervals(key, start, end)
+    want = []
+    for k in sorted(set(key.tolist())):
+        union = shapely.line_merge(shapely.union_all([shapely.LineString([(s, 0), (e, 0)])
+                                                      for kk, s, e in rows if kk == k]))
+        want += sorted((k, float(min(p.coords)[0]), float(max(p.coords)[0])) for p in shapely.get_parts(union))
+    assert [(int(k), float(s), float(e)) for k, s, e in zip(got_k, got_s, got_e)] == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(vertex, min_size=2, max_size=6), st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1,
+                                                          max_size=5))
+def test_sub_polylines_equals_shapely_substring(points, fractions):
+    line = shapely.LineString(points)
+    if line.length == 0:
+        line = shapely.LineString([(0, 0), (3, 4), (3, 9)])
+    xy = shapely.get_coordinates(line)
+    pairs = [(min(a, b), max(a, b)) for a, b in fractions if abs(a - b) > 1e-3]
+    # fractions landing on vertices too
+    at_vertex = [shapely.line_locate_point(line, shapely.Point(c), normalized=True) for c in line.coords]
+    pairs += [(at_vertex[0], at_vertex[-1]), (at_vertex[0], at_vertex[len(at_vertex) // 2])]
+    pairs = [(a, b) for a, b in pairs if b - a > 1e-3]
+    d0 = np.array([a for a, _ in pairs]) * line.length
+    d1 = np.array([b for _, b in pairs]) * line.length
+    out, piece_start = sub_polylines(xy, np.array([0, len(xy)]), np.zeros(len(pairs), dtype="int64"), d0, d1)
+    got = shapely.linestrings(out, indices=np.repeat(np.arange(len(pairs)), np.diff(piece_start)))
+    want = [shapely.ops.substring(line, a, b) for a, b in zip(d0, d1)]
+    got, want = shapely.remove_repeated_points(got), shapely.remove_repeated_points(want)
+    assert all(shapely.equals_exact(g, w, tolerance=1e-7) for g, w in zip(got, want))
