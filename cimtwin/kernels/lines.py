@@ -133,7 +133,7 @@ def segment_lengths_by_group_key(col0, row0, col1, row1, length, group, ngroups,
 
 
 @njit
-def split_polylines(xy, start, cut_start, cut_pos):
+def split_polylines(xy, start, cut_start, cut_pos, cut_xy):
     """Cut polylines at distances along them; the pieces as one vertex array.
 
     Parameters
@@ -146,6 +146,9 @@ def split_polylines(xy, start, cut_start, cut_pos):
         Line ``i``'s cut distances are ``cut_pos[cut_start[i]:cut_start[i + 1]]``, increasing,
         each strictly inside the line (0 < d < length; one within 1e-9 of the end is dropped).
     cut_pos : float64 array
+    cut_xy : (c, 2) float64 array
+        Where each cut puts the ends of its two pieces (a crossing point, so that the pieces
+        of both lines end on the very same point), or NaN to take the point at ``cut_pos``.
 
     Returns
     -------
@@ -186,9 +189,11 @@ def split_polylines(xy, start, cut_start, cut_pos):
                 if c >= m1:  # on this vertex: the vertex itself
                     x, y = xy[j, 0], xy[j, 1]
                     on_vertex = j < e - 1
-                else:
+                elif math.isnan(cut_xy[ci, 0]):
                     t = (c - m0) / (m1 - m0)
                     x, y = xy[j - 1, 0] + t * dx, xy[j - 1, 1] + t * dy
+                else:
+                    x, y = cut_xy[ci, 0], cut_xy[ci, 1]
                 # close the piece at the cut and open the next one there
                 out[k, 0], out[k, 1] = x, y
                 k += 1

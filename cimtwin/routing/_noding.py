@@ -29,12 +29,16 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     """
     n_lines = len(lines)
     tree = shapely.STRtree(lines)
-    cut_line, cut_pos = [], []
+    cut_line, cut_pos, cut_xy = [], [], []
 
     # Crossings: where two lines intersect, both are split.
-    left, right = tree.query(lines, predicate="intersects")
+    left, right = tree.query(lines)  # boxes only: most pairs are settled below without GEOS
     keep = left < right
     left, right = left[keep], right[keep]
+    keep = ~_meet_at_an_end(lines, left, right)
+    left, right = left[keep], right[keep]
+    hit = shapely.intersects(lines[left], lines[right])
+    left, right = left[hit], right[hit]
     if left.size:
         inter = shapely.intersection(lines[left], lines[right])
         pts, owner = shapely.get_coordinates(inter, return_index=True)
@@ -43,6 +47,7 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
             for side in (left[owner], right[owner]):
                 cut_line.append(side)
                 cut_pos.append(shapely.line_locate_point(lines[side], p))
+                cut_xy.append(pts[:, :2])  # both lines cut at the very same point
 
     # Touches: an end point within the tolerance of another line's interior splits it.
     ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
@@ -53,12 +58,14 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     if pi.size:
         cut_line.append(li)
         cut_pos.append(shapely.line_locate_point(lines[li], ends[pi]))
+        cut_xy.append(np.full((li.size, 2), np.nan))  # the end's projection onto the line
 
     xy, vertex_line = shapely.get_coordinates(lines, return_index=True)
     start = np.searchsorted(vertex_line, np.arange(n_lines + 1))
-    cut_line, cut_pos = _cuts(cut_line, cut_pos, shapely.length(lines), tolerance_m)
+    cut_line, cut_pos, cut_xy = _cuts(cut_line, cut_pos, cut_xy, shapely.length(lines), tolerance_m)
     cut_start = np.searchsorted(cut_line, np.arange(n_lines + 1))
-    coords, piece_start, source = split_polylines(xy, start.astype(np.int64), cut_start.astype(np.int64), cut_pos)
+    coords, piece_start, source = split_polylines(xy, start.astype(np.int64), cut_start.astype(np.int64), cut_pos,
+                                                  cut_xy)
 
     # Nodes: cluster all piece end points within the tolerance.
     from scipy.sparse import coo_matrix
@@ -93,22 +100,43 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     return np.asarray(pieces, dtype=object), source, node_xy, u, v
 
 
-def _cuts(lines: list, positions: list, lengths: np.ndarray, tolerance_m: float):
-    """Distinct cut distances (rounded to 1e-6 m) strictly inside each line, sorted by line then distance."""
+def _meet_at_an_end(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs whose boxes share one point only, an end of either line.
+
+    Such lines can meet nowhere else, and a meeting at a line's end cuts only the other line,
+    which the touch test below finds: the pair needs no intersection (in a road network, the
+    usual junction of two streets).
+    """
+    box = shapely.bounds(lines)
+    x, y = np.maximum(box[a, 0], box[b, 0]), np.maximum(box[a, 1], box[b, 1])
+    point = (np.minimum(box[a, 2], box[b, 2]) == x) & (np.minimum(box[a, 3], box[b, 3]) == y)
+    first = shapely.get_coordinates(shapely.get_point(lines, 0))
+    last = shapely.get_coordinates(shapely.get_point(lines, -1))
+
+    def is_end(i):
+        return ((first[i, 0] == x) & (first[i, 1] == y)) | ((last[i, 0] == x) & (last[i, 1] == y))
+
+    return point & (is_end(a) | is_end(b))
+
+
+def _cuts(lines: list, positions: list, points: list, lengths: np.ndarray, tolerance_m: float):
+    """Distinct cut distances (rounded to 1e-6 m) strictly inside each line, sorted by line then distance,
+    with their points; of cuts at one distance, the first given (a crossing before a touch) is kept."""
     if not lines:
-        return np.empty(0, np.int64), np.empty(0, np.float64)
+        return np.empty(0, np.int64), np.empty(0, np.float64), np.empty((0, 2), np.float64)
     line = np.concatenate(lines).astype(np.int64)
     pos = np.concatenate(positions).astype(np.float64)
+    xy = np.concatenate(points).astype(np.float64)
     margin = tolerance_m * 1e-3  # a cut this near an end would leave a sliver
     inside = (pos > margin) & (pos < lengths[line] - margin)
-    line, pos = line[inside], np.round(pos[inside], 6)
+    line, pos, xy = line[inside], np.round(pos[inside], 6), xy[inside]
     inside = (pos > 1e-9) & (pos < lengths[line] - 1e-9)  # rounding may reach an end
-    line, pos = line[inside], pos[inside]
-    order = np.lexsort((pos, line))
-    line, pos = line[order], pos[order]
+    line, pos, xy = line[inside], pos[inside], xy[inside]
+    order = np.lexsort((pos, line))  # stable: equal cuts keep their order
+    line, pos, xy = line[order], pos[order], xy[order]
     new = np.ones(len(line), dtype=bool)
     new[1:] = (line[1:] != line[:-1]) | (pos[1:] != pos[:-1])
-    return line[new], pos[new]
+    return line[new], pos[new], np.ascontiguousarray(xy[new])
 
 
 def _first_index(inverse: np.ndarray) -> np.ndarray:

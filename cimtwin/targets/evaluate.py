@@ -115,13 +115,16 @@ def _missing_name(exc: Exception) -> str:
     return text.split("'")[1] if text.count("'") >= 2 else text
 
 
-def _zone_pairs(gdf, model, by: str | None):
-    """(feature position, zone name, zone_id, parent) of each feature, or None without zones."""
+def _zone_pairs(model, layer: str, gdf, by: str | None):
+    """(feature position, zone name, zone_id, parent) of each feature of ``layer`` (``gdf``), or None without zones.
+
+    Shared through the model's cache: a dozen targets count the same buildings by district.
+    """
     if not by or not model.has_layer(by) or len(gdf) == 0:
         return None
     from cimtwin.coverage.accounting import feature_zones
 
-    return feature_zones(model, by, gdf)
+    return model.derived(("feature zones", layer, by), lambda: feature_zones(model, by, gdf))
 
 
 def _per_zone(pairs, values: np.ndarray, agg: str) -> list[tuple[str, str, str, float]]:
@@ -152,7 +155,7 @@ def _count(model, *, layer: str, where: str | None = None, distinct: str | None 
         return float(frame[distinct].nunique()) if distinct else float(len(frame))
 
     zones = []
-    pairs = _zone_pairs(gdf, model, by)
+    pairs = _zone_pairs(model, layer, gdf, by)
     if pairs is not None:
         pos, names, ids, parents = pairs
         keep = ok[pos]
@@ -187,7 +190,7 @@ def _attribute_share(model, *, layer: str, condition: str, where: str | None = N
     ok = _eval(gdf, condition, layer) & known
     share, words = _unknown_words(known[scope], f"{layer} rows")
     use = inside & known
-    pairs = _zone_pairs(gdf, model, by)
+    pairs = _zone_pairs(model, layer, gdf, by)
     zones = []
     if pairs is not None:
         pos, names, ids, parents = pairs
@@ -260,7 +263,8 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
         grid = model.grid
         res = max(float(res_m), float(abs(grid.transform.a)))
         spec = GridSpec.from_bounds(grid.bounds, res_m=res, crs=model.crs)
-        hazard = seismic_hazard(model, spec=spec)
+        # one hazard grid for every fortification target at this resolution
+        hazard = model.derived(("seismic hazard", spec), lambda: seismic_hazard(model, spec=spec))
     sel = buildings[known]
     weak = buildings_below_fortification(sel, hazard.zoning_intensity, minimum_intensity=minimum_intensity,
                                          important_uplift=important_uplift)
@@ -270,7 +274,7 @@ def _fortification(model, *, by: str | None = None, minimum_intensity: int = 7, 
     share, words = _unknown_words(judged, "buildings' fortification_intensity or zoning value")
     if not judged.any():
         raise _NotComputable("no building has both a fortification_intensity and a zoning value")
-    pairs = _zone_pairs(buildings, model, by)
+    pairs = _zone_pairs(model, "buildings", buildings, by)
     zones = []
     if pairs is not None:
         pos, names, ids, parents = pairs

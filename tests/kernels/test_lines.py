@@ -74,7 +74,8 @@ def test_split_polylines_equals_shapely_substring(polylines, fractions, data):
         cut_line += [i] * len(pos)
         cut_pos += pos
     cut_start = np.searchsorted(np.array(cut_line, dtype="int64"), np.arange(len(lines) + 1)).astype("int64")
-    out, piece_start, source = split_polylines(xy, start, cut_start, np.array(cut_pos, dtype="float64"))
+    out, piece_start, source = split_polylines(xy, start, cut_start, np.array(cut_pos, dtype="float64"),
+                                               np.full((len(cut_pos), 2), np.nan))
     got = shapely.linestrings(out, indices=np.repeat(np.arange(len(source)), np.diff(piece_start)))
     want, want_source = [], []
     for i, line in enumerate(lines):
@@ -91,10 +92,14 @@ def test_split_polylines_equals_shapely_substring(polylines, fractions, data):
 
 def test_split_polylines_cut_on_a_vertex_keeps_the_vertex_once():
     xy = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]])
-    out, piece_start, source = split_polylines(xy, np.array([0, 3]), np.array([0, 1]), np.array([3.0]))
+    out, piece_start, source = split_polylines(xy, np.array([0, 3]), np.array([0, 1]), np.array([3.0]),
+                                               np.full((1, 2), np.nan))
     np.testing.assert_array_equal(out, [[0, 0], [3, 0], [3, 0], [3, 4]])
     np.testing.assert_array_equal(piece_start, [0, 2, 4])
     np.testing.assert_array_equal(source, [0, 0])
+    # a cut given its point ends both pieces there
+    out, _, _ = split_polylines(xy, np.array([0, 3]), np.array([0, 1]), np.array([1.5]), np.array([[1.5, 1e-9]]))
+    np.testing.assert_array_equal(out, [[0, 0], [1.5, 1e-9], [1.5, 1e-9], [3, 0], [3, 4]])
 
 
 @settings(max_examples=80, deadline=None)

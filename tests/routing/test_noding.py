@@ -1,0 +1,41 @@
+"""Noding a roads layer against shapely's own noding of the same lines."""
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cimtwin.routing._noding import node_lines
+
+
+def _segments(pieces, ndigits=6):
+    out = set()
+    for g in pieces:
+        a, b = (tuple(np.round(c, ndigits)) for c in (g.coords[0], g.coords[-1]))
+        out.add(frozenset((a, b)))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=3, max_size=12, unique=True),
+       st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), min_size=1, max_size=14))
+def test_pieces_equal_shapely_noding(points, pairs):
+    # streets between shared junctions (as a road layer draws them), crossing anywhere
+    lines = []
+    for i, j in pairs:
+        i, j = i % len(points), j % len(points)
+        if i != j:
+            lines.append(shapely.LineString([points[i], points[j]]))
+    lines = [g for k, g in enumerate(lines)
+             if not any(shapely.relate_pattern(g, h, "1********") for h in lines[:k])]  # no shared stretch
+    if not lines:
+        return
+    lines = np.asarray(lines, dtype=object)
+    pieces, source, node_xy, u, v = node_lines(lines, 0.0)
+    want = shapely.get_parts(shapely.node(shapely.MultiLineString(list(lines))))
+    assert _segments(pieces) == _segments(want)
+    np.testing.assert_allclose(shapely.length(pieces).sum(), shapely.length(lines).sum(), rtol=1e-12)
+    # every piece runs between its two nodes, which are where the piece starts and ends
+    np.testing.assert_array_equal(shapely.get_coordinates(shapely.get_point(pieces, 0)), node_xy[u])
+    np.testing.assert_array_equal(shapely.get_coordinates(shapely.get_point(pieces, -1)), node_xy[v])
+    assert len(np.unique(np.round(node_xy, 6), axis=0)) == len(node_xy)  # one node per junction
