@@ -634,32 +634,20 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool, dem_
     bar = tqdm(total=len(manifest["layers"]) + len(manifest["tables"]) + len(manifest["rasters"]),
                desc="read model", unit="part", disable=not config.progress or size < 100_000)
     gpkg = path / manifest["vector_file"] if manifest.get("vector_file") else None
-
-    def read_layer(rec):
+    layers = {}
+    for rec in manifest["layers"]:
         df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], datetime_as_string=True)
         if df.geometry.name != rec["geometry"]:
             df = df.rename_geometry(rec["geometry"])
         df = df.set_crs(rec["crs"], allow_override=True) if rec["crs"] else df
         df = restore_frame(df, rec)
-        return gpd.GeoDataFrame(df, geometry=rec["geometry"], crs=df.crs)
-
-    def read_table(rec):
+        layers[rec["name"]] = gpd.GeoDataFrame(df, geometry=rec["geometry"], crs=df.crs)
+        bar.update()
+    tables = {}
+    for rec in manifest["tables"]:
         df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], read_geometry=False, datetime_as_string=True)
-        return restore_frame(pd.DataFrame(df), rec)
-
-    # GDAL reads without the GIL: the layers of a city-scale model load on every core
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        futures = [(rec["name"], pool.submit(read_layer, rec)) for rec in manifest["layers"]]
-        table_futures = [(rec["name"], pool.submit(read_table, rec)) for rec in manifest["tables"]]
-        layers, tables = {}, {}
-        for name, fut in futures:
-            layers[name] = fut.result()
-            bar.update()
-        for name, fut in table_futures:
-            tables[name] = fut.result()
-            bar.update()
+        tables[rec["name"]] = restore_frame(pd.DataFrame(df), rec)
+        bar.update()
     rasters = {}
     for rec in manifest["rasters"]:
         rasters[rec["name"]] = _read_raster(path / rec["file"], rec, dem_chunks if rec["name"] == "dem" else None)
