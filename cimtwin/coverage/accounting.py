@@ -225,16 +225,24 @@ def clip_targets(targets, family: str, area, *, by_feature: bool, name: str, cli
         keep = shapely.intersects(probe, area)
         out = targets[keep]
     else:
-        cut = shapely.intersection(geoms, area)
-        parts, owner = shapely.get_parts(cut, return_index=True)
+        # most features lie well inside the area (a prepared test settles them) and stay as
+        # they are; only those reaching its edge are cut
+        shapely.prepare(area)
+        inside = shapely.contains_properly(area, geoms)
+        edge = np.flatnonzero(~inside)
+        parts, owner = shapely.get_parts(shapely.intersection(geoms[edge], area), return_index=True)
         keep = (shapely.get_dimensions(parts) == _DIM[family]) & (_measure(parts, family) > 0)
-        kept, owner = parts[keep], owner[keep]  # get_parts lists each feature's parts together, in order
-        rows, first, count = np.unique(owner, return_index=True, return_counts=True)
-        geoms = kept[first]
+        kept, owner = parts[keep], edge[owner[keep]]  # get_parts lists each feature's parts together, in order
+        cut_rows, first, count = np.unique(owner, return_index=True, return_counts=True)
+        cut_geoms = kept[first]
         for i in np.flatnonzero(count > 1):  # the few features the clip cut in several pieces
-            geoms[i] = shapely.union_all(kept[first[i]:first[i] + count[i]])
-        out = targets.iloc[rows].copy()
-        out[targets.geometry.name] = geoms
+            cut_geoms[i] = shapely.union_all(kept[first[i]:first[i] + count[i]])
+        whole = np.flatnonzero(inside)
+        whole = whole[_measure(geoms[whole], family) > 0]
+        rows = np.concatenate([whole, cut_rows])
+        order = np.argsort(rows, kind="stable")
+        out = targets.iloc[rows[order]].copy()
+        out[targets.geometry.name] = np.concatenate([geoms[whole], cut_geoms])[order]
     if len(out) == 0:
         where = clip_words.replace("clipped to ", "")
         raise ValidationError(f"no {name} inside {where}: nothing to measure. Pass clip_to=None to measure the "

@@ -185,12 +185,18 @@ def test_clip_targets_equals_per_feature_intersection(family):
         geoms = [shapely.LineString([(x - 300, y), (x + 300, y + 20)]) for x, y in zip(xs, ys)]
     else:
         geoms = [shapely.box(x - 150, y, x + 150, y + 30) for x, y in zip(xs, ys)]
+    # every third feature lies inside one tooth: kept whole, in its place among the cut ones
+    for k, (x, y) in enumerate(zip(rng.integers(0, 10, 20) * 100, rng.uniform(10, 900, 20))):
+        geoms.insert(3 * k, shapely.LineString([(x + 5, y), (x + 30, y + 40)]) if family == "line"
+                     else shapely.box(x + 5, y, x + 30, y + 40))
+    n = len(geoms)
     geoms.append(shapely.box(5000, 5000, 5001, 5001) if family == "polygon"
                  else shapely.LineString([(5000, 5000), (5001, 5001)]))  # outside: dropped
     gdf = gpd.GeoDataFrame({"fid": np.arange(len(geoms))}, geometry=geoms, crs="EPSG:4527")
     out = clip_targets(gdf, family, area, by_feature=False, name="t", clip_words="clipped to the given area")
-    assert out["fid"].tolist() == list(range(60))
+    assert out["fid"].tolist() == list(range(n))
     measure = shapely.length if family == "line" else shapely.area
-    expect = measure(shapely.intersection(np.asarray(geoms[:60], dtype=object), area))
+    expect = measure(shapely.intersection(np.asarray(geoms[:n], dtype=object), area))
     np.testing.assert_allclose(measure(out.geometry.to_numpy()), expect, rtol=1e-12)
+    assert all(out.geometry.iloc[3 * k].equals(geoms[3 * k]) for k in range(20))
     assert sum(len(shapely.get_parts(g)) for g in out.geometry) > 60  # several pieces were merged back
