@@ -7,7 +7,8 @@ at most 5 minutes of wall time and at most 12 GB of peak memory on 2 cores.
 
 The city is generated once per size (``cimtwin.model.synthetic_city``, in a child process,
 timed separately) into a cache folder named after its parameters, and reused by later runs.
-Each timed run is ``cimtwin evaluate MODEL --out DIR`` in a fresh child process: its wall
+One untimed run on the smallest city comes first (numba compiles its kernels into its disk
+cache there). Each timed run is ``cimtwin evaluate MODEL --out DIR`` in a fresh child process: its wall
 time, its own peak RSS (``os.wait4``'s ``ru_maxrss``) and the stage table it writes
 (``stages.csv``) are recorded. Smaller sizes scale the area and every count in proportion.
 
@@ -105,6 +106,11 @@ def main(argv=None) -> None:
                       argv=argv, quick_sizes=(10**6,), parser=p)
     cache = Path(args.cache) if args.cache else Path(tempfile.gettempdir()) / "cimtwin_bench_city"
     res = Results(__file__, anchors=["pandas", "geopandas", "xarray"], argv=argv, out=args.out)
+    # one untimed run on the smallest city first: a fresh checkout compiles and caches its
+    # numba kernels there (about a minute), not inside the first timed run
+    warm, _, _ = generate(city_params(min(args.sizes + [10**6])), cache)
+    print("untimed warm-up run (numba compiles and caches its kernels)", flush=True)
+    evaluate_once(warm)
     for n in args.sizes:
         params = city_params(n)
         print(f"--- {size_label(n)} cells: {params}", flush=True)

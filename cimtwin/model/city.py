@@ -221,14 +221,10 @@ class CityModel:
 
         Examples
         --------
-        >>> import geopandas as gpd, shapely
-        >>> m = CityModel.from_layers({"districts": gpd.GeoDataFrame(
-        ...     {"name": ["A"]}, geometry=[shapely.box(39_500_000, 4_000_000, 39_501_000, 4_001_000)],
-        ...     crs="EPSG:4527")})
-        >>> m.derived(("answer",), lambda: 42)
-        42
-        >>> m.forget_derived(), m.derived(("answer",), lambda: 0)
-        (1, 0)
+        >>> import cimtwin
+        >>> m = cimtwin.load_sample("jinan")
+        >>> m.derived(("answer",), lambda: 42), m.forget_derived(), m.derived(("answer",), lambda: 0)
+        (42, 1, 0)
         """
         n = len(self._derived)
         self._derived.clear()
