@@ -39,3 +39,13 @@ def test_pieces_equal_shapely_noding(points, pairs):
     np.testing.assert_array_equal(shapely.get_coordinates(shapely.get_point(pieces, 0)), node_xy[u])
     np.testing.assert_array_equal(shapely.get_coordinates(shapely.get_point(pieces, -1)), node_xy[v])
     assert len(np.unique(np.round(node_xy, 6), axis=0)) == len(node_xy)  # one node per junction
+
+
+def test_a_street_ending_on_another_joins_it_without_tolerance():
+    # (1/3, 1/3) lies on the diagonal, but no distance along it in metres is exact in binary
+    lines = np.asarray([shapely.LineString([(0, 0), (1, 1)]), shapely.LineString([(1 / 3, 1 / 3), (1 / 3, 2)])],
+                       dtype=object)
+    pieces, source, node_xy, u, v = node_lines(lines, 0.0)
+    assert len(pieces) == 3 and len(node_xy) == 4
+    joint = [k for k in range(len(node_xy)) if np.sum(u == k) + np.sum(v == k) == 3]
+    assert len(joint) == 1 and tuple(node_xy[joint[0]]) == (1 / 3, 1 / 3)
