@@ -7,7 +7,7 @@ import shapely
 
 from cimtwin.kernels.lines import split_polylines
 
-__all__ = ["node_lines"]
+__all__ = ["linestrings_from", "node_lines", "vertex_arrays"]
 
 
 def node_lines(lines: np.ndarray, tolerance_m: float):
@@ -60,12 +60,10 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
         cut_pos.append(shapely.line_locate_point(lines[li], ends[pi]))
         cut_xy.append(np.full((li.size, 2), np.nan))  # the end's projection onto the line
 
-    xy, vertex_line = shapely.get_coordinates(lines, return_index=True)
-    start = np.searchsorted(vertex_line, np.arange(n_lines + 1))
+    xy, start = vertex_arrays(lines)
     cut_line, cut_pos, cut_xy = _cuts(cut_line, cut_pos, cut_xy, shapely.length(lines), tolerance_m)
-    cut_start = np.searchsorted(cut_line, np.arange(n_lines + 1))
-    coords, piece_start, source = split_polylines(xy, start.astype(np.int64), cut_start.astype(np.int64), cut_pos,
-                                                  cut_xy)
+    cut_start = np.searchsorted(cut_line, np.arange(n_lines + 1)).astype(np.int64)
+    coords, piece_start, source = split_polylines(xy, start, cut_start, cut_pos, cut_xy)
 
     # Nodes: cluster all piece end points within the tolerance.
     from scipy.sparse import coo_matrix
@@ -95,9 +93,20 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     # Move piece ends onto their node so the geometry joins exactly.
     coords[first_vertex] = node_xy[u]
     coords[last_vertex] = node_xy[v]
-    piece_of_vertex = np.repeat(np.arange(n_pieces), np.diff(piece_start))
-    pieces = shapely.linestrings(coords, indices=piece_of_vertex)
-    return np.asarray(pieces, dtype=object), source, node_xy, u, v
+    return linestrings_from(coords, piece_start), source, node_xy, u, v
+
+
+def vertex_arrays(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices of LineStrings as the line kernels take them: ``(xy, start)``, line ``i`` being
+    ``xy[start[i]:start[i + 1]]``."""
+    xy, owner = shapely.get_coordinates(lines, return_index=True)
+    return xy, np.searchsorted(owner, np.arange(len(lines) + 1)).astype(np.int64)
+
+
+def linestrings_from(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """LineStrings back from ``(xy, start)`` (the line kernels' output), as an object array."""
+    return np.asarray(shapely.linestrings(xy, indices=np.repeat(np.arange(len(start) - 1), np.diff(start))),
+                      dtype=object)
 
 
 def _meet_at_an_end(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -106,16 +106,16 @@ def _parts_geometry(net, parts):
     import shapely
 
     from cimtwin.kernels.lines import sub_polylines
+    from cimtwin.routing._noding import linestrings_from, vertex_arrays
 
     if parts.empty:
         return [], 0.0
     lines = net.edge_geometry(parts.edge.to_numpy())
-    xy, owner = shapely.get_coordinates(lines, return_index=True)
-    start = np.searchsorted(owner, np.arange(len(lines) + 1)).astype(np.int64)
+    xy, start = vertex_arrays(lines)
     length = shapely.length(lines)
     out, piece_start = sub_polylines(xy, start, np.arange(len(lines), dtype=np.int64),
                                      parts.start.to_numpy(np.float64) * length, parts.end.to_numpy(np.float64) * length)
-    geoms = shapely.linestrings(out, indices=np.repeat(np.arange(len(lines)), np.diff(piece_start)))
+    geoms = linestrings_from(out, piece_start)
     return list(geoms), float(shapely.length(geoms).sum())
 
 
