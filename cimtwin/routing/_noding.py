@@ -29,13 +29,15 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     """
     n_lines = len(lines)
     tree = shapely.STRtree(lines)
+    xy, start = vertex_arrays(lines)
+    end_xy = np.concatenate([xy[start[:-1]], xy[start[1:] - 1]])  # every line's first ends, then its last
     cut_line, cut_pos, cut_xy = [], [], []
 
     # Crossings: where two lines intersect, both are split.
     left, right = tree.query(lines)  # boxes only: most pairs are settled below without GEOS
     keep = left < right
     left, right = left[keep], right[keep]
-    keep = ~_meet_at_an_end(lines, left, right)
+    keep = ~_meet_at_an_end(lines, end_xy, left, right)
     left, right = left[keep], right[keep]
     hit = shapely.intersects(lines[left], lines[right])
     left, right = left[hit], right[hit]
@@ -50,7 +52,7 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
                 cut_xy.append(pts[:, :2])  # both lines cut at the very same point
 
     # Touches: an end point within the tolerance of another line's interior splits it.
-    ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    ends = shapely.points(end_xy)
     end_owner = np.concatenate([np.arange(n_lines), np.arange(n_lines)])
     pi, li = tree.query(ends, predicate="dwithin", distance=tolerance_m)
     other = li != end_owner[pi]
@@ -60,7 +62,6 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
         cut_pos.append(shapely.line_locate_point(lines[li], ends[pi]))
         cut_xy.append(np.full((li.size, 2), np.nan))  # the end's projection onto the line
 
-    xy, start = vertex_arrays(lines)
     cut_line, cut_pos, cut_xy = _cuts(cut_line, cut_pos, cut_xy, shapely.length(lines), tolerance_m)
     cut_start = np.searchsorted(cut_line, np.arange(n_lines + 1)).astype(np.int64)
     coords, piece_start, source = split_polylines(xy, start, cut_start, cut_pos, cut_xy)
@@ -109,8 +110,8 @@ def linestrings_from(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
                       dtype=object)
 
 
-def _meet_at_an_end(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairs whose boxes share one point only, an end of either line.
+def _meet_at_an_end(lines: np.ndarray, end_xy: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs whose boxes share one point only, an end of either line (``end_xy``: every line's first end, then its last).
 
     Such lines can meet nowhere else, and a meeting at a line's end cuts only the other line,
     which the touch test below finds: the pair needs no intersection (in a road network, the
@@ -119,8 +120,7 @@ def _meet_at_an_end(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarr
     box = shapely.bounds(lines)
     x, y = np.maximum(box[a, 0], box[b, 0]), np.maximum(box[a, 1], box[b, 1])
     point = (np.minimum(box[a, 2], box[b, 2]) == x) & (np.minimum(box[a, 3], box[b, 3]) == y)
-    first = shapely.get_coordinates(shapely.get_point(lines, 0))
-    last = shapely.get_coordinates(shapely.get_point(lines, -1))
+    first, last = end_xy[: len(lines)], end_xy[len(lines):]
 
     def is_end(i):
         return ((first[i, 0] == x) & (first[i, 1] == y)) | ((last[i, 0] == x) & (last[i, 1] == y))
