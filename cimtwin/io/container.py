@@ -691,12 +691,16 @@ def _read_raster(file: Path, rec: dict[str, Any], chunks: Any = None):
     return template.copy(data=lazy)
 
 
-def read_raster(path: str | os.PathLike, *, name: str | None = None):
+def read_raster(path: str | os.PathLike, *, name: str | None = None, chunks=None):
     """Read band 1 of a GeoTIFF (or any raster rasterio opens) as a DataArray on its grid.
+
+    ``chunks`` (as for ``dask.array``, e.g. ``(4096, 4096)``) reads it lazily instead: a
+    dask-backed DataArray whose chunks are windowed reads of the file when computed.
 
     Examples
     --------
     >>> dem = read_raster("dem.tif", name="dem")   # doctest: +SKIP
+    >>> big = read_raster("dem.tif", chunks=(4096, 4096))   # doctest: +SKIP
     """
-    return _read_raster(Path(path), {"da_name": name or Path(path).stem, "attrs": {}})
+    return _read_raster(Path(path), {"da_name": name or Path(path).stem, "attrs": {}}, chunks=chunks)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +113,13 @@ class RiskResult:
             written.append(path)
         rasters = {"risk_score": self.score, "risk_class": self.classes}
         if self.flood is not None:
-            rasters.update({f"flood_{k}": v for k, v in self.flood.rasters().items()})
+            rasters.update(_flood_rasters(self.flood))
         if self.seismic is not None:
-            rasters.update({"seismic_pga_g": self.seismic.pga_g, "seismic_pga_ii_g": self.seismic.pga_ii_g,
-                            "seismic_zoning_intensity": self.seismic.zoning_intensity,
-                            "seismic_instrumental_intensity": self.seismic.instrumental_intensity})
+            rasters.update(_seismic_rasters(self.seismic))
         for name, da in rasters.items():
             path = out / f"{name}.tif"
-            _write_geotiff(path, da)
+            if not _on_file(da, path):  # risk_zoning(write_to=out) wrote it already
+                _write_geotiff(path, da)
             written.append(path)
         if self.flooded_roads is not None:
             path = out / "flooded_roads.gpkg"
@@ -135,6 +134,58 @@ class RiskResult:
                                    ensure_ascii=False, indent=2), encoding="utf-8")
         written.append(path)
         return written
+
+
+# the seismic grids written (``seismic_<field>.tif``)
+_SEISMIC_RASTERS = ("pga_g", "pga_ii_g", "fa", "zoning_intensity", "instrumental_intensity")
+
+
+def _flood_rasters(flood) -> dict[str, Any]:
+    return {f"flood_{k}": v for k, v in flood.rasters().items()}
+
+
+def _seismic_rasters(seismic) -> dict[str, Any]:
+    return {f"seismic_{k}": getattr(seismic, k) for k in _SEISMIC_RASTERS}
+
+
+def _spill_fields(folder: Path | None, result, prefix: str, fields: tuple[str, ...]):
+    """``result`` (a dataclass) with its raster ``fields`` spilled to ``folder/<prefix><field>.tif``."""
+    if folder is None:
+        return result
+    spilled = _spill(folder, {prefix + f: getattr(result, f) for f in fields})
+    return replace(result, **{f: spilled[prefix + f] for f in fields})
+
+
+def _on_file(da, path: Path) -> bool:
+    """True when ``da`` is read from the file ``path`` (see :func:`_spill`)."""
+    source = getattr(da, "encoding", {}).get("source")
+    return source is not None and Path(source).resolve() == path.resolve()
+
+
+# chunks of a spilled raster when read back: a few dozen windows of a city grid
+_SPILL_CHUNKS = (4096, 4096)
+
+
+def _spill(folder: Path | None, rasters: dict[str, Any]) -> dict[str, Any]:
+    """Write each raster to ``folder`` now; return the rasters read lazily from their files.
+
+    The values leave memory (a spilled raster is a dask array reading one window of its
+    GeoTIFF per chunk when computed); ``folder`` None keeps them in memory as they are.
+    """
+    if folder is None:
+        return rasters
+    from cimtwin.io.container import read_raster
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, da in rasters.items():
+        path = folder / f"{name}.tif"
+        _write_geotiff(path, da)
+        lazy = read_raster(path, chunks=_SPILL_CHUNKS).data
+        spilled = da.copy(data=lazy.astype(da.dtype) if lazy.dtype != da.dtype else lazy)
+        spilled.encoding["source"] = str(path)
+        out[name] = spilled
+    return out
 
 
 def _write_geotiff(path: Path, da) -> None:
@@ -190,13 +241,20 @@ def _jsonable(obj):
 
 def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str = "natural_breaks",
                 bins=None, storm=None, rain_source: str = "auto", stream_threshold_cells: int = 1000,
-                close_roads: bool = True, zone_polygons: bool = True) -> RiskResult:
+                close_roads: bool = True, zone_polygons: bool = True, write_to=None) -> RiskResult:
     """Composite risk zones of ``model`` (5 classes, 5 = highest) with summaries and closures.
 
     ``zone_polygons=False`` keeps the zones as the class raster only (``zones`` is None and
     no ``risk_zones.gpkg`` is written): the summaries are computed on the raster either
     way, while one polygon per connected region of a class is millions of polygons, and
     gigabytes, on a 10^8-cell city (``cimtwin evaluate`` leaves them out).
+
+    ``write_to`` (a folder) writes each raster there as soon as it is final, under the
+    names of :meth:`RiskResult.write`, and the result reads it back from its file when
+    asked (a dask-backed DataArray, one window per chunk): the stage then holds a few grids
+    at a time instead of some twenty, which is what bounds a whole city's run (``cimtwin
+    evaluate``). ``result.write`` into the same folder adds the tables and vectors and does
+    not write those rasters again.
 
     Factors (each normalized to [0, 1], see :data:`FACTOR_RANGES`): ``ponding`` (flood
     ponding depth), ``low_terrain`` (inverted HAND), ``seismic`` (GB 18306 zoning PGA after
@@ -217,20 +275,33 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
 
     notes: dict[str, Any] = {}
     weights = check_weights(DEFAULT_WEIGHTS if weights is None else weights)
+    folder = None if write_to is None else Path(write_to)
     flood = flood_hazard(model, storm=storm, rain_source=rain_source, stream_threshold_cells=stream_threshold_cells)
     notes["flood"] = {"volumes_m3": flood.volumes_m3, **flood.notes}
     factors: dict[str, Any] = {}
     lo, hi, _ = FACTOR_RANGES["ponding"]
     factors["ponding"] = normalize_factor(flood.ponding_m, lower=lo, upper=hi)
     lo, hi, _ = FACTOR_RANGES["low_terrain"]
-    hand_filled = flood.hand_m.fillna(hi)  # no channel downstream within the grid: treat as high ground
-    factors["low_terrain"] = normalize_factor(hand_filled, lower=lo, upper=hi, invert=True)
-    seismic = None
+    # no channel downstream within the grid: treat as high ground
+    factors["low_terrain"] = normalize_factor(flood.hand_m.fillna(hi), lower=lo, upper=hi, invert=True)
+    roads = closure = None
+    if model.has_layer("roads") and len(model.layer("roads")):
+        roads = flooded_roads(model.layer("roads"), flood.ponding_m)
+        notes["flooded_roads"] = int(roads["flooded"].sum())
+        if close_roads and roads["flooded"].any():
+            closure = _close_flooded(model, flood.ponding_m, notes)
+    # the flood rasters are final: to their files (with write_to) before the seismic grids are made
+    flood = _spill_fields(folder, flood, "flood_", tuple(flood.rasters()))
+    seismic = weak = None
     if model.has_layer("seismic_zoning") and len(model.layer("seismic_zoning")):
         seismic = seismic_hazard(model)
         lo, hi, _ = FACTOR_RANGES["seismic"]
         factors["seismic"] = normalize_factor(seismic.pga_g, lower=lo, upper=hi)
         notes["seismic"] = seismic.notes
+        if model.has_layer("buildings") and len(model.layer("buildings")):
+            weak = buildings_below_fortification(model.layer("buildings"), seismic.zoning_intensity)
+            notes["buildings_below_fortification"] = len(weak)
+        seismic = _spill_fields(folder, seismic, "seismic_", _SEISMIC_RASTERS)
     if model.has_raster("population"):
         factors["population"] = normalize_factor(model.raster("population").fillna(0.0))
     dropped = [n for n in weights if n not in factors]
@@ -256,16 +327,8 @@ def risk_zoning(model, *, weights: dict[str, float] | None = None, method: str =
     for layer, unit in (("districts", "district"), ("subdistricts", "subdistrict")):
         if model.has_layer(layer) and len(model.layer(layer)):
             summaries[unit] = summarize_zones(zones, units=model.layer(layer), unit_name=unit, **kw)
-    roads = closure = None
-    if model.has_layer("roads") and len(model.layer("roads")):
-        roads = flooded_roads(model.layer("roads"), flood.ponding_m)
-        notes["flooded_roads"] = int(roads["flooded"].sum())
-        if close_roads and roads["flooded"].any():
-            closure = _close_flooded(model, flood.ponding_m, notes)
-    weak = None
-    if seismic is not None and model.has_layer("buildings") and len(model.layer("buildings")):
-        weak = buildings_below_fortification(model.layer("buildings"), seismic.zoning_intensity)
-        notes["buildings_below_fortification"] = len(weak)
+    spilled = _spill(folder, {"risk_score": score, "risk_class": classes})
+    score, classes = spilled["risk_score"], spilled["risk_class"]
     return RiskResult(score=score, classes=classes, zones=zones, summaries=summaries, factors=factors,
                       flood=flood, seismic=seismic, flooded_roads=roads, closure_report=closure,
                       buildings_below_fortification=weak, notes=notes)

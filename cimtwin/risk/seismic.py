@@ -593,6 +593,10 @@ def _site_adjusted(model, spec, pga_ii, *, default_site_class: str, kind: str, n
     values = np.asarray(pga_ii.values)
     fa = np.empty(spec.shape, dtype="float32")
     pga = np.empty(spec.shape, dtype="float32")
+    # the intensities too, band by band: each is elementwise, and on a whole grid they
+    # would make several float64 copies of it (gigabytes at 10^8 cells)
+    zi = np.empty(spec.shape, dtype="int16")
+    ii = np.empty(spec.shape, dtype="float32")
     step = max(1, (1 << 22) // max(1, spec.shape[1]))
     for r0 in range(0, spec.shape[0], step):
         band = slice(r0, r0 + step)
@@ -606,8 +610,8 @@ def _site_adjusted(model, spec, pga_ii, *, default_site_class: str, kind: str, n
                 sel = c == code
                 f[sel] = np.interp(v[sel], FA_PGA_G, FA_TABLE_GB18306[name])
         fa[band], pga[band] = f, v * f
-    zi = zoning_intensity(pga)
-    ii = instrumental_intensity(pga).astype("float32")
+        zi[band] = zoning_intensity(pga[band])
+        ii[band] = instrumental_intensity(pga[band])
     wrap = spec.to_dataarray
     notes["analysis"] = kind
     return SeismicHazard(

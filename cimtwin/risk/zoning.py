@@ -29,6 +29,9 @@ __all__ = [
 
 # Saaty's random consistency index RI by matrix order n (1..10).
 RANDOM_INDEX_SAATY = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49)
+# cells per block of the grid-wide arithmetic below: float64 where it matters, without
+# float64 copies of a whole city grid (800 MB each at 10^8 cells)
+_BLOCK = 1 << 22
 
 
 def normalize_factor(da, *, invert: bool = False, lower: float | None = None, upper: float | None = None):
@@ -51,13 +54,12 @@ def normalize_factor(da, *, invert: bool = False, lower: float | None = None, up
     span = hi - lo
     out = np.empty(v.shape, dtype="float32")
     flat_v, flat_out, flat_ok = v.reshape(-1), out.reshape(-1), finite.reshape(-1)
-    step = 1 << 22  # float64 arithmetic a block at a time: a city grid's factor without 4 float64 copies
-    for i in range(0, flat_v.size, step):
-        b = flat_v[i:i + step].astype("float64")
+    for i in range(0, flat_v.size, _BLOCK):
+        b = flat_v[i:i + _BLOCK].astype("float64")
         b = np.zeros_like(b) if span == 0 else np.clip((b - lo) / span, 0.0, 1.0)
         if invert:
             b = 1.0 - b
-        flat_out[i:i + step] = np.where(flat_ok[i:i + step], b, np.nan)
+        flat_out[i:i + _BLOCK] = np.where(flat_ok[i:i + _BLOCK], b, np.nan)
     if hasattr(da, "dims"):
         res = da.copy(data=out)
         res.attrs.update({"units": "1", "normalized_from": [lo, hi], "inverted": bool(invert)})
@@ -138,17 +140,24 @@ def weighted_overlay(factors: Mapping[str, Any], weights: Mapping[str, float] | 
         w = w / w.sum()
     first = factors[names[0]]
     shape = np.shape(getattr(first, "values", first))
-    score = np.zeros(shape, dtype="float64")
-    for name, wi in zip(names, w):
-        v = np.asarray(getattr(factors[name], "values", factors[name]), dtype="float64")
+    arrays = []
+    for name in names:
+        v = np.asarray(getattr(factors[name], "values", factors[name]))
         if v.shape != shape:
             raise GridAlignmentError(f"Factor {name!r} has shape {v.shape}, the first factor {shape}.")
-        finite = v[np.isfinite(v)]
-        if finite.size and (finite.min() < -1e-6 or finite.max() > 1 + 1e-6):
-            raise ValidationError(f"Factor {name!r} is not normalized to [0, 1] (range {finite.min()}..{finite.max()}); "
+        lo, hi = np.nanmin(v, initial=np.inf), np.nanmax(v, initial=-np.inf)
+        if lo < -1e-6 or hi > 1 + 1e-6:
+            raise ValidationError(f"Factor {name!r} is not normalized to [0, 1] (range {lo}..{hi}); "
                                   "use `normalize_factor` first.")
-        score += wi * v
-    score = score.astype("float32")
+        arrays.append(v.reshape(-1))
+    score = np.empty(shape, dtype="float32")
+    flat = score.reshape(-1)
+    # summed in float64 a block at a time: a city grid's score without float64 copies of it
+    for i in range(0, flat.size, _BLOCK):
+        acc = np.zeros(min(_BLOCK, flat.size - i))
+        for v, wi in zip(arrays, w):
+            acc += wi * v[i:i + _BLOCK].astype("float64")
+        flat[i:i + _BLOCK] = acc
     attrs = {"units": "1", "weights": {n: float(x) for n, x in zip(names, w)}, "weights_normalized": normalized}
     if hasattr(first, "dims"):
         out = first.copy(data=score)
@@ -179,17 +188,19 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
     one_of(method, ("natural_breaks", "quantiles", "fixed"), arg="method")
     if not (2 <= int(k) <= 20):
         raise ValidationError(f"`k` must be in [2, 20]; got {k!r}.")
-    v = np.asarray(getattr(score, "values", score), dtype="float64")
-    finite = v[np.isfinite(v)]
-    if finite.size == 0:
+    v = np.asarray(getattr(score, "values", score))
+    flat = v.reshape(-1)
+    n_finite = sum(int(np.isfinite(flat[i:i + _BLOCK]).sum()) for i in range(0, flat.size, _BLOCK))
+    if n_finite == 0:
         raise ValidationError("The score has no finite value to classify.")
     if method == "fixed":
         if bins is None or len(bins) != k - 1 or np.any(np.diff(bins) <= 0):
             raise ValidationError(f"`method='fixed'` needs `bins`: {k - 1} increasing upper bounds; got {bins!r}.")
         upper = np.asarray(bins, dtype="float64")
     else:
-        if finite.size > sample_size:
-            finite = np.random.default_rng(seed).choice(finite, sample_size, replace=False)
+        pick = (np.random.default_rng(seed).choice(n_finite, sample_size, replace=False)
+                if n_finite > sample_size else np.arange(n_finite))
+        finite = _finite_values_at(flat, pick)
         n_unique = np.unique(finite).size
         if n_unique < k:
             warnings.warn(f"The score has only {n_unique} distinct values; fewer than {k} classes are used.",
@@ -204,8 +215,13 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
                 cls = mapclassify.FisherJenks(finite, k=kk)
             upper = np.asarray(cls.bins[:-1], dtype="float64")
             upper = np.concatenate([upper, np.full(k - 1 - upper.size, np.inf)])
-    classes = np.searchsorted(upper, np.where(np.isfinite(v), v, 0.0), side="left") + 1
-    classes = np.where(np.isfinite(v), np.minimum(classes, k), 0).astype("uint8")
+    classes = np.empty(v.shape, dtype="uint8")
+    out_flat = classes.reshape(-1)
+    for i in range(0, flat.size, _BLOCK):
+        b = flat[i:i + _BLOCK].astype("float64")
+        ok = np.isfinite(b)
+        c = np.searchsorted(upper, np.where(ok, b, 0.0), side="left") + 1
+        out_flat[i:i + _BLOCK] = np.where(ok, np.minimum(c, k), 0)
     if hasattr(score, "dims"):
         out = score.copy(data=classes)
         out.name = "risk_class"
@@ -213,6 +229,20 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
         out.attrs.update({"units": "class", "method": method, "bins": upper.tolist(), "nodata": 0})
         return out
     return classes
+
+
+def _finite_values_at(flat, pick) -> np.ndarray:
+    """float64 values of the ``pick``-th finite cells of ``flat`` (in ``pick``'s order), a block at a time."""
+    order = np.argsort(pick, kind="stable")
+    wanted = pick[order]
+    out = np.empty(pick.size)
+    seen = 0  # finite cells before this block
+    for i in range(0, flat.size, _BLOCK):
+        pos = np.flatnonzero(np.isfinite(flat[i:i + _BLOCK]))
+        a, b = np.searchsorted(wanted, [seen, seen + pos.size])
+        out[order[a:b]] = flat[i:i + _BLOCK][pos[wanted[a:b] - seen]]
+        seen += pos.size
+    return out
 
 
 @requires_metres("classes", "spec")
@@ -372,14 +402,23 @@ def _summarize_on_grid(u, *, unit_name: str, k: int, classes, population, buildi
     n_units = len(u)
     uid = np.asarray(getattr(rasterize(spec, u.assign(_uid=np.arange(1, n_units + 1)), values="_uid",
                                        fill=0, dtype="int32"), "values"))
-    key = uid.astype("int64") * (k + 1) + np.asarray(classes.values).astype("int64")
     nkeys = (n_units + 1) * (k + 1)
-    flat = key.ravel()
-    area = np.bincount(flat, minlength=nkeys) * abs(t.a * t.e) / 1e6
+    # the (unit, class) key of each cell in place in the unit raster (int32 holds it: a
+    # handful of keys per unit), and counted a block at a time, with no int64 copy of the grid
+    key = uid if uid.dtype == np.int32 and uid.flags.writeable else uid.astype("int32")
+    key *= k + 1
+    key += np.asarray(classes.values)
+    flat = key.reshape(-1)
+    pop_flat = (None if population is None
+                else np.asarray(getattr(population, "values", population)).reshape(-1))
+    area = np.zeros(nkeys, dtype="int64")
     pop = np.zeros(nkeys)
-    if population is not None:
-        v = np.nan_to_num(np.asarray(getattr(population, "values", population), dtype="float64")).ravel()
-        pop = np.bincount(flat, weights=v, minlength=nkeys)
+    for i in range(0, flat.size, _BLOCK):
+        area += np.bincount(flat[i:i + _BLOCK], minlength=nkeys)
+        if pop_flat is not None:
+            pop += np.bincount(flat[i:i + _BLOCK], minlength=nkeys,
+                               weights=np.nan_to_num(pop_flat[i:i + _BLOCK].astype("float64")))
+    area = area * abs(t.a * t.e) / 1e6
     nbuild = np.zeros(nkeys, dtype="int64")
     if buildings is not None and len(buildings):
         cent = buildings.geometry.centroid

@@ -159,8 +159,10 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         from cimtwin.risk.pipeline import risk_zoning
 
         with timer.stage("flood + seismic risk"):
-            # the zones as the class raster (written); their polygons are `cimtwin risk`'s
-            risk_result = risk_zoning(model, close_roads=close_roads, zone_polygons=False)
+            # the zones as the class raster (written); their polygons are `cimtwin risk`'s.
+            # Each raster goes to its file as soon as it is final (a city's dozen grids
+            # are never all in memory); the write below adds the tables and vectors.
+            risk_result = risk_zoning(model, close_roads=close_roads, zone_polygons=False, write_to=out / "risk")
         with timer.stage("write risk"):
             written += risk_result.write(out / "risk")
     path = out / "stages.csv"

@@ -46,6 +46,39 @@ def test_risk_zoning_end_to_end(city, tmp_path):
     assert "risk_zones.gpkg" not in {p.name for p in lean.write(tmp_path / "lean")}
 
 
+def test_risk_zoning_written_as_it_goes_equals_in_memory(city, tmp_path):
+    """write_to spills each raster to its file when final: same values, same files, nothing written twice."""
+    import rasterio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CimtwinWarning)
+        mem = risk_zoning(city, method="quantiles")
+        disk = risk_zoning(city, method="quantiles", write_to=tmp_path / "disk")
+    pairs = {"risk_score": (mem.score, disk.score), "risk_class": (mem.classes, disk.classes)}
+    pairs.update({f"flood_{k}": (v, disk.flood.rasters()[k]) for k, v in mem.flood.rasters().items()})
+    pairs.update({f"seismic_{k}": (getattr(mem.seismic, k), getattr(disk.seismic, k))
+                  for k in ("pga_g", "pga_ii_g", "fa", "zoning_intensity", "instrumental_intensity")})
+    for name, (a, b) in pairs.items():
+        assert type(b.data).__module__.startswith("dask"), name  # read back from its file, not held
+        assert b.encoding["source"] == str(tmp_path / "disk" / f"{name}.tif")
+        assert b.dtype == a.dtype and b.attrs == a.attrs and b.name == a.name, name
+        np.testing.assert_array_equal(b.values, a.values, err_msg=name)
+    pd.testing.assert_frame_equal(disk.summary_by_district, mem.summary_by_district)
+    pd.testing.assert_frame_equal(disk.zones.drop(columns="geometry"), mem.zones.drop(columns="geometry"))
+    assert disk.notes["flooded_roads"] == mem.notes["flooded_roads"]
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "disk").glob("*.tif")}
+    assert len(before) == len(pairs)
+    written = {p.name for p in disk.write(tmp_path / "disk")}
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "disk").glob("*.tif")} == before
+    assert set(before) | {"summary_by_district.csv", "risk_report.json"} <= written
+    # the same files as a write of the in-memory result
+    mem.write(tmp_path / "mem")
+    for name in before:
+        with rasterio.open(tmp_path / "mem" / name) as a, rasterio.open(tmp_path / "disk" / name) as b:
+            np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=name)
+            assert repr(dict(a.profile)) == repr(dict(b.profile)), name  # (nodata nan != nan)
+
+
 def test_flooded_road_closures_report_lost_access(city):
     spec = city.grid
     # pond the west part of the main road deeper than 15 cm: its west end loses its way out
