@@ -443,6 +443,22 @@ def _overlap_pairs(geoms, family: str):
         h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
         keep = (w > 0) & (h > 0) if family == "polygon" else (w > 0) | (h > 0)
         a, b = a[keep], b[keep]
+    if family == "line" and len(a):
+        # Lines share a length only along collinear segments: an orientation test in numba
+        # rules out the usual pair (streets meeting at a junction at an angle); GEOS
+        # decides the nearly collinear rest, and every pair with a MultiLineString or a
+        # line that crosses itself (GEOS nodes it, and may find slivers where it does).
+        from cimtwin._geometry import vertex_arrays
+        from cimtwin.kernels.lines import polylines_may_overlap
+
+        simple = shapely.get_type_id(geoms) == 1
+        longer = simple & (shapely.get_num_coordinates(geoms) > 2)  # a single segment is simple
+        simple[longer] = shapely.is_simple(geoms[longer])
+        both = simple[a] & simple[b]
+        maybe = np.ones(len(a), dtype=bool)
+        xy, start = vertex_arrays(np.where(simple, geoms, None))
+        maybe[both] = polylines_may_overlap(xy, start, a[both], b[both])
+        a, b = a[maybe], b[maybe]
     if len(a) == 0:
         return a, b
     hit = shapely.relate_pattern(geoms[a], geoms[b], _INTERIORS_OVERLAP[family])

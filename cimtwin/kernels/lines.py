@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from cimtwin.kernels._jit import njit
 
@@ -276,3 +277,71 @@ def sub_polylines(xy, start, line, d_from, d_to):
             m0 = m1
     piece_start[n_parts] = q
     return out[:q], piece_start
+
+
+# How near a point must be to a segment to count as on it, relative to the largest
+# coordinate magnitude: rounding is some 1e-16 of it, while GEOS settles nearly collinear
+# segments and nearly touching ends through rounded intersection points, and may find a
+# sliver of shared length there. Everything within this far wider margin (2e-5 m at
+# 3.5e6 m) is left to it.
+_NEAR_REL = 1e-12
+
+
+@njit
+def _off_line(ax, ay, bx, by, cx, cy, tol):
+    """True when c is farther than ``tol`` from the line through a and b."""
+    det = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)  # |ab| times c's distance from the line
+    return abs(det) > tol * (abs(bx - ax) + abs(by - ay))  # |ab|_1 >= |ab|: a safe bound
+
+
+@njit
+def _near_segment(ax, ay, bx, by, cx, cy, tol):
+    """True when c is within ``tol`` of segment ab but is neither of its ends exactly."""
+    if (cx == ax and cy == ay) or (cx == bx and cy == by):
+        return False
+    ux, uy = bx - ax, by - ay
+    den = ux * ux + uy * uy
+    t = 0.0 if den == 0.0 else min(1.0, max(0.0, ((cx - ax) * ux + (cy - ay) * uy) / den))
+    ex, ey = ax + t * ux - cx, ay + t * uy - cy
+    return ex * ex + ey * ey <= 4.0 * tol * tol
+
+
+@njit
+def _segments_may_share(ax, ay, bx, by, cx, cy, dx, dy):
+    """May segments ab and cd share a length, in GEOS's rounding? False only when clearly not."""
+    tol = _NEAR_REL * max(max(max(abs(ax), abs(ay)), max(abs(bx), abs(by))),
+                          max(max(abs(cx), abs(cy)), max(abs(dx), abs(dy))))
+    if (max(cx, dx) < min(ax, bx) - tol or min(cx, dx) > max(ax, bx) + tol
+            or max(cy, dy) < min(ay, by) - tol or min(cy, dy) > max(ay, by) + tol):
+        return False
+    if not _off_line(ax, ay, bx, by, cx, cy, tol) and not _off_line(ax, ay, bx, by, dx, dy, tol):
+        return True  # collinear or nearly so
+    # an end on or next to the other segment, other than at a shared end: GEOS may snap there
+    return (_near_segment(ax, ay, bx, by, cx, cy, tol) or _near_segment(ax, ay, bx, by, dx, dy, tol)
+            or _near_segment(cx, cy, dx, dy, ax, ay, tol) or _near_segment(cx, cy, dx, dy, bx, by, tol))
+
+
+@njit(parallel=True)
+def polylines_may_overlap(xy, start, a, b):
+    """For each pair ``(a[k], b[k])`` of polylines: may their interiors share a length?
+
+    Lines share a length only where a segment of one is collinear with a segment of the
+    other. ``False``: no two segments are collinear or nearly so, and none ends on or
+    next to the other except at a shared end (the usual junction of two streets), each
+    far beyond rounding (``_NEAR_REL``). ``True``: the caller decides exactly (GEOS).
+    ``xy``/``start`` as in :func:`split_polylines`.
+    """
+    out = np.zeros(a.shape[0], np.bool_)
+    for k in prange(a.shape[0]):
+        i, j = a[k], b[k]
+        found = False
+        for p in range(start[i], start[i + 1] - 1):
+            for q in range(start[j], start[j + 1] - 1):
+                if _segments_may_share(xy[p, 0], xy[p, 1], xy[p + 1, 0], xy[p + 1, 1],
+                                       xy[q, 0], xy[q, 1], xy[q + 1, 0], xy[q + 1, 1]):
+                    found = True
+                    break
+            if found:
+                break
+        out[k] = found
+    return out

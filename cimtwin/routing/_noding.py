@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from cimtwin._geometry import linestrings_from, vertex_arrays
 from cimtwin.kernels.lines import split_polylines
 
-__all__ = ["linestrings_from", "node_lines", "vertex_arrays"]
+__all__ = ["node_lines"]
 
 
 def node_lines(lines: np.ndarray, tolerance_m: float):
@@ -95,19 +96,6 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     coords[first_vertex] = node_xy[u]
     coords[last_vertex] = node_xy[v]
     return linestrings_from(coords, piece_start), source, node_xy, u, v
-
-
-def vertex_arrays(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The vertices of LineStrings as the line kernels take them: ``(xy, start)``, line ``i`` being
-    ``xy[start[i]:start[i + 1]]``."""
-    xy, owner = shapely.get_coordinates(lines, return_index=True)
-    return xy, np.searchsorted(owner, np.arange(len(lines) + 1)).astype(np.int64)
-
-
-def linestrings_from(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """LineStrings back from ``(xy, start)`` (the line kernels' output), as an object array."""
-    return np.asarray(shapely.linestrings(xy, indices=np.repeat(np.arange(len(start) - 1), np.diff(start))),
-                      dtype=object)
 
 
 def _meet_at_an_end(lines: np.ndarray, end_xy: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -106,7 +106,7 @@ def _parts_geometry(net, parts):
     import shapely
 
     from cimtwin.kernels.lines import sub_polylines
-    from cimtwin.routing._noding import linestrings_from, vertex_arrays
+    from cimtwin._geometry import linestrings_from, vertex_arrays
 
     if parts.empty:
         return [], 0.0

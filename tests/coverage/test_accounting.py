@@ -200,3 +200,25 @@ def test_clip_targets_equals_per_feature_intersection(family):
     np.testing.assert_allclose(measure(out.geometry.to_numpy()), expect, rtol=1e-12)
     assert all(out.geometry.iloc[3 * k].equals(geoms[3 * k]) for k in range(20))
     assert sum(len(shapely.get_parts(g)) for g in out.geometry) > 60  # several pieces were merged back
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=2, max_size=4), min_size=2,
+                max_size=6),
+       st.sampled_from([0.0, 1e-10, 1e-7, 1e-3]), st.sampled_from([0.0, 3.5e6]), st.integers(0, 10**6))
+def test_line_overlap_pairs_equal_geos_relate_on_every_pair(lines, shift, offset, seed):
+    """The numba pre-test of the line overlaps never changes GEOS's answer, near-collinear and self-crossing lines too."""
+    from cimtwin.coverage.accounting import _overlap_pairs
+
+    rng = np.random.default_rng(seed)
+    geoms = []
+    for pts in lines:
+        xy = np.asarray(pts, dtype="float64") * 1000.0 + offset
+        xy += (rng.random(xy.shape) < 0.4) * shift * rng.choice([-1.0, 1.0], xy.shape)
+        geoms.append(shapely.LineString(xy))
+    geoms.append(shapely.MultiLineString([geoms[0], geoms[-1]]))
+    geoms = np.asarray(geoms, dtype=object)
+    a, b = _overlap_pairs(geoms, "line")
+    i, j = np.triu_indices(len(geoms), 1)
+    hit = shapely.relate_pattern(geoms[i], geoms[j], "1********")
+    assert set(zip(a.tolist(), b.tolist())) == set(zip(i[hit].tolist(), j[hit].tolist()))

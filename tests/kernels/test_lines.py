@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 
 import shapely.ops
 
-from cimtwin.kernels.lines import (merge_sorted_intervals, segment_lengths_by_group_key, segment_lengths_by_key,
-                                   split_polylines, sub_polylines)
+from cimtwin._geometry import vertex_arrays
+from cimtwin.kernels.lines import (merge_sorted_intervals, polylines_may_overlap, segment_lengths_by_group_key,
+                                   segment_lengths_by_key, split_polylines, sub_polylines)
 
 coord = st.floats(min_value=-2.0, max_value=9.0, allow_nan=False).map(lambda v: round(v, 3))
 
@@ -138,3 +139,33 @@ def test_sub_polylines_equals_shapely_substring(points, fractions):
     want = [shapely.ops.substring(line, a, b) for a, b in zip(d0, d1)]
     got, want = shapely.remove_repeated_points(got), shapely.remove_repeated_points(want)
     assert all(shapely.equals_exact(g, w, tolerance=1e-7) for g, w in zip(got, want))
+
+
+# small integer coordinates make exactly collinear, overlapping segments common; a tiny
+# shift makes nearly collinear ones (the case a naive float test gets wrong)
+grid_pt = st.tuples(st.integers(0, 4), st.integers(0, 4))
+polyline = st.lists(grid_pt, min_size=2, max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(polyline, min_size=2, max_size=6), st.sampled_from([0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.5]), st.integers(0, 10**6))
+def test_may_overlap_is_never_wrong_when_it_says_no(lines, shift, seed):
+    rng = np.random.default_rng(seed)
+    geoms = []
+    for pts in lines:
+        xy = np.asarray(pts, dtype="float64") * 1000.0 + 3.5e6  # metres in a Gauss-Kruger zone
+        xy[rng.random(len(xy)) < 0.5] += shift
+        geoms.append(shapely.LineString(xy))
+    geoms = np.asarray(geoms, dtype=object)
+    a, b = np.triu_indices(len(geoms), 1)
+    maybe = polylines_may_overlap(*vertex_arrays(geoms), a, b)
+    truth = shapely.relate_pattern(geoms[a], geoms[b], "1********")
+    assert not np.any(truth & ~maybe)  # a pair it rules out never shares a length
+
+
+def test_may_overlap_rules_out_lines_meeting_at_an_angle():
+    geoms = np.asarray([shapely.LineString([(0, 0), (10, 1)]), shapely.LineString([(10, 1), (20, 5)]),
+                        shapely.LineString([(5, 0.5), (15, 1.5)]), shapely.LineString([(0, 5), (10, -5)])])
+    a, b = np.array([0, 0, 0]), np.array([1, 2, 3])
+    # meets at an end, overlaps along (5..10) on the same line, crosses
+    assert polylines_may_overlap(*vertex_arrays(geoms), a, b).tolist() == [False, True, False]
