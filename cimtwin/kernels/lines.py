@@ -345,3 +345,63 @@ def polylines_may_overlap(xy, start, a, b):
                 break
         out[k] = found
     return out
+
+
+@njit
+def _same_side(ax, ay, bx, by, cx, cy, dx, dy, tol):
+    """True when c and d are both clearly off the line through a and b, on the same side."""
+    if not (_off_line(ax, ay, bx, by, cx, cy, tol) and _off_line(ax, ay, bx, by, dx, dy, tol)):
+        return False
+    dc = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)
+    dd = (ax - dx) * (by - dy) - (ay - dy) * (bx - dx)
+    return (dc > 0.0) == (dd > 0.0)
+
+
+@njit
+def _segments_meet_only_at_ends(ax, ay, bx, by, cx, cy, dx, dy, a_end, b_end, c_end, d_end):
+    """True when segments ab and cd clearly meet nowhere, or only at one shared vertex that
+    ends both lines (``*_end``: the vertex is its line's first or last)."""
+    tol = _NEAR_REL * max(max(max(abs(ax), abs(ay)), max(abs(bx), abs(by))),
+                          max(max(abs(cx), abs(cy)), max(abs(dx), abs(dy))))
+    if (max(cx, dx) < min(ax, bx) - tol or min(cx, dx) > max(ax, bx) + tol
+            or max(cy, dy) < min(ay, by) - tol or min(cy, dy) > max(ay, by) + tol):
+        return True
+    if _same_side(ax, ay, bx, by, cx, cy, dx, dy, tol) or _same_side(cx, cy, dx, dy, ax, ay, bx, by, tol):
+        return True
+    # one exactly shared vertex, ending both lines, and each segment's other end clearly
+    # off the other's line (not collinear): that vertex is all they share
+    for s in range(2):
+        px, py, p_end, ox, oy = (ax, ay, a_end, bx, by) if s == 0 else (bx, by, b_end, ax, ay)
+        for t in range(2):
+            qx, qy, q_end, rx, ry = (cx, cy, c_end, dx, dy) if t == 0 else (dx, dy, d_end, cx, cy)
+            if px == qx and py == qy:
+                return (p_end and q_end and _off_line(ax, ay, bx, by, rx, ry, tol)
+                        and _off_line(cx, cy, dx, dy, ox, oy, tol))
+    return False
+
+
+@njit(parallel=True)
+def polylines_may_cross(xy, start, a, b):
+    """For each pair ``(a[k], b[k])`` of polylines: may they meet other than at ends of both?
+
+    ``False``: every pair of their segments clearly misses (far beyond rounding, see
+    ``_NEAR_REL``) or shares one vertex that is the first or last of both lines (the usual
+    junction of two streets): noding cuts neither there. ``True``: the caller intersects
+    them exactly (GEOS). ``xy``/``start`` as in :func:`split_polylines`.
+    """
+    out = np.zeros(a.shape[0], np.bool_)
+    for k in prange(a.shape[0]):
+        i, j = a[k], b[k]
+        i0, i1, j0, j1 = start[i], start[i + 1] - 1, start[j], start[j + 1] - 1
+        found = False
+        for p in range(i0, i1):
+            for q in range(j0, j1):
+                if not _segments_meet_only_at_ends(xy[p, 0], xy[p, 1], xy[p + 1, 0], xy[p + 1, 1],
+                                                   xy[q, 0], xy[q, 1], xy[q + 1, 0], xy[q + 1, 1],
+                                                   p == i0, p + 1 == i1, q == j0, q + 1 == j1):
+                    found = True
+                    break
+            if found:
+                break
+        out[k] = found
+    return out

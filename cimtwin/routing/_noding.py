@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 
 from cimtwin._geometry import linestrings_from, vertex_arrays
-from cimtwin.kernels.lines import split_polylines
+from cimtwin.kernels.lines import polylines_may_cross, split_polylines
 
 __all__ = ["node_lines"]
 
@@ -38,7 +38,13 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     left, right = tree.query(lines)  # boxes only: most pairs are settled below without GEOS
     keep = left < right
     left, right = left[keep], right[keep]
-    keep = ~_meet_at_an_end(lines, end_xy, left, right)
+    # Streets meeting at a junction, an end of both, need no cut: a numba orientation test
+    # settles them (and pairs that clearly miss); GEOS intersects the rest, and every pair
+    # with a line that crosses itself (GEOS nodes it, and may cut where it does).
+    simple = shapely.get_num_coordinates(lines) == 2  # a single segment is simple
+    simple[~simple] = shapely.is_simple(lines[~simple])
+    keep = ~(simple[left] & simple[right])
+    keep[~keep] = polylines_may_cross(xy, start, left[~keep], right[~keep])
     left, right = left[keep], right[keep]
     hit = shapely.intersects(lines[left], lines[right])
     left, right = left[hit], right[hit]
@@ -96,24 +102,6 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     coords[first_vertex] = node_xy[u]
     coords[last_vertex] = node_xy[v]
     return linestrings_from(coords, piece_start), source, node_xy, u, v
-
-
-def _meet_at_an_end(lines: np.ndarray, end_xy: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairs whose boxes share one point only, an end of either line (``end_xy``: every line's first end, then its last).
-
-    Such lines can meet nowhere else, and a meeting at a line's end cuts only the other line,
-    which the touch test below finds: the pair needs no intersection (in a road network, the
-    usual junction of two streets).
-    """
-    box = shapely.bounds(lines)
-    x, y = np.maximum(box[a, 0], box[b, 0]), np.maximum(box[a, 1], box[b, 1])
-    point = (np.minimum(box[a, 2], box[b, 2]) == x) & (np.minimum(box[a, 3], box[b, 3]) == y)
-    first, last = end_xy[: len(lines)], end_xy[len(lines):]
-
-    def is_end(i):
-        return ((first[i, 0] == x) & (first[i, 1] == y)) | ((last[i, 0] == x) & (last[i, 1] == y))
-
-    return point & (is_end(a) | is_end(b))
 
 
 def _cuts(lines: list, positions: list, points: list, lengths: np.ndarray, tolerance_m: float):
