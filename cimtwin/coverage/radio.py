@@ -349,7 +349,8 @@ def with_penetration(value, *, quantity: str, penetration_db: float) -> np.ndarr
 
 def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance_m, los_mask, front_to_back_db,
                        subcarrier_khz, ue_antenna_gain_dbi):
-    """(value, server) without penetration loss: each site offered to the cells of its window."""
+    """(value, server) without penetration loss: block by block without a line-of-sight mask, else
+    each site offered to the cells of its window (the mask is a callable per site)."""
     rows, cols = spec.shape
     res = spec.res_m
     rsrp = quantity == "rsrp"
@@ -361,6 +362,23 @@ def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance
                                  subcarrier_khz=subcarrier_khz)
     else:
         offset = -(s["antenna_gain_dbi"] + float(ue_antenna_gain_dbi))
+    if los_mask is None:  # NLOS everywhere: the whole field block by block, in parallel
+        h = np.asarray(s["height_m"], dtype="float64")
+        uma = np.full(h.shape, scenario == "uma") if scenario else ~(h < 15.0)
+        reach = (np.full(h.shape, float(max_distance_m)) if max_distance_m is not None
+                 else np.where(uma, 5000.0, 2000.0))
+        r0, c0 = spec.rowcol(np.asarray(s["x"], dtype="float64"), np.asarray(s["y"], dtype="float64"))
+        n = np.ceil(reach / res).astype(np.int64)
+        r0, c0 = np.asarray(r0, dtype=np.int64), np.asarray(c0, dtype=np.int64)
+        ra, rb = np.maximum(0, r0 - n), np.minimum(rows, r0 + n + 1)
+        ca, cb = np.maximum(0, c0 - n), np.minimum(cols, c0 + n + 1)
+        rk.best_server_blocks(value, server, ra, rb, ca, cb, gx, gy, np.asarray(s["x"], dtype="float64"),
+                              np.asarray(s["y"], dtype="float64"), reach, np.asarray(s["frequency_mhz"]) / 1000.0,
+                              h, float(ue_height_m), uma, np.asarray(s["azimuth_deg"], dtype="float64"),
+                              np.asarray(s["beamwidth_deg"], dtype="float64"), float(front_to_back_db),
+                              np.asarray(offset, dtype="float64"), rsrp)
+        value[server < 0] = np.nan
+        return value, server
     no_los = np.zeros((0, 0), dtype=bool)
     worst = np.full((-(-rows // rk.BLOCK), -(-cols // rk.BLOCK)), value.flat[0], dtype="float32")
     # a fixed scattered order lets the kernel skip far sites early (same field in any order)
@@ -374,7 +392,7 @@ def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance
         ca, cb = max(0, int(c0) - n), min(cols, int(c0) + n + 1)
         if ra >= rb or ca >= cb:
             continue
-        los = False if los_mask is None else los_mask(i, slice(ra, rb), slice(ca, cb))
+        los = los_mask(i, slice(ra, rb), slice(ca, cb))
         has_los = bool(np.any(los))
         los = (np.ascontiguousarray(np.broadcast_to(np.asarray(los, dtype=bool), (rb - ra, cb - ca)))
                if has_los else no_los)

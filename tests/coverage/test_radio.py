@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cimtwin.coverage import (best_server, element_attenuation_db, los_probability_38901, path_loss_38901,
                               resource_blocks, rsrp_per_re_dbm)
@@ -245,3 +247,30 @@ def test_best_server_does_not_depend_on_site_order():
     b = best_server(sites.iloc[order], spec)
     np.testing.assert_array_equal(a.value, b.value)
     np.testing.assert_array_equal(a.server, np.where(b.server >= 0, order[np.maximum(b.server, 0)], -1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(["rsrp", "mcl"]), st.sampled_from([None, "uma", "umi"]),
+       st.sampled_from([None, 700.0]), st.integers(1, 90))
+def test_block_kernel_equals_site_by_site_kernel(seed, quantity, scenario, max_distance_m, n):
+    """Without line of sight the field is made block by block; offering site by site gives the same, bit for bit."""
+    import geopandas as gpd
+    import shapely
+
+    from cimtwin.grid.spec import GridSpec
+
+    rng = np.random.default_rng(seed)
+    x0, y0 = 39_500_000, 4_060_000
+    xy = rng.uniform(-1500, 4500, (n, 2))  # some sites off the grid
+    xy[: n // 4] = np.round(xy[: n // 4] / 20.0) * 20.0  # some on cell edges: ties and exact distances
+    az = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(0, 360, n))
+    sites = gpd.GeoDataFrame({"height_m": rng.choice([10.0, 15.0, 30.0], n), "frequency_mhz": np.full(n, 3500.0),
+                              "bandwidth_mhz": np.full(n, 100.0), "eirp_dbm": rng.choice([50.0, 60.0], n),
+                              "antenna_gain_dbi": np.full(n, 17.0), "azimuth_deg": az},
+                             geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs="EPSG:4527")
+    spec = GridSpec.from_bounds((x0, y0, x0 + 3000, y0 + 2200), res_m=20, crs="EPSG:4527")
+    kw = dict(quantity=quantity, scenario=scenario, max_distance_m=max_distance_m)
+    blocks = best_server(sites, spec, **kw)
+    by_site = best_server(sites, spec, los_mask=lambda i, rs, cs: False, **kw)  # the per-site kernel, no LOS
+    np.testing.assert_array_equal(blocks.value, by_site.value)
+    np.testing.assert_array_equal(blocks.server, by_site.server)
