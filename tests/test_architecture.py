@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "cimtwin"
 # in the first layer, whose modules are leaves). cli is the outermost layer: it is a thin front
 # end over the library and renders reports with viz (neither computes anything).
 LAYERS = [
-    ("errors", "config", "_validate", "_crs"),
+    ("errors", "config", "_validate", "_crs", "_geometry"),
     ("kernels",),
     ("grid",),
     ("io",),

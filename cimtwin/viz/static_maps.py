@@ -123,14 +123,14 @@ def add_north_arrow(ax, *, loc: tuple[float, float] = (0.94, 0.86), size: float 
             zorder=50)
 
 
-def _draw_lines(ax, gdf, *, color, linewidth: float, zorder: float) -> None:
-    """Lines as one path (a move to each line's start): a city's 10^5 roads draw in about
-    a second, where plotting them geometry by geometry takes tens of seconds."""
+def _draw_lines(ax, geoms, *, color, linewidth: float, zorder: float) -> None:
+    """Lines (an array of geometries) as one path, a move to each line's start: a city's 10^6
+    roads draw in about a second, where plotting them geometry by geometry takes minutes."""
     import shapely
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
 
-    parts = shapely.get_parts(gdf.geometry.to_numpy())
+    parts = shapely.get_parts(geoms)
     parts = parts[~shapely.is_empty(parts)]
     if len(parts) == 0:
         return
@@ -144,18 +144,27 @@ def _draw_lines(ax, gdf, *, color, linewidth: float, zorder: float) -> None:
     ax.autoscale_view()
 
 
+# shapely type ids of each family, multi-part included
+_POINTS, _LINES, _POLYGONS = (0, 4), (1, 5), (3, 6)
+
+
 def _draw_layer(ax, name: str, gdf, handles: list) -> None:
+    import shapely
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     if gdf is None or len(gdf) == 0:
         return
     style = style_for(name)
-    families = set(gdf.geom_type.str.replace("Multi", "", regex=False))
+    # geometry types and selections as arrays: a city's roads layer is drawn in several maps,
+    # and sub-frames of 10^6 rows (or type names as strings) cost seconds each time
+    geoms = gdf.geometry.to_numpy()
+    kind = shapely.get_type_id(geoms)
     label = bilingual(style.zh, style.en)
     z = style.order
-    if "Polygon" in families:
-        polys = gdf[gdf.geom_type.str.endswith("Polygon")]
+    is_poly = np.isin(kind, _POLYGONS)
+    if is_poly.any():
+        polys = gdf[is_poly]
         if "class" in polys.columns and (name.startswith("risk") or "zone" in name):
             for cls, color in RISK_CLASS_COLORS.items():
                 part = polys[polys["class"] == cls]
@@ -166,16 +175,18 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
             fill = mpl_color(style.fill) if style.fill[3] else "none"
             polys.plot(ax=ax, facecolor=fill, edgecolor=mpl_color(style.line), linewidth=0.6, zorder=z)
             handles.append(Patch(facecolor=fill, edgecolor=mpl_color(style.line), label=label))
-    if "LineString" in families:
-        lines = gdf[gdf.geom_type.str.endswith("LineString")]
-        if name == "roads" and "road_class" in lines.columns:
+    is_line = np.isin(kind, _LINES)
+    if is_line.any():
+        lines = geoms[is_line]
+        if name == "roads" and "road_class" in gdf.columns:
+            road_class = gdf["road_class"].to_numpy()[is_line]
             for cls, color in ROAD_CLASS_COLORS.items():
-                part = lines[lines["road_class"] == cls]
+                part = lines[road_class == cls]
                 if len(part):
                     _draw_lines(ax, part, color=mpl_color(color),
                                 linewidth=1.6 if cls in ("expressway", "arterial") else 0.7, zorder=z)
             handles.append(Line2D([], [], color=mpl_color(ROAD_CLASS_COLORS["arterial"]), label=label))
-            named = gazette_mask(lines)
+            named = gazette_mask(gdf)[is_line]
             if named.any():
                 _draw_lines(ax, lines[named], color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2, zorder=z + 1)
                 handles.append(Line2D([], [], color=mpl_color(GAZETTE_ROAD_COLOR), linewidth=2.2,
@@ -183,10 +194,11 @@ def _draw_layer(ax, name: str, gdf, handles: list) -> None:
         else:
             _draw_lines(ax, lines, color=mpl_color(style.fill), linewidth=1.2, zorder=z)
             handles.append(Line2D([], [], color=mpl_color(style.fill), label=label))
-    if "Point" in families:
-        pts = gdf[gdf.geom_type.str.endswith("Point")]
-        pts.plot(ax=ax, color=mpl_color(style.fill), markersize=9 if len(pts) < 500 else 3, zorder=z,
-                 edgecolor="white", linewidth=0.3)
+    is_point = np.isin(kind, _POINTS)
+    if is_point.any():
+        xy = shapely.get_coordinates(geoms[is_point])
+        ax.scatter(xy[:, 0], xy[:, 1], s=9 if len(xy) < 500 else 3, color=mpl_color(style.fill), zorder=z,
+                   edgecolors="white", linewidths=0.3)
         handles.append(Line2D([], [], marker="o", linestyle="", color=mpl_color(style.fill), label=label))
 
 
