@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-__all__ = ["linestrings_from", "thread_map", "vertex_arrays"]
+__all__ = ["linestrings_from", "thread_map", "threaded", "vertex_arrays"]
 
 
 def thread_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -65,3 +65,20 @@ def linestrings_from(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
     """
     return np.asarray(shapely.linestrings(xy, indices=np.repeat(np.arange(len(start) - 1), np.diff(start))),
                       dtype=object)
+
+
+def threaded(fn: Callable[..., np.ndarray], *arrays: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """``fn(*arrays)`` for a vectorised, elementwise shapely function, a chunk per task on
+    threads (:func:`thread_map`): the same array as one call.
+
+    Examples
+    --------
+    >>> a = np.array([shapely.box(0, 0, 2, 2)] * 3)
+    >>> shapely.area(threaded(shapely.intersection, a, np.array([shapely.box(1, 1, 3, 3)] * 3), chunk=2)).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    n = len(arrays[0])
+    if n <= chunk:
+        return fn(*arrays)
+    parts = thread_map(lambda i: fn(*(a[i:i + chunk] for a in arrays)), list(range(0, n, chunk)))
+    return np.concatenate(parts)

@@ -401,7 +401,7 @@ def _clip_to_footprints(geoms, footprints, family: str):
     """Covered part of each geometry: ``g ∩ ∪{footprints intersecting g}``."""
     import shapely
 
-    from cimtwin._geometry import thread_map
+    from cimtwin._geometry import thread_map, threaded
 
     n = len(geoms)
     empty = shapely.Point() if family == "point" else (shapely.LineString() if family == "line" else shapely.Polygon())
@@ -418,7 +418,7 @@ def _clip_to_footprints(geoms, footprints, family: str):
     ends = np.r_[starts[1:], len(gi)]
     single = (ends - starts) == 1
     s_idx = starts[single]  # one footprint: a vectorised intersection
-    covered[gi[s_idx]] = shapely.intersection(geoms[gi[s_idx]], footprints[fi[s_idx]])
+    covered[gi[s_idx]] = threaded(shapely.intersection, geoms[gi[s_idx]], footprints[fi[s_idx]])
     groups = list(zip(starts[~single], ends[~single]))
 
     def clip(chunk):
@@ -729,7 +729,9 @@ def _split_features(targets, zones, same_layer, *, points: bool):
 def _split_geometries(zones, pieces: _Pieces, covered_geoms, family, crs):
     import shapely
 
-    gaps = shapely.difference(pieces.geoms, covered_geoms)
+    from cimtwin._geometry import threaded
+
+    gaps = threaded(shapely.difference, pieces.geoms, covered_geoms)
     keep_c, keep_g = _of_family(covered_geoms, family), _of_family(gaps, family)
     return (_gdf(zones, pieces.zone[keep_c], pieces.target[keep_c], covered_geoms[keep_c], crs),
             _gdf(zones, pieces.zone[keep_g], pieces.target[keep_g], gaps[keep_g], crs))

@@ -228,18 +228,3 @@ def test_from_model_builds_one_network_per_model_and_options():
         RoadNetwork.from_model(cimtwin.CityModel.from_layers({"districts": gpd.GeoDataFrame(
             {"name": ["甲区"]}, geometry=[shapely.box(5e5, 4e6, 5e5 + 100, 4e6 + 100)], crs="EPSG:32650")}))
 
-
-def test_large_reach_is_merged_in_halves_with_the_same_area():
-    """Past _SPLIT_PARTS the buffers are merged west and east on threads, then joined: the same area as one union."""
-    import shapely
-
-    from cimtwin.routing import service_areas
-
-    rng = np.random.default_rng(3)
-    n = service_areas._SPLIT_PARTS + 500
-    start = rng.uniform(0, 20_000, (n, 2))
-    lines = shapely.linestrings(np.stack([start, start + rng.uniform(-80, 80, (n, 2))], axis=1))
-    got = service_areas._union_of_buffers(lines, 25.0)
-    want = shapely.union_all(shapely.buffer(lines, 25.0))
-    assert got.area == pytest.approx(want.area, rel=1e-9)
-    assert shapely.symmetric_difference(got, want).area < 1e-6 * want.area
