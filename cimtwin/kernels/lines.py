@@ -321,7 +321,7 @@ def _segments_may_share(ax, ay, bx, by, cx, cy, dx, dy):
             or _near_segment(cx, cy, dx, dy, ax, ay, tol) or _near_segment(cx, cy, dx, dy, bx, by, tol))
 
 
-@njit(parallel=True)
+@njit
 def polylines_may_overlap(xy, start, a, b):
     """For each pair ``(a[k], b[k])`` of polylines: may their interiors share a length?
 
@@ -331,20 +331,7 @@ def polylines_may_overlap(xy, start, a, b):
     far beyond rounding (``_NEAR_REL``). ``True``: the caller decides exactly (GEOS).
     ``xy``/``start`` as in :func:`split_polylines`.
     """
-    out = np.zeros(a.shape[0], np.bool_)
-    for k in prange(a.shape[0]):
-        i, j = a[k], b[k]
-        found = False
-        for p in range(start[i], start[i + 1] - 1):
-            for q in range(start[j], start[j + 1] - 1):
-                if _segments_may_share(xy[p, 0], xy[p, 1], xy[p + 1, 0], xy[p + 1, 1],
-                                       xy[q, 0], xy[q, 1], xy[q + 1, 0], xy[q + 1, 1]):
-                    found = True
-                    break
-            if found:
-                break
-        out[k] = found
-    return out
+    return _flag_pairs(xy, start, a, b, False)
 
 
 @njit
@@ -380,7 +367,7 @@ def _segments_meet_only_at_ends(ax, ay, bx, by, cx, cy, dx, dy, a_end, b_end, c_
     return False
 
 
-@njit(parallel=True)
+@njit
 def polylines_may_cross(xy, start, a, b):
     """For each pair ``(a[k], b[k])`` of polylines: may they meet other than at ends of both?
 
@@ -389,19 +376,30 @@ def polylines_may_cross(xy, start, a, b):
     junction of two streets): noding cuts neither there. ``True``: the caller intersects
     them exactly (GEOS). ``xy``/``start`` as in :func:`split_polylines`.
     """
+    return _flag_pairs(xy, start, a, b, True)
+
+
+@njit
+def _pair_flagged(xy, start, i, j, cross):
+    """Does some pair of segments of lines ``i`` and ``j`` fail the test (see :func:`_flag_pairs`)?"""
+    i0, i1, j0, j1 = start[i], start[i + 1] - 1, start[j], start[j + 1] - 1
+    for p in range(i0, i1):
+        for q in range(j0, j1):
+            ax, ay, bx, by = xy[p, 0], xy[p, 1], xy[p + 1, 0], xy[p + 1, 1]
+            cx, cy, dx, dy = xy[q, 0], xy[q, 1], xy[q + 1, 0], xy[q + 1, 1]
+            if cross:
+                if not _segments_meet_only_at_ends(ax, ay, bx, by, cx, cy, dx, dy,
+                                                   p == i0, p + 1 == i1, q == j0, q + 1 == j1):
+                    return True
+            elif _segments_may_share(ax, ay, bx, by, cx, cy, dx, dy):
+                return True
+    return False
+
+
+@njit(parallel=True)
+def _flag_pairs(xy, start, a, b, cross):
+    """Per pair ``(a[k], b[k])``: may the lines cross (``cross``) or share a length, in parallel."""
     out = np.zeros(a.shape[0], np.bool_)
     for k in prange(a.shape[0]):
-        i, j = a[k], b[k]
-        i0, i1, j0, j1 = start[i], start[i + 1] - 1, start[j], start[j + 1] - 1
-        found = False
-        for p in range(i0, i1):
-            for q in range(j0, j1):
-                if not _segments_meet_only_at_ends(xy[p, 0], xy[p, 1], xy[p + 1, 0], xy[p + 1, 1],
-                                                   xy[q, 0], xy[q, 1], xy[q + 1, 0], xy[q + 1, 1],
-                                                   p == i0, p + 1 == i1, q == j0, q + 1 == j1):
-                    found = True
-                    break
-            if found:
-                break
-        out[k] = found
+        out[k] = _pair_flagged(xy, start, a[k], b[k], cross)
     return out
