@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-__all__ = ["linestrings_from", "thread_map", "threaded", "vertex_arrays"]
+__all__ = ["linestrings_from", "simple_linestrings", "thread_map", "threaded", "vertex_arrays"]
 
 
 def thread_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -52,6 +52,22 @@ def vertex_arrays(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     xy, owner = shapely.get_coordinates(lines, return_index=True)
     return xy, np.searchsorted(owner, np.arange(len(lines) + 1)).astype(np.int64)
+
+
+def simple_linestrings(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries are LineStrings that do not cross or touch themselves (the line
+    kernels' orientation tests hold for them; GEOS nodes the others first).
+
+    Examples
+    --------
+    >>> simple_linestrings(np.array([shapely.LineString([(0, 0), (1, 0)]),
+    ...                              shapely.LineString([(0, 0), (2, 0), (1, 1), (1, -1)])])).tolist()
+    [True, False]
+    """
+    simple = shapely.get_type_id(geoms) == 1
+    longer = simple & (shapely.get_num_coordinates(geoms) > 2)  # a single segment is simple
+    simple[longer] = shapely.is_simple(geoms[longer])
+    return simple
 
 
 def linestrings_from(xy: np.ndarray, start: np.ndarray) -> np.ndarray:

@@ -458,12 +458,10 @@ def _overlap_pairs(geoms, family: str):
         # rules out the usual pair (streets meeting at a junction at an angle); GEOS
         # decides the nearly collinear rest, and every pair with a MultiLineString or a
         # line that crosses itself (GEOS nodes it, and may find slivers where it does).
-        from cimtwin._geometry import vertex_arrays
+        from cimtwin._geometry import simple_linestrings, vertex_arrays
         from cimtwin.kernels.lines import polylines_may_overlap
 
-        simple = shapely.get_type_id(geoms) == 1
-        longer = simple & (shapely.get_num_coordinates(geoms) > 2)  # a single segment is simple
-        simple[longer] = shapely.is_simple(geoms[longer])
+        simple = simple_linestrings(geoms)
         both = simple[a] & simple[b]
         maybe = np.ones(len(a), dtype=bool)
         xy, start = vertex_arrays(np.where(simple, geoms, None))

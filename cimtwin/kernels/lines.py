@@ -288,10 +288,30 @@ _NEAR_REL = 1e-12
 
 
 @njit
+def _orient(ax, ay, bx, by, cx, cy):
+    """Twice the signed area of triangle abc: ``|ab|`` times c's signed distance from the line ab."""
+    return (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)
+
+
+@njit
+def _tolerance(ax, ay, bx, by, cx, cy, dx, dy):
+    """The nearness tolerance of segments ab and cd: ``_NEAR_REL`` of their largest coordinate."""
+    return _NEAR_REL * max(max(max(abs(ax), abs(ay)), max(abs(bx), abs(by))),
+                           max(max(abs(cx), abs(cy)), max(abs(dx), abs(dy))))
+
+
+@njit
+def _boxes_apart(ax, ay, bx, by, cx, cy, dx, dy, tol):
+    """True when the boxes of segments ab and cd are more than ``tol`` apart."""
+    return (max(cx, dx) < min(ax, bx) - tol or min(cx, dx) > max(ax, bx) + tol
+            or max(cy, dy) < min(ay, by) - tol or min(cy, dy) > max(ay, by) + tol)
+
+
+@njit
 def _off_line(ax, ay, bx, by, cx, cy, tol):
     """True when c is farther than ``tol`` from the line through a and b."""
-    det = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)  # |ab| times c's distance from the line
-    return abs(det) > tol * (abs(bx - ax) + abs(by - ay))  # |ab|_1 >= |ab|: a safe bound
+    # |ab|_1 >= |ab|: a safe bound on the distance
+    return abs(_orient(ax, ay, bx, by, cx, cy)) > tol * (abs(bx - ax) + abs(by - ay))
 
 
 @njit
@@ -309,10 +329,8 @@ def _near_segment(ax, ay, bx, by, cx, cy, tol):
 @njit
 def _segments_may_share(ax, ay, bx, by, cx, cy, dx, dy):
     """May segments ab and cd share a length, in GEOS's rounding? False only when clearly not."""
-    tol = _NEAR_REL * max(max(max(abs(ax), abs(ay)), max(abs(bx), abs(by))),
-                          max(max(abs(cx), abs(cy)), max(abs(dx), abs(dy))))
-    if (max(cx, dx) < min(ax, bx) - tol or min(cx, dx) > max(ax, bx) + tol
-            or max(cy, dy) < min(ay, by) - tol or min(cy, dy) > max(ay, by) + tol):
+    tol = _tolerance(ax, ay, bx, by, cx, cy, dx, dy)
+    if _boxes_apart(ax, ay, bx, by, cx, cy, dx, dy, tol):
         return False
     if not _off_line(ax, ay, bx, by, cx, cy, tol) and not _off_line(ax, ay, bx, by, dx, dy, tol):
         return True  # collinear or nearly so
@@ -329,7 +347,8 @@ def polylines_may_overlap(xy, start, a, b):
     other. ``False``: no two segments are collinear or nearly so, and none ends on or
     next to the other except at a shared end (the usual junction of two streets), each
     far beyond rounding (``_NEAR_REL``). ``True``: the caller decides exactly (GEOS).
-    ``xy``/``start`` as in :func:`split_polylines`.
+    ``xy``/``start`` as in :func:`split_polylines`; for lines that do not cross or touch
+    themselves (GEOS nodes such a line first and may find slivers the test cannot see).
     """
     return _flag_pairs(xy, start, a, b, False)
 
@@ -339,19 +358,15 @@ def _same_side(ax, ay, bx, by, cx, cy, dx, dy, tol):
     """True when c and d are both clearly off the line through a and b, on the same side."""
     if not (_off_line(ax, ay, bx, by, cx, cy, tol) and _off_line(ax, ay, bx, by, dx, dy, tol)):
         return False
-    dc = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)
-    dd = (ax - dx) * (by - dy) - (ay - dy) * (bx - dx)
-    return (dc > 0.0) == (dd > 0.0)
+    return (_orient(ax, ay, bx, by, cx, cy) > 0.0) == (_orient(ax, ay, bx, by, dx, dy) > 0.0)
 
 
 @njit
 def _segments_meet_only_at_ends(ax, ay, bx, by, cx, cy, dx, dy, a_end, b_end, c_end, d_end):
     """True when segments ab and cd clearly meet nowhere, or only at one shared vertex that
     ends both lines (``*_end``: the vertex is its line's first or last)."""
-    tol = _NEAR_REL * max(max(max(abs(ax), abs(ay)), max(abs(bx), abs(by))),
-                          max(max(abs(cx), abs(cy)), max(abs(dx), abs(dy))))
-    if (max(cx, dx) < min(ax, bx) - tol or min(cx, dx) > max(ax, bx) + tol
-            or max(cy, dy) < min(ay, by) - tol or min(cy, dy) > max(ay, by) + tol):
+    tol = _tolerance(ax, ay, bx, by, cx, cy, dx, dy)
+    if _boxes_apart(ax, ay, bx, by, cx, cy, dx, dy, tol):
         return True
     if _same_side(ax, ay, bx, by, cx, cy, dx, dy, tol) or _same_side(cx, cy, dx, dy, ax, ay, bx, by, tol):
         return True
@@ -374,7 +389,8 @@ def polylines_may_cross(xy, start, a, b):
     ``False``: every pair of their segments clearly misses (far beyond rounding, see
     ``_NEAR_REL``) or shares one vertex that is the first or last of both lines (the usual
     junction of two streets): noding cuts neither there. ``True``: the caller intersects
-    them exactly (GEOS). ``xy``/``start`` as in :func:`split_polylines`.
+    them exactly (GEOS). ``xy``/``start`` as in :func:`split_polylines`; for lines that
+    do not cross or touch themselves, as :func:`polylines_may_overlap`.
     """
     return _flag_pairs(xy, start, a, b, True)
 

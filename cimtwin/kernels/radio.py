@@ -230,6 +230,7 @@ def best_server_blocks(value, server, ra, rb, ca, cb, gx, gy, sx, sy, reach, fc,
                 sites[fill[sr * n_sc + sc]] = i
                 fill[sr * n_sc + sc] += 1
     no_los = np.zeros((0, 0), np.bool_)
+    att_lb = min(0.0, front_to_back_db)
     for sb in prange(n_sr * n_sc):
         sr, sc = sb // n_sc, sb % n_sc
         cand = sites[ptr[sb]:ptr[sb + 1]]  # in site order
@@ -246,8 +247,7 @@ def best_server_blocks(value, server, ra, rb, ca, cb, gx, gy, sx, sy, reach, fc,
                         if d_min > reach[i]:
                             key[m] = np.inf
                         else:
-                            b = _value_bound(d_min, fc[i], hbs[i], hut, uma[i], False, offset[i],
-                                             min(0.0, front_to_back_db), rsrp)
+                            b = _value_bound(d_min, fc[i], hbs[i], hut, uma[i], False, offset[i], att_lb, rsrp)
                             key[m] = -b if rsrp else b  # ascending: the best bound first
                     m += 1
                 order = np.argsort(key[:m], kind="mergesort")  # stable: site order among equal bounds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from cimtwin._geometry import linestrings_from, vertex_arrays
+from cimtwin._geometry import linestrings_from, simple_linestrings, vertex_arrays
 from cimtwin.kernels.lines import polylines_may_cross, split_polylines
 
 __all__ = ["node_lines"]
@@ -41,8 +41,7 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     # Streets meeting at a junction, an end of both, need no cut: a numba orientation test
     # settles them (and pairs that clearly miss); GEOS intersects the rest, and every pair
     # with a line that crosses itself (GEOS nodes it, and may cut where it does).
-    simple = shapely.get_num_coordinates(lines) == 2  # a single segment is simple
-    simple[~simple] = shapely.is_simple(lines[~simple])
+    simple = simple_linestrings(lines)
     keep = ~(simple[left] & simple[right])
     keep[~keep] = polylines_may_cross(xy, start, left[~keep], right[~keep])
     left, right = left[keep], right[keep]
