@@ -14,10 +14,14 @@ _CACHE = os.environ.get("CIMTWIN_NUMBA_CACHE", "1").strip().lower() in ("1", "tr
 # in every process); callers set the chunk size with `numba.parallel_chunksize` instead.
 
 
-def njit(fn=None, *, parallel: bool = False, fastmath: bool = False):
-    """``numba.njit`` with cimtwin's defaults; usable bare or with options."""
+def njit(fn=None, *, parallel: bool = False, fastmath: bool = False, inline: str = 'never'):
+    """``numba.njit`` with cimtwin's defaults; usable bare or with options.
+
+    ``inline="always"`` inlines the function into its callers at numba's IR level (small
+    helpers on a hot path, such as the heap operations of a search loop).
+    """
 
     def wrap(f):
-        return numba.njit(f, nogil=True, parallel=parallel, fastmath=fastmath, cache=_CACHE)
+        return numba.njit(f, nogil=True, parallel=parallel, fastmath=fastmath, cache=_CACHE, inline=inline)
 
     return wrap(fn) if fn is not None else wrap

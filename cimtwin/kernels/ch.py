@@ -35,7 +35,9 @@ levels that every search climbs into are one small block of memory; and ``up`` a
 costs side by side. A forward and a backward search then walk the same rows, and the
 stall test of either reads the other's cost in the row it is already scanning. Both
 directions share one settle/relax step (:func:`_relax`, ``side`` 0 or 1) and keep their
-labels interleaved per node. Searches prune with "stall-on-demand" (a node reached more
+labels interleaved per node, and each queues its nodes in an indexed heap (a node
+reached again from below moves up rather than being queued twice: half the heap work of a
+lazy heap here). Searches prune with "stall-on-demand" (a node reached more
 cheaply from a higher node is not expanded); a pair query records a meeting as soon as
 a relaxed node carries the other direction's label, and each direction stops once its
 queue head is no cheaper than the best meeting.
@@ -52,7 +54,7 @@ import numpy as np
 from numba import prange
 
 from cimtwin.kernels._jit import njit
-from cimtwin.kernels.heap import heap_pop, heap_push
+from cimtwin.kernels.heap import heap_pop, heap_push, iheap_clear, iheap_new, iheap_pop, iheap_update
 
 __all__ = ["ch_build", "ch_levels", "ch_layout", "ch_query_graph", "ch_query", "ch_query_batch", "ch_path",
            "ch_buckets", "ch_bucket_scan", "ch_many_to_many"]
@@ -753,14 +755,16 @@ def _stalled(u, du, side, ptr, to, w, dist):
 
 
 @njit
-def _relax(u, du, side, ptr, to, w, dist, pred, h, size, track, nt, best, meet):
-    """The one relax step of every CH search: push u's improved higher neighbours.
+def _relax(u, du, side, ptr, to, w, dist, pred, hq, size, track, nt, best, meet):
+    """The one relax step of every CH search: queue u's improved higher neighbours in the
+    indexed heap ``hq`` (a node reached again from below moves up, it is not added twice).
 
     Newly touched nodes go to ``track`` (reset later, not O(n)); a neighbour already
     reached by the other direction offers a path, which may lower ``best`` (``meet``)
     early and so prune sooner. ``pred`` (empty: not kept) stores the arc position.
     Returns ``(size, nt, best, meet)``.
     """
+    keys, items, where = hq
     keep = pred.shape[0] > 0
     o = 1 - side
     for p in range(ptr[u], ptr[u + 1]):
@@ -778,7 +782,7 @@ def _relax(u, du, side, ptr, to, w, dist, pred, h, size, track, nt, best, meet):
             dist[k] = nd
             if keep:
                 pred[k] = p
-            size = heap_push(h, size, nd, x)
+            size = iheap_update(keys, items, where, size, nd, x)
             if nd + other < best:
                 best = nd + other
                 meet = x
@@ -786,7 +790,8 @@ def _relax(u, du, side, ptr, to, w, dist, pred, h, size, track, nt, best, meet):
 
 
 @njit
-def _seed(nodes, d0, side, dist, pred, h, size, track, nt):
+def _seed(nodes, d0, side, dist, pred, hq, size, track, nt):
+    keys, items, where = hq
     keep = pred.shape[0] > 0
     for i in range(nodes.shape[0]):
         v = nodes[i]
@@ -798,7 +803,7 @@ def _seed(nodes, d0, side, dist, pred, h, size, track, nt):
             dist[k] = d0[i]
             if keep:
                 pred[k] = -1
-            size = heap_push(h, size, d0[i], v)
+            size = iheap_update(keys, items, where, size, d0[i], v)
     return size, nt
 
 
@@ -809,6 +814,7 @@ def _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, tr
     Seeds start at their given costs (a point part-way along an edge enters the graph at
     both ends of its edge). The smaller queue head goes next; a direction stops once its
     head is no cheaper than the best path found (nothing it settles later can improve it).
+    The heaps are left empty; ``dist`` still holds the labels (see :func:`_reset`).
     """
     sf, nt = _seed(s_nodes, s_d0, 0, dist, pred, hf, 0, track, 0)
     sb, nt = _seed(t_nodes, t_d0, 1, dist, pred, hb, 0, track, nt)
@@ -819,34 +825,37 @@ def _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, tr
         if dist[2 * v] + dist[2 * v + 1] < best:
             best = dist[2 * v] + dist[2 * v + 1]
             meet = v
+    fk, fi, fw = hf
+    bk, bi, bw = hb
     while True:
-        go_f = sf > 0 and hf[0] < best
-        go_b = sb > 0 and hb[0] < best
+        go_f = sf > 0 and fk[0] < best
+        go_b = sb > 0 and bk[0] < best
         if not go_f and not go_b:
             break
-        side = 0 if go_f and (not go_b or hf[0] <= hb[0]) else 1
-        h = hf if side == 0 else hb
-        size = sf if side == 0 else sb
-        d = h[0]
-        u = int(h[1])
-        size = heap_pop(h, size)
-        if d <= dist[2 * u + side] and not _stalled(u, d, side, ptr, to, w, dist):
-            size, nt, best, meet = _relax(u, d, side, ptr, to, w, dist, pred, h, size, track, nt, best, meet)
-        if side == 0:
-            sf = size
+        # two spelled-out branches: numba keeps each heap's arrays in registers
+        if go_f and (not go_b or fk[0] <= bk[0]):
+            d = fk[0]
+            u = fi[0]
+            sf = iheap_pop(fk, fi, fw, sf)
+            if not _stalled(u, d, 0, ptr, to, w, dist):
+                sf, nt, best, meet = _relax(u, d, 0, ptr, to, w, dist, pred, hf, sf, track, nt, best, meet)
         else:
-            sb = size
+            d = bk[0]
+            u = bi[0]
+            sb = iheap_pop(bk, bi, bw, sb)
+            if not _stalled(u, d, 1, ptr, to, w, dist):
+                sb, nt, best, meet = _relax(u, d, 1, ptr, to, w, dist, pred, hb, sb, track, nt, best, meet)
+    iheap_clear(hf[1], hf[2], sf)
+    iheap_clear(hb[1], hb[2], sb)
     return best, meet, nt
 
 
 @njit
-def _work(n, m, n_seeds, want_tree):
+def _work(n, n_seeds, want_tree):
     dist = np.full(2 * n, _INF)
     pred = np.full(2 * n if want_tree else 0, -1, np.int64)
-    hf = np.empty(2 * (m + n_seeds + 1), np.float64)
-    hb = np.empty(2 * (m + n_seeds + 1), np.float64)
     track = np.empty(n + n_seeds + 1, np.int32)
-    return dist, pred, hf, hb, track
+    return dist, pred, iheap_new(n), iheap_new(n), track
 
 
 @njit
@@ -861,7 +870,7 @@ def _reset(track, nt, dist):
 def ch_query(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0):
     """Cost of the cheapest path from the source seeds to the target seeds (inf if none)."""
     n = ptr.shape[0] - 1
-    dist, pred, hf, hb, track = _work(n, to.shape[0], s_nodes.shape[0] + t_nodes.shape[0], False)
+    dist, pred, hf, hb, track = _work(n, s_nodes.shape[0] + t_nodes.shape[0], False)
     d, _, _ = _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, track)
     return d
 
@@ -876,7 +885,7 @@ def ch_query_batch(ptr, to, w, origins, targets, nchunks):
     q = origins.shape[0]
     out = np.empty(q, np.float64)
     for ch in prange(nchunks):
-        dist, pred, hf, hb, track = _work(n, to.shape[0], 2, False)
+        dist, pred, hf, hb, track = _work(n, 2, False)
         s = np.empty(1, np.int32)
         t = np.empty(1, np.int32)
         zero = np.zeros(1)
@@ -949,7 +958,7 @@ def ch_path(ptr, to, w, mid, s_nodes, s_d0, t_nodes, t_d0):
     """Cheapest path between seed sets: ``(cost, nodes)``, original nodes from a source
     seed to a target seed; an empty path when none."""
     n = ptr.shape[0] - 1
-    dist, pred, hf, hb, track = _work(n, to.shape[0], s_nodes.shape[0] + t_nodes.shape[0], True)
+    dist, pred, hf, hb, track = _work(n, s_nodes.shape[0] + t_nodes.shape[0], True)
     d, meet, _ = _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, track)
     if meet < 0:
         return d, np.empty(0, np.int32)
@@ -1002,13 +1011,14 @@ def _upward(ptr, to, w, side, seeds, d0, dist, h, track, settled, sd):
     """Full upward search (``side`` 0 forward, 1 backward) from the seeds with stalling:
     settled, unstalled nodes and their costs go to ``settled``/``sd``; returns their count."""
     no_pred = np.empty(0, np.int64)
+    keys, items, where = h
     size, nt = _seed(seeds, d0, side, dist, no_pred, h, 0, track, 0)
     ns = 0
     while size > 0:
-        d = h[0]
-        u = int(h[1])
-        size = heap_pop(h, size)
-        if d > dist[2 * u + side] or _stalled(u, d, side, ptr, to, w, dist):
+        d = keys[0]
+        u = items[0]
+        size = iheap_pop(keys, items, where, size)
+        if _stalled(u, d, side, ptr, to, w, dist):
             continue
         settled[ns] = u
         sd[ns] = d
@@ -1019,9 +1029,9 @@ def _upward(ptr, to, w, side, seeds, d0, dist, h, track, settled, sd):
 
 
 @njit
-def _search_work(n, m, n_seeds):
+def _search_work(n, n_seeds):
     dist = np.full(2 * n, _INF)
-    h = np.empty(2 * (m + n_seeds + 1), np.float64)
+    h = iheap_new(n)
     track = np.empty(n + n_seeds + 1, np.int32)
     settled = np.empty(n, np.int32)
     sd = np.empty(n, np.float64)
@@ -1034,7 +1044,7 @@ def _bucket_counts(ptr, to, w, t_ptr, t_nodes, t_d0, nchunks):
     nt = t_ptr.shape[0] - 1
     counts = np.zeros(nt, np.int64)
     for ch in prange(nchunks):
-        dist, h, track, settled, sd = _search_work(n, to.shape[0], t_nodes.shape[0])
+        dist, h, track, settled, sd = _search_work(n, t_nodes.shape[0])
         for j in range(ch, nt, nchunks):
             a, b = t_ptr[j], t_ptr[j + 1]
             counts[j] = _upward(ptr, to, w, 1, t_nodes[a:b], t_d0[a:b], dist, h, track, settled, sd)
@@ -1046,7 +1056,7 @@ def _bucket_fill(ptr, to, w, t_ptr, t_nodes, t_d0, offs, e_node, e_t, e_d, nchun
     n = ptr.shape[0] - 1
     nt = t_ptr.shape[0] - 1
     for ch in prange(nchunks):
-        dist, h, track, settled, sd = _search_work(n, to.shape[0], t_nodes.shape[0])
+        dist, h, track, settled, sd = _search_work(n, t_nodes.shape[0])
         for j in range(ch, nt, nchunks):
             a, b = t_ptr[j], t_ptr[j + 1]
             ns = _upward(ptr, to, w, 1, t_nodes[a:b], t_d0[a:b], dist, h, track, settled, sd)
@@ -1083,7 +1093,7 @@ def _scan(ptr, to, w, s_ptr, s_nodes, s_d0, bptr, bt, bd, n_t, nchunks):
     ns_ = s_ptr.shape[0] - 1
     out = np.full((ns_, n_t), _INF)
     for ch in prange(nchunks):
-        dist, h, track, settled, sd = _search_work(n, to.shape[0], s_nodes.shape[0])
+        dist, h, track, settled, sd = _search_work(n, s_nodes.shape[0])
         for i in range(ch, ns_, nchunks):
             a, b = s_ptr[i], s_ptr[i + 1]
             ns = _upward(ptr, to, w, 0, s_nodes[a:b], s_d0[a:b], dist, h, track, settled, sd)
