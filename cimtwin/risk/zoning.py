@@ -16,6 +16,7 @@ import numpy as np
 
 from cimtwin._validate import close_matches, one_of, requires_metres
 from cimtwin.errors import CimtwinWarning, GridAlignmentError, ValidationError
+from cimtwin.kernels.classify import fisher_jenks_breaks
 
 __all__ = [
     "normalize_factor",
@@ -174,8 +175,9 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
     Parameters
     ----------
     method
-        ``"natural_breaks"`` (Fisher–Jenks via mapclassify on a fixed-seed sample of at
-        most ``sample_size`` cells), ``"quantiles"`` or ``"fixed"`` (``bins``: k − 1
+        ``"natural_breaks"`` (exact Fisher–Jenks, :func:`cimtwin.kernels.classify.fisher_jenks_breaks`,
+        on a fixed-seed sample of at most ``sample_size`` cells), ``"quantiles"`` (linear
+        percentiles of that sample, repeats merged) or ``"fixed"`` (``bins``: k − 1
         increasing upper bounds of classes 1..k−1).
 
     Returns
@@ -183,8 +185,6 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
     DataArray or ndarray
         uint8 classes; ``attrs["bins"]`` holds the upper bounds used.
     """
-    import mapclassify
-
     one_of(method, ("natural_breaks", "quantiles", "fixed"), arg="method")
     if not (2 <= int(k) <= 20):
         raise ValidationError(f"`k` must be in [2, 20]; got {k!r}.")
@@ -210,10 +210,9 @@ def classify_zones(score, *, method: str = "natural_breaks", k: int = 5, bins: S
         else:
             kk = min(int(k), n_unique)
             if method == "quantiles":
-                cls = mapclassify.Quantiles(finite, k=kk)
+                upper = np.unique(np.percentile(finite, np.linspace(0.0, 100.0, kk + 1)[1:]))[:-1]
             else:
-                cls = mapclassify.FisherJenks(finite, k=kk)
-            upper = np.asarray(cls.bins[:-1], dtype="float64")
+                upper = fisher_jenks_breaks(finite, kk)[:-1]
             upper = np.concatenate([upper, np.full(k - 1 - upper.size, np.inf)])
     classes = np.empty(v.shape, dtype="uint8")
     out_flat = classes.reshape(-1)
