@@ -63,10 +63,14 @@ def _building_heights(model, spec):
     """Building heights (m, float32) rasterized at the cell centres of ``spec``; None without buildings."""
     from cimtwin.grid.rasterize import burn
 
-    b = model.layer("buildings").sort_values("height_m", kind="stable")  # the tallest building wins a shared cell
-    if not len(b):
+    def by_height():  # the tallest building wins a shared cell; sorted once per model
+        b = model.layer("buildings").sort_values("height_m", kind="stable")
+        return b.geometry.to_numpy(), b["height_m"].to_numpy(dtype="float32")
+
+    geoms, heights = model.derived(("buildings-by-height",), by_height)
+    if not len(geoms):
         return None
-    return burn(spec, b.geometry.to_numpy(), b["height_m"].to_numpy(dtype="float32"), fill=0.0)
+    return burn(spec, geoms, heights, fill=0.0)
 
 
 def _window_spec(model, targets, pad_m, res_m, occluders, notes):

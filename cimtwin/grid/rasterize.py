@@ -162,7 +162,17 @@ def _pixel_rings(spec: GridSpec, polygons: np.ndarray, caller: str, hint: str = 
     t = spec.transform
     if t.b != 0 or t.d != 0:
         raise ValidationError("`spec` must be north-up (no rotation) to burn or measure polygons.")
-    parts, owner = shapely.get_parts(polygons, return_index=True)
+    # only polygons whose box meets the grid can touch a cell: a small window over a city's
+    # 2*10^6 buildings then converts a few hundred of them, not all (same cells: order kept)
+    rows, cols = spec.shape
+    xs, ys = (t.c, t.c + t.a * cols), (t.f, t.f + t.e * rows)
+    b = shapely.bounds(polygons)
+    with np.errstate(invalid="ignore"):
+        meets = (b[:, 0] <= max(xs)) & (b[:, 2] >= min(xs)) & (b[:, 1] <= max(ys)) & (b[:, 3] >= min(ys))
+    kept = None if meets.all() else np.flatnonzero(meets)
+    parts, owner = shapely.get_parts(polygons if kept is None else polygons[kept], return_index=True)
+    if kept is not None:
+        owner = kept[owner]
     rings, ring_owner = shapely.get_rings(parts, return_index=True)
     xy = shapely.get_coordinates(rings)
     ring_offsets = np.concatenate(([0], np.cumsum(shapely.get_num_coordinates(rings)))).astype(np.int64)

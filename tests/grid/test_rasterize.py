@@ -168,6 +168,27 @@ def test_line_max_is_the_largest_value_of_the_cells_a_line_crosses(lines, seed):
     np.testing.assert_allclose(line_max(spec, geoms, values), want)
 
 
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_burn_on_a_window_equals_that_window_of_the_whole_grid(seed):
+    """Polygons whose box misses a small grid are skipped before conversion: same cells, same order."""
+    from cimtwin.grid.rasterize import burn, polygon_areas
+
+    rng = np.random.default_rng(seed)
+    whole = GridSpec.from_bounds((0, 0, 400, 300), res_m=2.0, crs="EPSG:4527")
+    x, y = rng.uniform(0, 380, 3000), rng.uniform(0, 280, 3000)
+    polys = shapely.box(x, y, x + rng.uniform(1, 20, x.size), y + rng.uniform(1, 20, x.size))
+    polys[::97] = None  # missing geometries are skipped as before
+    values = rng.uniform(1, 100, x.size).astype("float32")
+    window = GridSpec.from_bounds((100, 60, 160, 100), res_m=2.0, crs="EPSG:4527")
+    r0, c0 = whole.rowcol(100 + 1, 100 - 1)
+    full = burn(whole, polys, values, fill=0.0)
+    part = burn(window, polys, values, fill=0.0)
+    assert np.array_equal(part, full[int(r0):int(r0) + window.shape[0], int(c0):int(c0) + window.shape[1]])
+    covered, _ = polygon_areas(window, polys, np.ones(window.shape, bool))
+    far = ~shapely.intersects(polys, box(100, 60, 160, 100)) & ~shapely.is_missing(polys)
+    assert covered.shape == (x.size,) and (covered[far] == 0).all() and covered.sum() > 0
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(-20, 70), st.floats(-20, 50)), min_size=3, max_size=9),
        st.floats(0.05, 0.45), st.booleans(), st.integers(0, 10_000))
