@@ -29,6 +29,19 @@ from cimtwin.kernels._jit import njit
 __all__ = ["heap_push", "heap_pop", "heap_capacity", "iheap_new", "iheap_update", "iheap_pop", "iheap_clear"]
 
 
+@njit(inline='always')
+def _least_child(keys, stride, c, size):
+    """``(slot, key)`` of the least of the children ``c .. c + 3`` (those below ``size``);
+    slot ``j``'s key is ``keys[stride * j]`` (2 in the interleaved lazy heap)."""
+    best = c
+    bk = keys[stride * c]
+    for j in range(c + 1, min(c + 4, size)):
+        if keys[stride * j] < bk:
+            bk = keys[stride * j]
+            best = j
+    return best, bk
+
+
 @njit
 def heap_push(h, size, key, item):
     """Insert ``(key, item)``; returns the new size (the caller sized ``h`` to fit)."""
@@ -57,13 +70,7 @@ def heap_pop(h, size):
             c = 4 * i + 1
             if c >= size:
                 break
-            best = c
-            bk = h[2 * c]
-            e = min(c + 4, size)
-            for j in range(c + 1, e):
-                if h[2 * j] < bk:
-                    bk = h[2 * j]
-                    best = j
+            best, bk = _least_child(h, 2, c, size)
             if bk >= key:
                 break
             h[2 * i] = bk
@@ -87,19 +94,23 @@ def iheap_new(n):
 
 
 @njit(inline='always')
+def _iheap_set(keys, items, where, i, key, item):
+    """Store ``(key, item)`` in slot ``i`` and record the slot."""
+    keys[i] = key
+    items[i] = item
+    where[item] = i
+
+
+@njit(inline='always')
 def _iheap_place(keys, items, where, i, key, item):
     """Sift ``(key, item)`` up from slot ``i`` (a hole) and store it."""
     while i > 0:
         parent = (i - 1) >> 2
         if keys[parent] <= key:
             break
-        keys[i] = keys[parent]
-        items[i] = items[parent]
-        where[items[i]] = i
+        _iheap_set(keys, items, where, i, keys[parent], items[parent])
         i = parent
-    keys[i] = key
-    items[i] = item
-    where[item] = i
+    _iheap_set(keys, items, where, i, key, item)
 
 
 @njit(inline='always')
@@ -127,22 +138,12 @@ def iheap_pop(keys, items, where, size):
             c = 4 * i + 1
             if c >= size:
                 break
-            best = c
-            bk = keys[c]
-            e = min(c + 4, size)
-            for j in range(c + 1, e):
-                if keys[j] < bk:
-                    bk = keys[j]
-                    best = j
+            best, bk = _least_child(keys, 1, c, size)
             if bk >= key:
                 break
-            keys[i] = bk
-            items[i] = items[best]
-            where[items[i]] = i
+            _iheap_set(keys, items, where, i, bk, items[best])
             i = best
-        keys[i] = key
-        items[i] = item
-        where[item] = i
+        _iheap_set(keys, items, where, i, key, item)
     return size
 
 
