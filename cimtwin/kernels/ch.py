@@ -832,7 +832,7 @@ def _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, tr
         go_b = sb > 0 and bk[0] < best
         if not go_f and not go_b:
             break
-        # two spelled-out branches: numba keeps each heap's arrays in registers
+        # one branch per direction, each on its own heap's arrays (no heap tuple picked per step)
         if go_f and (not go_b or fk[0] <= bk[0]):
             d = fk[0]
             u = fi[0]
@@ -845,8 +845,8 @@ def _query_into(ptr, to, w, s_nodes, s_d0, t_nodes, t_d0, dist, pred, hf, hb, tr
             sb = iheap_pop(bk, bi, bw, sb)
             if not _stalled(u, d, 1, ptr, to, w, dist):
                 sb, nt, best, meet = _relax(u, d, 1, ptr, to, w, dist, pred, hb, sb, track, nt, best, meet)
-    iheap_clear(hf[1], hf[2], sf)
-    iheap_clear(hb[1], hb[2], sb)
+    iheap_clear(fi, fw, sf)
+    iheap_clear(bi, bw, sb)
     return best, meet, nt
 
 

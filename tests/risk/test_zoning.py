@@ -63,6 +63,19 @@ def test_classify_zones(factors, method):
     assert np.all(np.diff(v.ravel()[order].astype(int)) >= 0)
 
 
+
+def test_classify_quantiles_equal_mapclassify(factors):
+    """Quantile bounds against mapclassify's Quantiles (the independent reference), all cells sampled."""
+    import mapclassify
+
+    spec, f = factors
+    values = f["a"].values
+    finite = values[np.isfinite(values)]
+    assert finite.size <= 20000  # every cell is in the sample
+    for k in (3, 5, 7):
+        cls = classify_zones(f["a"], method="quantiles", k=k)
+        assert np.allclose(cls.attrs["bins"], mapclassify.Quantiles(finite, k=k).bins[:-1], rtol=0, atol=1e-12)
+
 def test_classify_fixed_and_nodata():
     v = np.array([[0.05, 0.3, 0.5], [0.7, 0.95, np.nan]])
     out = classify_zones(v, method="fixed", bins=[0.2, 0.4, 0.6, 0.8])
