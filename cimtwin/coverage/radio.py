@@ -25,7 +25,6 @@ Formulas
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -362,44 +361,36 @@ def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance
                                  subcarrier_khz=subcarrier_khz)
     else:
         offset = -(s["antenna_gain_dbi"] + float(ue_antenna_gain_dbi))
+    # each site's scenario, reach and window of cells, once for either path
+    x, y = np.asarray(s["x"], dtype="float64"), np.asarray(s["y"], dtype="float64")
+    h = np.asarray(s["height_m"], dtype="float64")
+    uma = np.full(h.shape, scenario == "uma") if scenario else ~(h < 15.0)
+    reach = np.full(h.shape, float(max_distance_m)) if max_distance_m is not None else np.where(uma, 5000.0, 2000.0)
+    freq_ghz = np.asarray(s["frequency_mhz"], dtype="float64") / 1000.0
+    azimuth = np.asarray(s["azimuth_deg"], dtype="float64")
+    beamwidth = np.asarray(s["beamwidth_deg"], dtype="float64")
+    offset = np.asarray(offset, dtype="float64")
+    r0, c0 = spec.rowcol(x, y)
+    n = np.ceil(reach / res).astype(np.int64)
+    ra, rb = np.maximum(0, r0 - n), np.minimum(rows, r0 + n + 1)
+    ca, cb = np.maximum(0, c0 - n), np.minimum(cols, c0 + n + 1)
     if los_mask is None:  # NLOS everywhere: the whole field block by block, in parallel
-        h = np.asarray(s["height_m"], dtype="float64")
-        uma = np.full(h.shape, scenario == "uma") if scenario else ~(h < 15.0)
-        reach = (np.full(h.shape, float(max_distance_m)) if max_distance_m is not None
-                 else np.where(uma, 5000.0, 2000.0))
-        r0, c0 = spec.rowcol(np.asarray(s["x"], dtype="float64"), np.asarray(s["y"], dtype="float64"))
-        n = np.ceil(reach / res).astype(np.int64)
-        r0, c0 = np.asarray(r0, dtype=np.int64), np.asarray(c0, dtype=np.int64)
-        ra, rb = np.maximum(0, r0 - n), np.minimum(rows, r0 + n + 1)
-        ca, cb = np.maximum(0, c0 - n), np.minimum(cols, c0 + n + 1)
-        rk.best_server_blocks(value, server, ra, rb, ca, cb, gx, gy, np.asarray(s["x"], dtype="float64"),
-                              np.asarray(s["y"], dtype="float64"), reach, np.asarray(s["frequency_mhz"]) / 1000.0,
-                              h, float(ue_height_m), uma, np.asarray(s["azimuth_deg"], dtype="float64"),
-                              np.asarray(s["beamwidth_deg"], dtype="float64"), float(front_to_back_db),
-                              np.asarray(offset, dtype="float64"), rsrp)
+        rk.best_server_blocks(value, server, ra, rb, ca, cb, gx, gy, x, y, reach, freq_ghz, h, float(ue_height_m),
+                              uma, azimuth, beamwidth, float(front_to_back_db), offset, rsrp)
         value[server < 0] = np.nan
         return value, server
     no_los = np.zeros((0, 0), dtype=bool)
     worst = np.full((-(-rows // rk.BLOCK), -(-cols // rk.BLOCK)), value.flat[0], dtype="float32")
     # a fixed scattered order lets the kernel skip far sites early (same field in any order)
-    for i in np.random.default_rng(0).permutation(len(s["x"])):
-        h = s["height_m"][i]
-        scen = scenario or ("umi" if h < 15.0 else "uma")
-        reach = max_distance_m if max_distance_m is not None else (5000.0 if scen == "uma" else 2000.0)
-        r0, c0 = spec.rowcol(s["x"][i], s["y"][i])
-        n = int(math.ceil(reach / res))
-        ra, rb = max(0, int(r0) - n), min(rows, int(r0) + n + 1)
-        ca, cb = max(0, int(c0) - n), min(cols, int(c0) + n + 1)
-        if ra >= rb or ca >= cb:
+    for i in np.random.default_rng(0).permutation(len(x)):
+        if ra[i] >= rb[i] or ca[i] >= cb[i]:
             continue
-        los = los_mask(i, slice(ra, rb), slice(ca, cb))
+        los = los_mask(i, slice(int(ra[i]), int(rb[i])), slice(int(ca[i]), int(cb[i])))
         has_los = bool(np.any(los))
-        los = (np.ascontiguousarray(np.broadcast_to(np.asarray(los, dtype=bool), (rb - ra, cb - ca)))
+        los = (np.ascontiguousarray(np.broadcast_to(np.asarray(los, dtype=bool), (rb[i] - ra[i], cb[i] - ca[i])))
                if has_los else no_los)
-        rk.best_server_window(value, server, worst, i, ra, rb, ca, cb, gx, gy, s["x"][i],
-                              s["y"][i], float(reach), s["frequency_mhz"][i] / 1000.0, float(h), float(ue_height_m),
-                              scen == "uma", los, has_los,
-                              s["azimuth_deg"][i], s["beamwidth_deg"][i], float(front_to_back_db), float(offset[i]),
-                              rsrp)
+        rk.best_server_window(value, server, worst, i, int(ra[i]), int(rb[i]), int(ca[i]), int(cb[i]), gx, gy,
+                              x[i], y[i], float(reach[i]), freq_ghz[i], h[i], float(ue_height_m), bool(uma[i]), los,
+                              has_los, azimuth[i], beamwidth[i], float(front_to_back_db), offset[i], rsrp)
     value[server < 0] = np.nan
     return value, server
