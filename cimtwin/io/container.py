@@ -54,9 +54,6 @@ _INDEX_COL = "__cimtwin_index__"
 _SIDECARS = ("-journal", "-wal", "-shm", ".aux.xml")  # what GDAL may leave beside a file it writes
 _READ_ATTEMPTS = 8
 _INT64_MAX = np.iinfo(np.int64).max
-# Layers are read through Arrow: 2.5x faster for a city's 2*10^6 buildings and 10^6 roads
-# (10 s against 25 s for the whole 10^8-cell synthetic city); the frames are the same.
-_ARROW = True
 
 
 # -- what a store can hold -------------------------------------------------------------------
@@ -638,8 +635,10 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool, dem_
                desc="read model", unit="part", disable=not config.progress or size < 100_000)
     gpkg = path / manifest["vector_file"] if manifest.get("vector_file") else None
     layers = {}
+    # through Arrow: 2.5x faster for a city's 2*10^6 buildings and 10^6 roads (10 s against 25 s
+    # for the 10^8-cell synthetic city), the same frames
     for rec in manifest["layers"]:
-        df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], datetime_as_string=True, use_arrow=_ARROW)
+        df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], datetime_as_string=True, use_arrow=True)
         if df.geometry.name != rec["geometry"]:
             df = df.rename_geometry(rec["geometry"])
         df = df.set_crs(rec["crs"], allow_override=True) if rec["crs"] else df
@@ -649,7 +648,7 @@ def _read_generation(path: Path, manifest: dict[str, Any], *, verify: bool, dem_
     tables = {}
     for rec in manifest["tables"]:
         df = pyogrio.read_dataframe(gpkg, layer=rec["gpkg_layer"], read_geometry=False, datetime_as_string=True,
-                                    use_arrow=_ARROW)
+                                    use_arrow=True)
         tables[rec["name"]] = restore_frame(pd.DataFrame(df), rec)
         bar.update()
     rasters = {}
