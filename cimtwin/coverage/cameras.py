@@ -35,6 +35,7 @@ import numpy as np
 
 from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
 from cimtwin.errors import SchemaError, ValidationError
+from cimtwin.kernels.coverage import sector_rings
 
 __all__ = [
     "DORI_PPM",
@@ -187,28 +188,9 @@ def sector_polygons(x, y, *, radius_m, azimuth_deg=None, hfov_deg=None, inner_m=
     nseg = np.maximum(np.ceil(span / arc_step_deg).astype("int64"), 4)
     dtheta = np.radians(span) / nseg
     k = np.sqrt(dtheta / np.sin(dtheta))
-    out = np.empty(n, dtype=object)
-    for i in range(n):
-        start = (az[i] - span[i] / 2.0) if not full[i] else 0.0
-        t = np.radians(start + np.linspace(0.0, span[i], nseg[i] + 1))
-        ro = r[i] * k[i]
-        outer = np.column_stack([x[i] + ro * np.sin(t), y[i] + ro * np.cos(t)])
-        if full[i]:
-            shell = outer[:-1]
-            hole = None
-            if inner[i] > 0:
-                ri = inner[i] * k[i]
-                hole = np.column_stack([x[i] + ri * np.sin(t[:-1]), y[i] + ri * np.cos(t[:-1])])[::-1]
-            out[i] = shapely.Polygon(shell, None if hole is None else [hole])
-            continue
-        if inner[i] > 0:
-            ri = inner[i] * k[i]
-            inner_arc = np.column_stack([x[i] + ri * np.sin(t), y[i] + ri * np.cos(t)])[::-1]
-            ring = np.vstack([outer, inner_arc])
-        else:
-            ring = np.vstack([[x[i], y[i]], outer])
-        out[i] = shapely.Polygon(ring)
-    return out
+    start = np.where(full, 0.0, az - span / 2.0)
+    coords, rings, polys = sector_rings(x, y, r * k, inner * k, start, span, nseg, full)
+    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, (rings, polys))
 
 
 @dataclass(frozen=True)

@@ -230,3 +230,76 @@ def coverage_count_cpu(shape, rows, cols, radius, azimuth_deg, hfov_deg, strateg
             box = np.zeros(1, np.int64)
             _stamp(out, rows, cols, radius, band_ptr, members, _BAND_ROWS, False, dummy, dummy, dummy, box, box, box, box)
     return out
+
+
+@njit(parallel=True)
+def sector_rings(x, y, ro, ri, start_deg, span_deg, nseg, full):
+    """Vertices of sector, annular-sector and disk polygons, as flat rings (GeoArrow layout).
+
+    Sector i has its apex at (x, y), outer radius ``ro`` and inner radius ``ri`` (0: none),
+    its arc from bearing ``start_deg`` clockwise over ``span_deg`` (0 = north) in ``nseg``
+    chords; arc vertex q lies at ``start + q * span / nseg`` (q = nseg exactly at the end).
+    Its shell is the apex (no blind zone), the outer arc and the inner arc back (a blind
+    zone); a disk (``full``) is its arc without the repeated end, with the inner circle as a
+    hole when ``ri > 0``. Every ring ends on its first vertex.
+
+    Returns
+    -------
+    coords : (m, 2) float64, ring_offsets : int64 (rings + 1), polygon_offsets : int64 (n + 1)
+        Each polygon's shell ring, then its hole when it has one.
+    """
+    n = x.shape[0]
+    n_rings = np.empty(n, np.int64)
+    ring_len = np.empty((n, 2), np.int64)
+    for i in range(n):
+        hollow = ri[i] > 0
+        if full[i]:
+            ring_len[i, 0] = nseg[i] + 1
+            ring_len[i, 1] = nseg[i] + 1 if hollow else 0
+        else:
+            ring_len[i, 0] = (2 * (nseg[i] + 1) if hollow else nseg[i] + 2) + 1
+            ring_len[i, 1] = 0
+        n_rings[i] = 2 if ring_len[i, 1] > 0 else 1
+    poly_offsets = np.zeros(n + 1, np.int64)
+    poly_offsets[1:] = np.cumsum(n_rings)
+    ring_offsets = np.zeros(poly_offsets[n] + 1, np.int64)
+    for i in range(n):
+        k = poly_offsets[i]
+        ring_offsets[k + 1] = ring_offsets[k] + ring_len[i, 0]
+        if n_rings[i] == 2:
+            ring_offsets[k + 2] = ring_offsets[k + 1] + ring_len[i, 1]
+    coords = np.empty((ring_offsets[-1], 2), np.float64)
+    for i in numba.prange(n):
+        step = span_deg[i] / nseg[i]
+        o = ring_offsets[poly_offsets[i]]
+        if not full[i] and ri[i] <= 0:
+            coords[o, 0] = x[i]
+            coords[o, 1] = y[i]
+            o += 1
+        last = nseg[i] if not full[i] else nseg[i] - 1
+        for q in range(last + 1):
+            _arc_vertex(coords, o, x[i], y[i], ro[i], start_deg[i], step, span_deg[i], q, nseg[i])
+            o += 1
+        if not full[i] and ri[i] > 0:
+            for q in range(nseg[i], -1, -1):
+                _arc_vertex(coords, o, x[i], y[i], ri[i], start_deg[i], step, span_deg[i], q, nseg[i])
+                o += 1
+        first = ring_offsets[poly_offsets[i]]
+        coords[o, 0] = coords[first, 0]
+        coords[o, 1] = coords[first, 1]
+        if n_rings[i] == 2:
+            o += 1
+            first = o
+            for q in range(nseg[i] - 1, -1, -1):
+                _arc_vertex(coords, o, x[i], y[i], ri[i], start_deg[i], step, span_deg[i], q, nseg[i])
+                o += 1
+            coords[o, 0] = coords[first, 0]
+            coords[o, 1] = coords[first, 1]
+    return coords, ring_offsets, poly_offsets
+
+
+@njit(inline="always")
+def _arc_vertex(coords, o, x, y, radius, start_deg, step, span_deg, q, nseg):
+    t = math.radians(start_deg + (span_deg if q == nseg else q * step))
+    coords[o, 0] = x + radius * math.sin(t)
+    coords[o, 1] = y + radius * math.cos(t)

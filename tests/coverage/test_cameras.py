@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.coverage._coverage_synth import P, gdf
 from cimtwin.coverage import (camera_footprints, camera_parameters, dori_range_m, ground_footprint_m,
@@ -45,6 +47,37 @@ def test_sector_direction_north_is_zero_clockwise():
 def test_annular_sector_area():
     p = sector_polygons([0.0], [0.0], radius_m=[50.0], azimuth_deg=[0.0], hfov_deg=[90.0], inner_m=[10.0])[0]
     assert p.area == pytest.approx(math.pi * (50**2 - 10**2) / 4, rel=1e-9)
+
+
+def _sector_reference(x, y, ro, ri, start, span, nseg, full):
+    """One sector built vertex by vertex, as the docstring of sector_polygons describes it."""
+    t = [math.radians(start + (span if q == nseg else q * (span / nseg))) for q in range(nseg + 1)]
+    arc = lambda rad, qs: [(x + rad * math.sin(t[q]), y + rad * math.cos(t[q])) for q in qs]  # noqa: E731
+    if full:
+        hole = [arc(ri, range(nseg - 1, -1, -1))] if ri > 0 else None
+        return shapely.Polygon(arc(ro, range(nseg)), hole)
+    back = arc(ri, range(nseg, -1, -1)) if ri > 0 else [(x, y)]
+    return shapely.Polygon((back if ri <= 0 else []) + arc(ro, range(nseg + 1)) + (back if ri > 0 else []))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e5, 1e5), st.floats(-1e5, 1e5), st.floats(1.0, 500.0),
+                          st.one_of(st.just(math.nan), st.floats(0.0, 360.0)), st.floats(1.0, 400.0),
+                          st.one_of(st.just(0.0), st.floats(0.01, 0.9))), min_size=1, max_size=30),
+       st.sampled_from([0.5, 2.0, 7.5]))
+def test_sectors_equal_a_vertex_by_vertex_build(rows, step):
+    x, y, r, az, fov, inner_share = (np.array(c) for c in zip(*rows))
+    inner = inner_share * r
+    got = sector_polygons(x, y, radius_m=r, azimuth_deg=az, hfov_deg=fov, inner_m=inner, arc_step_deg=step)
+    for i, g in enumerate(got):
+        full = math.isnan(az[i]) or fov[i] >= 360.0
+        span = 360.0 if full else fov[i]
+        nseg = max(math.ceil(span / step), 4)
+        k = math.sqrt(math.radians(span) / nseg / math.sin(math.radians(span) / nseg))
+        want = _sector_reference(x[i], y[i], r[i] * k, inner[i] * k, 0.0 if full else az[i] - span / 2, span,
+                                 nseg, full)
+        assert shapely.equals_exact(g, want, tolerance=1e-9 * (1 + abs(x[i]) + abs(y[i])))
+        assert g.is_valid
 
 
 def test_footprints_use_tilt_and_dori():
