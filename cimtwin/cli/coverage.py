@@ -111,6 +111,8 @@ def _format_extra(extra) -> list[str]:
 def run(args) -> int:
     import pandas as pd
 
+    from cimtwin.io.vector import write_layer
+
     model = open_model(args.path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +137,7 @@ def run(args) -> int:
     if gpkg.exists():
         gpkg.unlink()
     for layer, gdf in gaps.items():
-        gdf.to_file(gpkg, layer=layer, driver="GPKG")
+        write_layer(gdf, gpkg, layer=layer)
     print(f"Wrote {out / 'coverage_ratios.csv'}, {out / 'coverage_ratios.xlsx'}"
           + (f", {gpkg} ({len(gaps)} gap layers)" if gaps else ""))
     return 1 if failures else 0

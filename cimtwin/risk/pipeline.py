@@ -100,12 +100,14 @@ class RiskResult:
         Dask-backed rasters (the flood chain on a lazy DEM) are computed and written one chunk
         at a time.
         """
+        from cimtwin.io.vector import write_layer
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         if self.zones is not None:
             path = out / "risk_zones.gpkg"
-            self.zones.to_file(path, layer="risk_zones", driver="GPKG")
+            write_layer(self.zones, path, layer="risk_zones")
             written.append(path)
         for unit, table in self.summaries.items():
             path = out / f"summary_by_{unit}.csv"
@@ -123,11 +125,11 @@ class RiskResult:
             written.append(path)
         if self.flooded_roads is not None:
             path = out / "flooded_roads.gpkg"
-            self.flooded_roads.to_file(path, layer="flooded_roads", driver="GPKG")
+            write_layer(self.flooded_roads, path, layer="flooded_roads")
             written.append(path)
         if self.buildings_below_fortification is not None and len(self.buildings_below_fortification):
             path = out / "buildings_below_fortification.gpkg"
-            self.buildings_below_fortification.to_file(path, layer="buildings", driver="GPKG")
+            write_layer(self.buildings_below_fortification, path, layer="buildings")
             written.append(path)
         path = out / "risk_report.json"
         path.write_text(json.dumps(_jsonable({"notes": self.notes, "access_lost": self.closure_report}),
