@@ -80,13 +80,13 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     first_vertex, last_vertex = piece_start[:-1], piece_start[1:] - 1
     n_pieces = len(source)
     pts = np.concatenate([coords[first_vertex], coords[last_vertex]])
-    pairs = cKDTree(pts).query_pairs(tolerance_m, output_type="ndarray") if tolerance_m > 0 else np.empty((0, 2), int)
-    # exact duplicates always merge, even with zero tolerance
-    _, first = np.unique(pts, axis=0, return_inverse=True)
-    first = first.ravel()
     m = len(pts)
-    rows = np.concatenate([pairs[:, 0], np.arange(m)])
-    cols = np.concatenate([pairs[:, 1], _first_index(first)])
+    if tolerance_m > 0:  # pairs at most the tolerance apart, exact duplicates included
+        pairs = cKDTree(pts).query_pairs(tolerance_m, output_type="ndarray")
+    else:  # exact duplicates always merge, even with zero tolerance
+        _, first = np.unique(pts, axis=0, return_inverse=True)
+        pairs = np.column_stack([np.arange(m), _first_index(first.ravel())])
+    rows, cols = pairs[:, 0], pairs[:, 1]
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(m, m))
     _, label = connected_components(graph, directed=False)
     # a node sits at the first end point of its cluster
