@@ -247,6 +247,9 @@ def _gap_layers(model, table: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
         row = table[(table["target_id"] == tid) & (table["zone"] == "all")]
         if row.empty or pd.isna(row["value"].iloc[0]):
             continue
+        if row["value"].iloc[0] >= 1.0:  # covered in full: no gap to draw, nothing to recompute
+            notes.append(f"{tid}: covered in full, no gap map")
+            continue
         kwargs = dict(parse_computation(str(row["computation"].iloc[0])).kwargs)
         kwargs.pop("by", None)
         if draw_res_m is not None and kwargs.get("definition") in _RASTER_DEFINITIONS and "res_m" not in kwargs:

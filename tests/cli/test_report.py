@@ -178,3 +178,21 @@ def test_gap_maps_of_a_grid_finer_than_a_pixel_are_drawn_at_about_a_pixel(saved,
     plain = report_module.build_report(model, tmp_path / "plain", risk=False)
     assert not any("gap maps of" in n for n in plain.notes)
     pd.testing.assert_frame_equal(report.table, plain.table)
+
+
+def test_a_target_covered_in_full_gets_no_gap_map(saved, report_dir, tmp_path):
+    """Nothing to draw and nothing recomputed: a note says so (the plain report draws its gaps)."""
+    import cimtwin.viz.report as report_module
+    from cimtwin.model.city import read_model
+    from cimtwin.targets import evaluate
+
+    model = read_model(saved[0])
+    table = evaluate(model)
+    city = table[table["zone"] == "all"].set_index("target_id")["value"]
+    drawn = [t for t in report_module._GAP_MAPS if t in city and 0 < city[t] < 1]
+    assert drawn and (report_dir / f"gaps_{drawn[0]}.png").exists()
+    full = table.copy()
+    full.loc[(full["target_id"] == drawn[0]) & (full["zone"] == "all"), "value"] = 1.0
+    report = report_module.build_report(model, tmp_path, risk=False, targets=full)
+    assert f"{drawn[0]}: covered in full, no gap map" in report.notes
+    assert not (tmp_path / f"gaps_{drawn[0]}.png").exists()
