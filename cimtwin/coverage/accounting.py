@@ -362,13 +362,11 @@ class Cover:
 
 def _mask_polygons(mask, spec):
     """Polygons of the True cells of a raster mask (cell squares, exact to the grid)."""
-    import rasterio.features
-    import shapely.geometry
+    from cimtwin.grid.rasterize import polygonize
 
     if not mask.any():
         return np.array([], dtype=object)
-    shapes = rasterio.features.shapes(mask.astype("uint8"), mask=mask, transform=spec.transform, connectivity=4)
-    return np.array([shapely.geometry.shape(g) for g, _ in shapes], dtype=object)
+    return polygonize(spec, mask.astype("uint8"), mask=mask, connectivity=4)[0]
 
 
 def _measure(geoms, family: str) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Burn points, lines and polygons onto a GridSpec.
+"""Burn points, lines and polygons onto a GridSpec, and trace cells back into polygons.
 
 Polygons (the common case: buildings, zones) burn in a numba scanline kernel with GDAL's
 cell-centre rule; lines, points and ``all_touched`` go through ``rasterio.features``.
@@ -16,7 +16,7 @@ import shapely
 from cimtwin.errors import CRSError, GeometryError, ValidationError
 from cimtwin.grid.spec import GridSpec
 
-__all__ = ["rasterize", "burn", "line_lengths", "line_max", "polygon_areas"]
+__all__ = ["rasterize", "burn", "line_lengths", "line_max", "polygon_areas", "polygonize"]
 
 
 def rasterize(spec: GridSpec, gdf_or_geoms: Any, *, values: Any = None, all_touched: bool = False, fill: Any = 0,
@@ -286,3 +286,53 @@ def _geometries(spec: GridSpec, obj: Any, values: Any):
     if vals.dtype.kind == "f" and np.isnan(vals).any():
         raise ValidationError("`values` contains NaN; fill or drop those features (NaN cannot be burned reliably).")
     return geoms, vals
+
+
+def polygonize(spec: GridSpec, values: np.ndarray, *, mask: np.ndarray, connectivity: int = 4):
+    """Polygons of the connected regions of equal ``values`` where ``mask`` is True (cell squares,
+    exact to the grid), traced by ``rasterio.features.shapes``.
+
+    The rings come back as coordinate lists and are made into shapely polygons in one call:
+    converting each GeoJSON mapping with ``shapely.geometry.shape`` costs ~40 µs a polygon,
+    seconds for the 10^5 patches of a city's coverage mask.
+
+    Parameters
+    ----------
+    spec : GridSpec
+    values : 2-D int32, int16, uint8 or float32 array
+    mask : 2-D bool array
+    connectivity : {4, 8}
+
+    Returns
+    -------
+    polygons : object array of shapely Polygons
+    values : array of the region values (float64, as rasterio gives them)
+
+    Examples
+    --------
+    >>> spec = GridSpec.from_bounds((0, 0, 30, 30), res_m=10, crs="EPSG:4547")
+    >>> m = np.array([[1, 1, 0], [0, 0, 0], [0, 0, 1]], dtype=bool)
+    >>> polys, vals = polygonize(spec, m.astype("uint8"), mask=m)
+    >>> sorted(p.area for p in polys), vals.tolist()
+    ([100.0, 200.0], [1.0, 1.0])
+    """
+    import itertools
+
+    import rasterio.features
+
+    rings, n_rings, out_values = [], [], []
+    for geom, value in rasterio.features.shapes(values, mask=mask, connectivity=connectivity,
+                                                transform=spec.transform):
+        coords = geom["coordinates"]
+        rings.extend(coords)
+        n_rings.append(len(coords))
+        out_values.append(value)
+    if not rings:
+        return np.empty(0, dtype=object), np.empty(0, dtype="float64")
+    ring_offsets = np.zeros(len(rings) + 1, dtype=np.int64)
+    ring_offsets[1:] = np.cumsum([len(r) for r in rings])
+    poly_offsets = np.zeros(len(n_rings) + 1, dtype=np.int64)
+    poly_offsets[1:] = np.cumsum(n_rings)
+    xy = np.array(list(itertools.chain.from_iterable(rings)), dtype="float64").reshape(-1, 2)
+    polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy, (ring_offsets, poly_offsets))
+    return np.asarray(polys, dtype=object), np.asarray(out_values, dtype="float64")

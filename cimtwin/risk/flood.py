@@ -330,10 +330,10 @@ def depressions(depth_m, *, min_depth_m: float = 0.01, spec=None):
     cell area), sorted by volume.
     """
     import geopandas as gpd
-    import rasterio.features
     import scipy.ndimage
-    import shapely.geometry
+    import shapely
 
+    from cimtwin.grid.rasterize import polygonize
     from cimtwin.grid.spec import GridSpec
 
     spec = spec or GridSpec.from_dataarray(depth_m)
@@ -345,9 +345,8 @@ def depressions(depth_m, *, min_depth_m: float = 0.01, spec=None):
     mx = scipy.ndimage.maximum(d, labels, idx) if n else np.zeros(0)
     cnt = scipy.ndimage.sum_labels(np.ones_like(d), labels, idx) if n else np.zeros(0)
     geoms: dict[int, list] = {}
-    for geom, value in rasterio.features.shapes(labels.astype("int32"), mask=labels > 0, connectivity=8,
-                                                transform=spec.transform):
-        geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    for geom, value in zip(*polygonize(spec, labels.astype("int32"), mask=labels > 0, connectivity=8)):
+        geoms.setdefault(int(value), []).append(geom)
     polys = [shapely.union_all(geoms[i]) if i in geoms else shapely.Polygon() for i in idx]
     out = gpd.GeoDataFrame({"depression_id": idx, "area_m2": np.asarray(cnt) * cell_m2,
                             "max_depth_m": np.asarray(mx), "volume_m3": np.asarray(vol)},
@@ -359,16 +358,14 @@ def depressions(depth_m, *, min_depth_m: float = 0.01, spec=None):
 def flood_polygons(ponding_m, *, limit_m: float = PONDING_LIMIT_M, spec=None):
     """Polygons of cells ponded deeper than ``limit_m`` (one row per connected patch)."""
     import geopandas as gpd
-    import rasterio.features
-    import shapely.geometry
 
+    from cimtwin.grid.rasterize import polygonize
     from cimtwin.grid.spec import GridSpec
 
     spec = spec or GridSpec.from_dataarray(ponding_m)
     p = np.nan_to_num(np.asarray(getattr(ponding_m, "values", ponding_m), dtype="float64"))
     mask = p > limit_m
-    geoms = [shapely.geometry.shape(g) for g, _ in
-             rasterio.features.shapes(mask.astype("uint8"), mask=mask, connectivity=8, transform=spec.transform)]
+    geoms = polygonize(spec, mask.astype("uint8"), mask=mask, connectivity=8)[0]
     return gpd.GeoDataFrame({"limit_m": np.full(len(geoms), limit_m)}, geometry=geoms, crs=spec.crs)
 
 

@@ -252,10 +252,9 @@ def zone_polygons(classes, *, factors: Mapping[str, Any] | None = None, spec=Non
     """
     import geopandas as gpd
     import pandas as pd
-    import rasterio.features
     import scipy.ndimage
-    import shapely.geometry
 
+    from cimtwin.grid.rasterize import polygonize
     from cimtwin.grid.spec import GridSpec
 
     spec = spec or GridSpec.from_dataarray(classes)
@@ -268,11 +267,8 @@ def zone_polygons(classes, *, factors: Mapping[str, Any] | None = None, spec=Non
         lab, n = scipy.ndimage.label(c == k, structure=four)
         labels[lab > 0] = lab[lab > 0] + offset
         offset += n
-    geoms, ids = [], []
-    for geom, value in rasterio.features.shapes(labels, mask=labels > 0, connectivity=4, transform=spec.transform):
-        geoms.append(shapely.geometry.shape(geom))
-        ids.append(int(value))
-    ids = np.asarray(ids, dtype="int64")
+    geoms, ids = polygonize(spec, labels, mask=labels > 0, connectivity=4)
+    ids = ids.astype("int64")
     flat = labels.ravel()
     counts = np.bincount(flat, minlength=offset + 1)
     cls_of = np.zeros(offset + 1, dtype="int64")

@@ -211,3 +211,24 @@ def test_polygon_areas_equal_the_overlay_with_the_true_cells(points, hole_scale,
     covered, inside = polygon_areas(spec, np.array([poly], dtype=object), mask)
     assert covered[0] == pytest.approx(poly.intersection(cells).area, rel=1e-9, abs=1e-6)
     assert inside[0] == pytest.approx(poly.intersection(box(*spec.bounds)).area, rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([4, 8]), st.floats(0.2, 0.8))
+def test_polygonize_equals_rasterio_shapes_one_by_one(seed, connectivity, share):
+    import rasterio.features
+    import shapely.geometry
+
+    from cimtwin.grid.rasterize import polygonize
+
+    rng = np.random.default_rng(seed)
+    spec = GridSpec.from_bounds((500.0, 1000.0, 800.0, 1250.0), res_m=10, crs="EPSG:4547")
+    labels = (rng.random(spec.shape) < share) * rng.integers(1, 4, spec.shape).astype("int32")
+    mask = labels > 0
+    want = list(rasterio.features.shapes(labels, mask=mask, connectivity=connectivity, transform=spec.transform))
+    polys, values = polygonize(spec, labels, mask=mask, connectivity=connectivity)
+    assert values.tolist() == [v for _, v in want]
+    assert all(shapely.equals_exact(polys, np.array([shapely.geometry.shape(g) for g, _ in want]), 0.0))
+    assert shapely.area(polys).sum() == pytest.approx(mask.sum() * 100.0)
+    empty, none = polygonize(spec, labels, mask=np.zeros_like(mask))
+    assert len(empty) == 0 and len(none) == 0
