@@ -343,7 +343,9 @@ def with_penetration(value, *, quantity: str, penetration_db: float) -> np.ndarr
     array([170.], dtype=float32)
     """
     sign = -1.0 if quantity == "rsrp" else 1.0
-    return (value + np.float32(sign * penetration_db)).astype("float32")  # a new array, never ``value``
+    out = value + np.float32(sign * penetration_db)  # a new array, never ``value``
+    # a float32 field is summed straight into float32 (no second copy of a city's grid)
+    return out if out.dtype == np.float32 else out.astype("float32")
 
 
 def _best_server_field(s, spec, *, quantity, scenario, ue_height_m, max_distance_m, los_mask, front_to_back_db,
