@@ -562,15 +562,16 @@ def _after(zi, i, rec, d):
     return zi > rec[d, 0] or (zi == rec[d, 0] and i >= rec[d, 1])
 
 
-@njit
-def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b):
+@njit(parallel=True)
+def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b, node):
     """Cells and elevation sums per node: each cell counts in the node on top of its basin
     when the cell is reached (below that node's spill), none once its basin drains out.
 
     Spill keys grow towards the root, so the node is the first ancestor whose spill comes
     after the cell. Most cells get the node of the cell scanned before them (checked with
     preorder intervals), or the last node found in their own basin; the rest search with
-    skew-binary jump pointers (Myers 1983) in O(log depth) steps.
+    skew-binary jump pointers (Myers 1983) in O(log depth) steps. ``node`` (one entry per
+    cell) receives each cell's node, 0 for none.
     """
     # one 64-byte record per node, so a step of the search costs one cache line:
     # spill height, spill cell, jump, parent, preorder index, subtree size,
@@ -620,37 +621,50 @@ def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b):
         if p > 0:
             out_z[d] = out_z[p]
             out_cell[d] = out_cell[p]
-    memo = np.arange(nn)
+    # Each cell's node is found on its own (the previous cell's node and the basin's last
+    # one are hints, checked before use), so contiguous runs of cells are searched in
+    # parallel, each with its own hints; the sums are then taken in cell order, as one
+    # thread would, so they do not depend on the number of threads.
+    n = zf.size
+    runs = numba.get_num_threads()
+    step = -(-n // runs)
+    for k in prange(runs):
+        memo = np.arange(nn)
+        prev = 0
+        for i in range(k * step, min(n, (k + 1) * step)):
+            node[i] = 0
+            lf = leaf[i]
+            if lf <= 0 or not vf[i]:
+                continue
+            zi = zf[i]
+            if zi > out_z[lf] or (zi == out_z[lf] and i >= out_cell[lf]):
+                continue  # reached after its basin joined the ocean
+            d = lf
+            if _after(zi, i, rec, d):
+                tl = rec[lf, 4]
+                if (prev > 0 and rec[prev, 4] <= tl < rec[prev, 4] + rec[prev, 5] and not _after(zi, i, rec, prev)
+                        and (zi > rec[prev, 6] or (zi == rec[prev, 6] and i >= rec[prev, 7]))):
+                    d = prev  # the previous cell's node is this cell's too
+                else:
+                    m = memo[lf]
+                    if zi > rec[m, 6] or (zi == rec[m, 6] and i >= rec[m, 7]):
+                        d = m  # the answer is the basin's last node or above it
+                    while _after(zi, i, rec, d):
+                        jd = np.int64(rec[d, 2])
+                        if jd != d and _after(zi, i, rec, jd):
+                            d = jd
+                        else:
+                            d = np.int64(rec[d, 3])
+                    memo[lf] = d
+            prev = d
+            node[i] = d
     cnt = np.zeros(nn, dtype=np.float64)
     zsum = np.zeros(nn, dtype=np.float64)
-    prev = 0
-    for i in range(zf.size):
-        lf = leaf[i]
-        if lf <= 0 or not vf[i]:
-            continue
-        zi = zf[i]
-        if zi > out_z[lf] or (zi == out_z[lf] and i >= out_cell[lf]):
-            continue  # reached after its basin joined the ocean
-        d = lf
-        if _after(zi, i, rec, d):
-            tl = rec[lf, 4]
-            if (prev > 0 and rec[prev, 4] <= tl < rec[prev, 4] + rec[prev, 5] and not _after(zi, i, rec, prev)
-                    and (zi > rec[prev, 6] or (zi == rec[prev, 6] and i >= rec[prev, 7]))):
-                d = prev  # the previous cell's node is this cell's too
-            else:
-                m = memo[lf]
-                if zi > rec[m, 6] or (zi == rec[m, 6] and i >= rec[m, 7]):
-                    d = m  # the answer is the basin's last node or above it
-                while _after(zi, i, rec, d):
-                    jd = np.int64(rec[d, 2])
-                    if jd != d and _after(zi, i, rec, jd):
-                        d = jd
-                    else:
-                        d = np.int64(rec[d, 3])
-                memo[lf] = d
-        prev = d
-        cnt[d] += 1.0
-        zsum[d] += zi
+    for i in range(n):
+        d = node[i]
+        if d > 0:
+            cnt[d] += 1.0
+            zsum[d] += zf[i]
     return cnt, zsum
 
 
@@ -779,7 +793,9 @@ def _fill_spill_merge(z, valid, runoff_mm, cell_area_m2, drains, pit_water):
         codes = codes[np.lexsort((codes, zf[codes >> 3]))]
     nn, parent, spill, spill_cell, target, child_a, child_b = _kruskal(zf, leaf, codes, n_leaves, cols)
     del codes
-    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b)
+    # the node each cell counts in (0: none); int32 like ``leaf`` (nodes are fewer than cells)
+    cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b,
+                            np.empty(n, dtype=leaf.dtype))
     for node in range(1, nn):  # children are always numbered before their parents
         p = parent[node]
         if p > 0:
