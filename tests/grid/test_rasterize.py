@@ -189,6 +189,32 @@ def test_burn_on_a_window_equals_that_window_of_the_whole_grid(seed):
     far = ~shapely.intersects(polys, box(100, 60, 160, 100)) & ~shapely.is_missing(polys)
     assert covered.shape == (x.size,) and (covered[far] == 0).all() and covered.sum() > 0
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 10.0, 80.0]))
+def test_burn_leaves_out_only_polygons_that_hold_no_cell_centre(seed, res):
+    """Buildings under a coarse grid: those whose box spans no cell centre are skipped, the cells stay the same."""
+    from cimtwin.grid.rasterize import _pixel_rings, burn
+    from cimtwin.kernels.rasterize import burn_polygons
+
+    rng = np.random.default_rng(seed)
+    spec = GridSpec.from_bounds((0, 0, 40 * res, 30 * res), res_m=res, crs="EPSG:4527")
+    n = 400
+    x, y = rng.uniform(-5, 42 * res, n), rng.uniform(-5, 32 * res, n)
+    # some boxes start or end exactly on a cell centre, or a rounding away from one
+    snap = rng.random(n) < 0.3
+    x[snap] = (np.round(x[snap] / res) + 0.5) * res + rng.choice([0.0, 1e-9, -1e-9], snap.sum())
+    w, h = rng.uniform(0.05, 2.5 * res, n), rng.uniform(0.05, 2.5 * res, n)
+    polys = shapely.box(x, y, x + w, y + h)
+    values = np.arange(1, n + 1, dtype="float32")
+    everything = _pixel_rings(spec, polys, "burn")
+    want = burn_polygons(np.zeros(spec.shape, "float32"), *everything[:4], values[everything[4]])
+    np.testing.assert_array_equal(burn(spec, polys, values, fill=0.0), want)
+    kept = _pixel_rings(spec, polys, "burn", centres=True)[4]
+    assert len(kept) <= len(everything[4])
+    if res == 80.0:
+        assert len(kept) < len(everything[4])  # small boxes under coarse cells are left out
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(-20, 70), st.floats(-20, 50)), min_size=3, max_size=9),
        st.floats(0.05, 0.45), st.booleans(), st.integers(0, 10_000))
