@@ -119,3 +119,73 @@ def nearest_segments(px, py, x0, y0, x1, y1, indptr, items, xmin, ymin, cell, nc
             tt[i] = best_t
             dist[i] = math.sqrt(best)
     return seg, tt, dist
+
+
+def segment_grid(x0, y0, x1, y1):
+    """A bucket grid for these segments: ``(indptr, items, xmin, ymin, cell, ncols, nrows)``.
+
+    About one segment per cell, and never more cells than a few per segment.
+    """
+    if x0.size:
+        xmin, ymin = float(min(x0.min(), x1.min())), float(min(y0.min(), y1.min()))
+        xmax, ymax = float(max(x0.max(), x1.max())), float(max(y0.max(), y1.max()))
+        typical = float(np.median(np.maximum(np.abs(x1 - x0), np.abs(y1 - y0))))
+    else:
+        xmin = ymin = 0.0
+        xmax = ymax = typical = 1.0
+    span = max(xmax - xmin, ymax - ymin, 1.0)
+    cell = max(typical, span / max(math.sqrt(4.0 * max(x0.size, 1)), 1.0), span * 1e-6)
+    ncols = int((xmax - xmin) / cell) + 1
+    nrows = int((ymax - ymin) / cell) + 1
+    indptr, items = bucket_segments(x0, y0, x1, y1, xmin, ymin, cell, ncols, nrows)
+    return indptr, items, xmin, ymin, cell, ncols, nrows
+
+
+@njit(parallel=True)
+def lines_near_points(px, py, skip_line, x0, y0, x1, y1, seg_line, indptr, items, xmin, ymin, cell, ncols, nrows,
+                      max_d):
+    """Every (point, line) pair with a segment of the line within ``max_d`` of the point.
+
+    ``seg_line`` gives each segment's line; point i ignores the line ``skip_line[i]`` (its
+    own). Returns ``(point, line)`` int64 arrays, sorted by point then line, each pair once.
+    """
+    n = px.shape[0]
+    none = np.empty(0, np.int64)
+    count = np.zeros(n + 1, np.int64)
+    for i in prange(n):  # count the (possibly repeated) hits of each point, then file them
+        count[i + 1] = _lines_near(i, px, py, skip_line, x0, y0, x1, y1, seg_line, indptr, items, xmin, ymin, cell,
+                                   ncols, nrows, max_d, none, none, -1)
+    at = np.cumsum(count)
+    out_p = np.empty(at[-1], np.int64)
+    out_l = np.empty(at[-1], np.int64)
+    for i in prange(n):
+        _lines_near(i, px, py, skip_line, x0, y0, x1, y1, seg_line, indptr, items, xmin, ymin, cell, ncols, nrows,
+                    max_d, out_p, out_l, at[i])
+    # a line met in several cells or by several segments is listed once
+    lines = seg_line.max() + 1 if seg_line.size else 1
+    key = np.unique(out_p * lines + out_l)
+    return key // lines, key % lines
+
+
+@njit
+def _lines_near(i, px, py, skip_line, x0, y0, x1, y1, seg_line, indptr, items, xmin, ymin, cell, ncols, nrows,
+                max_d, out_p, out_l, at):
+    """The segments within ``max_d`` of point i (not of its own line): counted, and filed from ``at`` when ≥ 0."""
+    x = px[i]
+    y = py[i]
+    c0 = max(int(math.floor((x - max_d - xmin) / cell)), 0)
+    c1 = min(int(math.floor((x + max_d - xmin) / cell)), ncols - 1)
+    r0 = max(int(math.floor((y - max_d - ymin) / cell)), 0)
+    r1 = min(int(math.floor((y + max_d - ymin) / cell)), nrows - 1)
+    m = 0
+    for r in range(r0, r1 + 1):
+        for c in range(c0, c1 + 1):
+            k = r * ncols + c
+            for j in range(indptr[k], indptr[k + 1]):
+                s = items[j]
+                if seg_line[s] != skip_line[i] and _point_segment(x, y, x0[s], y0[s], x1[s], y1[s])[0] <= max_d * max_d:
+                    if at >= 0:
+                        out_p[at + m] = i
+                        out_l[at + m] = seg_line[s]
+                    m += 1
+    return m

@@ -7,6 +7,7 @@ import shapely
 
 from cimtwin._geometry import linestrings_from, simple_linestrings, vertex_arrays
 from cimtwin.kernels.lines import polylines_may_cross, split_polylines
+from cimtwin.kernels.snap import lines_near_points, segment_grid
 
 __all__ = ["node_lines"]
 
@@ -58,14 +59,11 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
                 cut_xy.append(pts[:, :2])  # both lines cut at the very same point
 
     # Touches: an end point within the tolerance of another line's interior splits it.
-    ends = shapely.points(end_xy)
     end_owner = np.concatenate([np.arange(n_lines), np.arange(n_lines)])
-    pi, li = tree.query(ends, predicate="dwithin", distance=tolerance_m)
-    other = li != end_owner[pi]
-    pi, li = pi[other], li[other]
+    pi, li = _ends_near_lines(xy, start, end_xy, end_owner, tolerance_m)
     if pi.size:
         cut_line.append(li)
-        cut_pos.append(shapely.line_locate_point(lines[li], ends[pi]))
+        cut_pos.append(shapely.line_locate_point(lines[li], shapely.points(end_xy[pi])))
         cut_xy.append(np.full((li.size, 2), np.nan))  # the end's projection onto the line
 
     cut_line, cut_pos, cut_xy = _cuts(cut_line, cut_pos, cut_xy, shapely.length(lines), tolerance_m)
@@ -101,6 +99,24 @@ def node_lines(lines: np.ndarray, tolerance_m: float):
     coords[first_vertex] = node_xy[u]
     coords[last_vertex] = node_xy[v]
     return linestrings_from(coords, piece_start), source, node_xy, u, v
+
+
+def _ends_near_lines(xy, start, end_xy, end_owner, tolerance_m: float):
+    """(end, line) pairs: the lines other than its own within the tolerance of each end point.
+
+    A bucket grid of the lines' segments (one search per end, in parallel) rather than
+    GEOS's distance test per candidate pair: 7 s -> about 1 s for a city's 3.6*10^6 ends.
+    """
+    seg = np.ones(len(xy), dtype=bool)
+    seg[start[1:-1] - 1] = False  # a line's last vertex starts no segment
+    seg = np.flatnonzero(seg[:-1])
+    seg_line = np.repeat(np.arange(len(start) - 1), np.diff(start))[seg]
+    x0, y0 = np.ascontiguousarray(xy[seg, 0]), np.ascontiguousarray(xy[seg, 1])
+    x1, y1 = np.ascontiguousarray(xy[seg + 1, 0]), np.ascontiguousarray(xy[seg + 1, 1])
+    grid = segment_grid(x0, y0, x1, y1)
+    return lines_near_points(np.ascontiguousarray(end_xy[:, 0]), np.ascontiguousarray(end_xy[:, 1]),
+                             end_owner.astype(np.int64), x0, y0, x1, y1, seg_line.astype(np.int64), *grid,
+                             float(tolerance_m))
 
 
 def _cuts(lines: list, positions: list, points: list, lengths: np.ndarray, tolerance_m: float):

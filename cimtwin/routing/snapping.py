@@ -8,7 +8,7 @@ import numpy as np
 
 from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
 from cimtwin.errors import CRSError, GeometryError, InputTypeError, ValidationError
-from cimtwin.kernels.snap import bucket_segments, nearest_segments
+from cimtwin.kernels.snap import nearest_segments, segment_grid
 
 
 class EdgeAccess(NamedTuple):
@@ -262,21 +262,9 @@ def _segment_grid(net) -> _SegmentGrid:
     base = np.repeat(cum[first], np.diff(np.r_[first, edge.size]))
     start = cum - base
     edge_length = np.bincount(edge, weights=seg_len, minlength=net.n_edges)
-    if edge.size:
-        xmin, ymin = float(min(a[:, 0].min(), b[:, 0].min())), float(min(a[:, 1].min(), b[:, 1].min()))
-        xmax, ymax = float(max(a[:, 0].max(), b[:, 0].max())), float(max(a[:, 1].max(), b[:, 1].max()))
-    else:
-        xmin = ymin = 0.0
-        xmax = ymax = 1.0
-    span = max(xmax - xmin, ymax - ymin, 1.0)
-    # about one segment per cell, never more cells than a few per segment
-    typical = float(np.median(np.maximum(np.abs(b - a)[:, 0], np.abs(b - a)[:, 1]))) if edge.size else span
-    cell = max(typical, span / max(np.sqrt(4.0 * max(edge.size, 1)), 1.0), span * 1e-6)
-    ncols = int((xmax - xmin) / cell) + 1
-    nrows = int((ymax - ymin) / cell) + 1
     segs = (np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]), np.ascontiguousarray(b[:, 0]),
             np.ascontiguousarray(b[:, 1]))
-    indptr, items = bucket_segments(*segs, xmin, ymin, cell, ncols, nrows)
+    indptr, items, xmin, ymin, cell, ncols, nrows = segment_grid(*segs)
     grid = _SegmentGrid(segs, edge, start, seg_len, edge_length, indptr, items, xmin, ymin, cell, ncols, nrows)
     net._cache[key] = grid
     return grid

@@ -68,3 +68,26 @@ def test_many_points_agree_with_shapely_distance():
     _, want = tree.query_nearest(shapely.points(px, py), return_distance=True, all_matches=False)
     np.testing.assert_allclose(d, want, rtol=1e-9, atol=1e-9)
     assert (s >= 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(coord, coord), min_size=2, max_size=5), min_size=1, max_size=25),
+       st.lists(st.tuples(coord, coord), min_size=1, max_size=40), st.floats(0.0, 30.0))
+def test_lines_near_points_equals_shapely_dwithin(lines, points, max_d):
+    """Every (point, line) pair within max_d, each once, the point's own line left out (shapely's dwithin)."""
+    from cimtwin.kernels.snap import lines_near_points, segment_grid
+
+    geoms = np.array([shapely.LineString(v) for v in lines])
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    seg = np.flatnonzero(owner[1:] == owner[:-1])
+    cols = [np.ascontiguousarray(c) for c in (xy[seg, 0], xy[seg, 1], xy[seg + 1, 0], xy[seg + 1, 1])]
+    px, py = (np.array([p[k] for p in points], dtype=float) for k in (0, 1))
+    skip = np.arange(len(points)) % (len(geoms) + 1) - 1  # some points belong to a line, some to none
+    got_p, got_l = lines_near_points(px, py, skip, *cols, owner[seg].astype(np.int64), *segment_grid(*cols), max_d)
+    dist = shapely.distance(shapely.points(px, py)[:, None], geoms[None, :])
+    # a distance equal to the tolerance up to rounding may go either way in the two computations
+    unclear = {(i, j) for i, j in zip(*np.nonzero(np.abs(dist - max_d) <= 1e-9))}
+    want = {(i, j) for i, j in zip(*np.nonzero(dist <= max_d)) if j != skip[i]}
+    got = set(zip(got_p.tolist(), got_l.tolist()))
+    assert got - unclear == want - unclear
+    assert list(zip(got_p.tolist(), got_l.tolist())) == sorted(got)  # sorted by point, then line, each once

@@ -49,3 +49,17 @@ def test_a_street_ending_on_another_joins_it_without_tolerance():
     assert len(pieces) == 3 and len(node_xy) == 4
     joint = [k for k in range(len(node_xy)) if np.sum(u == k) + np.sum(v == k) == 3]
     assert len(joint) == 1 and tuple(node_xy[joint[0]]) == (1 / 3, 1 / 3)
+
+
+def test_a_street_drawn_short_joins_within_the_tolerance_only():
+    # a T junction drawn 0.4 m short of the through street, and an end 3 m off the far street
+    lines = np.asarray([shapely.LineString([(0, 0), (10, 0)]), shapely.LineString([(5, 0.4), (5, 10)]),
+                        shapely.LineString([(20, 0), (20, 10)]), shapely.LineString([(23, 5), (30, 5)])], dtype=object)
+    pieces, source, node_xy, u, v = node_lines(lines, 1.0)
+    assert sorted(source.tolist()) == [0, 0, 1, 2, 3]  # only the through street is split, where the end meets it
+    degree = np.bincount(np.concatenate([u, v]), minlength=len(node_xy))
+    joint = np.flatnonzero(degree == 3)
+    assert len(joint) == 1 and np.allclose(node_xy[joint[0]], (5, 0), atol=0.41)
+    np.testing.assert_allclose(shapely.length(pieces[source == 0]).sum(), 10.0)
+    pieces, source, node_xy, u, v = node_lines(lines, 0.3)  # 0.4 m is too far now
+    assert sorted(source.tolist()) == [0, 1, 2, 3] and len(node_xy) == 8
