@@ -40,7 +40,7 @@ def rsrp(inp: CoverageInputs, *, threshold_dbm: float = -105.0, penetration_db: 
     inp.params["threshold_dbm"] = float(threshold_dbm)
     field, spec = _field(inp, "rsrp", penetration_db=0.0 if penetration_db is None else penetration_db,
                          scenario=scenario, los=los, res_m=res_m)
-    mask = np.nan_to_num(field, nan=-np.inf) >= threshold_dbm
+    mask = field >= threshold_dbm  # NaN (out of every site's reach) compares False: not covered
     grid = spec.to_dataarray(field, name="rsrp_dbm", attrs={"units": "dBm", "cimtwin_op": "coverage_ratio/rsrp"})
     return footprint_outcome(inp, Cover(mask=mask, spec=spec, grid=grid), "rsrp")
 
@@ -74,7 +74,7 @@ def mcl(inp: CoverageInputs, *, mcl_db: float = 164.0, penetration_db: float | N
         if penetration_db:
             inp.notes.append(f"penetration_db = {penetration_db:g} dB for {where} targets (deep-coverage margin).")
     field, spec = _field(inp, "mcl", penetration_db=penetration_db, scenario=scenario, los=los, res_m=res_m)
-    mask = np.nan_to_num(field, nan=np.inf) <= mcl_db
+    mask = field <= mcl_db  # NaN (out of every site's reach) compares False: not covered
     grid = spec.to_dataarray(field, name="coupling_loss_db", attrs={"units": "dB", "cimtwin_op": "coverage_ratio/mcl"})
     return footprint_outcome(inp, Cover(mask=mask, spec=spec, grid=grid), "mcl")
 
