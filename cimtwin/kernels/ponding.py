@@ -563,7 +563,7 @@ def _after(zi, i, rec, d):
 
 
 @njit(parallel=True)
-def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b, node):
+def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b, node, runs):
     """Cells and elevation sums per node: each cell counts in the node on top of its basin
     when the cell is reached (below that node's spill), none once its basin drains out.
 
@@ -571,7 +571,7 @@ def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b, n
     after the cell. Most cells get the node of the cell scanned before them (checked with
     preorder intervals), or the last node found in their own basin; the rest search with
     skew-binary jump pointers (Myers 1983) in O(log depth) steps. ``node`` (one entry per
-    cell) receives each cell's node, 0 for none.
+    cell) receives each cell's node, 0 for none; the cells are searched in ``runs`` runs.
     """
     # one 64-byte record per node, so a step of the search costs one cache line:
     # spill height, spill cell, jump, parent, preorder index, subtree size,
@@ -626,7 +626,6 @@ def _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b, n
     # parallel, each with its own hints; the sums are then taken in cell order, as one
     # thread would, so they do not depend on the number of threads.
     n = zf.size
-    runs = numba.get_num_threads()
     step = -(-n // runs)
     for k in prange(runs):
         memo = np.arange(nn)
@@ -794,8 +793,9 @@ def _fill_spill_merge(z, valid, runoff_mm, cell_area_m2, drains, pit_water):
     nn, parent, spill, spill_cell, target, child_a, child_b = _kruskal(zf, leaf, codes, n_leaves, cols)
     del codes
     # the node each cell counts in (0: none); int32 like ``leaf`` (nodes are fewer than cells)
+    # (the thread count is read here: a kernel that reads it cannot be cached)
     cnt, zsum = _node_cells(zf, vf, leaf, nn, parent, spill, spill_cell, child_a, child_b,
-                            np.empty(n, dtype=leaf.dtype))
+                            np.empty(n, dtype=leaf.dtype), numba.get_num_threads())
     for node in range(1, nn):  # children are always numbered before their parents
         p = parent[node]
         if p > 0:
