@@ -105,7 +105,7 @@ def _ends_near_lines(xy, start, end_xy, end_owner, tolerance_m: float):
     """(end, line) pairs: the lines other than its own within the tolerance of each end point.
 
     A bucket grid of the lines' segments (one search per end, in parallel) rather than
-    GEOS's distance test per candidate pair: 7 s -> about 1 s for a city's 3.6*10^6 ends.
+    GEOS's distance test per candidate pair: 12 s -> 2 s for a city's 3.6*10^6 ends.
     """
     seg = np.ones(len(xy), dtype=bool)
     seg[start[1:-1] - 1] = False  # a line's last vertex starts no segment
