@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-__all__ = ["linestrings_from", "simple_linestrings", "thread_map", "threaded", "union_polygons", "vertex_arrays"]
+__all__ = ["linestrings_from", "segment_arrays", "simple_linestrings", "thread_map", "threaded", "union_polygons",
+           "vertex_arrays"]
 
 
 def thread_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -52,6 +53,24 @@ def vertex_arrays(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     xy, owner = shapely.get_coordinates(lines, return_index=True)
     return xy, np.searchsorted(owner, np.arange(len(lines) + 1)).astype(np.int64)
+
+
+def segment_arrays(xy: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The straight segments between consecutive vertices of each line: ``(x0, y0, x1, y1, line)``
+    (contiguous float64 ends and int64 line numbers), from the vertices and each vertex's line.
+
+    Examples
+    --------
+    >>> xy, owner = shapely.get_coordinates(np.array([shapely.LineString([(0, 0), (1, 0), (1, 1)]),
+    ...                                                shapely.LineString([(5, 5), (6, 5)])]), return_index=True)
+    >>> x0, y0, x1, y1, line = segment_arrays(xy, owner)
+    >>> line.tolist(), x1.tolist()
+    ([0, 0, 1], [1.0, 1.0, 6.0])
+    """
+    same = np.flatnonzero(owner[1:] == owner[:-1])
+    return (np.ascontiguousarray(xy[same, 0]), np.ascontiguousarray(xy[same, 1]),
+            np.ascontiguousarray(xy[same + 1, 0]), np.ascontiguousarray(xy[same + 1, 1]),
+            owner[same].astype(np.int64))
 
 
 def simple_linestrings(geoms: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cimtwin._geometry import segment_arrays
 from cimtwin._validate import format_ids, one_of, require_positive, requires_metres
 from cimtwin.errors import CRSError, GeometryError, InputTypeError, ValidationError
 from cimtwin.kernels.snap import nearest_segments, segment_grid
@@ -251,19 +252,15 @@ def _segment_grid(net) -> _SegmentGrid:
     if key in net._cache:
         return net._cache[key]
     lines = net.edge_geometry()
-    xy, which = shapely.get_coordinates(lines, return_index=True)
-    same = which[1:] == which[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
-    edge = which[:-1][same].astype(np.int64)
-    seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    *segs, edge = segment_arrays(*shapely.get_coordinates(lines, return_index=True))
+    segs = tuple(segs)
+    seg_len = np.hypot(segs[2] - segs[0], segs[3] - segs[1])
     # distance along its edge where each segment starts: cumulative lengths restarted per edge
     cum = np.cumsum(seg_len) - seg_len
     first = np.r_[0, np.flatnonzero(np.diff(edge)) + 1] if edge.size else np.zeros(0, np.int64)
     base = np.repeat(cum[first], np.diff(np.r_[first, edge.size]))
     start = cum - base
     edge_length = np.bincount(edge, weights=seg_len, minlength=net.n_edges)
-    segs = (np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]), np.ascontiguousarray(b[:, 0]),
-            np.ascontiguousarray(b[:, 1]))
     indptr, items, xmin, ymin, cell, ncols, nrows = segment_grid(*segs)
     grid = _SegmentGrid(segs, edge, start, seg_len, edge_length, indptr, items, xmin, ymin, cell, ncols, nrows)
     net._cache[key] = grid
