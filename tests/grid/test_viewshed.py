@@ -213,9 +213,12 @@ def test_sector_matches_bearing_mask(az, fov):
     assert not (r2 > 0)[~inside & ~boundary].any()
 
 
-def reference_r2(z, r0, c0, h_obs, max_d=np.inf):
+def reference_r2(z, r0, c0, h_obs, max_d=np.inf, *, tol=0.0):
     """Plain-Python R2: rays to every border cell of the window; the crossing of each major-axis
-    line found with divmod, the nearest cell by rounding half up, slopes by division."""
+    line found with divmod, the nearest cell by rounding half up, slopes by division.
+
+    A cell is marked when its slope is >= the running maximum minus ``tol`` (``tol`` < 0: more
+    than ``-tol`` above it), so two calls bracket the cells whose verdict rounding may flip."""
     rows, cols = z.shape
     z = z.astype(np.float64)
     oz = z[r0, c0] + h_obs
@@ -244,7 +247,7 @@ def reference_r2(z, r0, c0, h_obs, max_d=np.inf):
             d2 = k * k + near * near
             if d2 > max_d ** 2:
                 break
-            if (z[cell] - oz) / np.sqrt(d2) >= best:  # False for a hole
+            if (z[cell] - oz) / np.sqrt(d2) >= best - tol:  # False for a hole
                 vis[cell] = True
             zl, zh = z[lo], (z[hi] if rem else z[lo])
             zs = zh if np.isnan(zl) else zl if np.isnan(zh) else zl + (zh - zl) * (rem / steps)
@@ -253,13 +256,24 @@ def reference_r2(z, r0, c0, h_obs, max_d=np.inf):
     return vis
 
 
+def assert_matches_r2_reference(got, z, r0, c0, h_obs, max_d):
+    """``got`` equals the plain reference on every cell but those within 1e-6 of a tie.
+
+    The kernel orders its arithmetic differently (float32 differences, products for quotients),
+    so a cell whose slope ties the running maximum to rounding may go either way."""
+    sure = reference_r2(z, r0, c0, h_obs, max_d, tol=-1e-6)
+    maybe = reference_r2(z, r0, c0, h_obs, max_d, tol=1e-6)
+    assert not (sure & ~got).any(), np.argwhere(sure & ~got)
+    assert not (got & ~maybe).any(), np.argwhere(got & ~maybe)
+    assert (maybe & ~sure).sum() <= 3  # ties are rare: the bracket stays a real check
+
+
 @pytest.mark.parametrize("r0, c0, max_d", [(17, 11, np.inf), (0, 30, np.inf), (20, 20, 9.5)])
 def test_r2_matches_plain_reference(r0, c0, max_d):
     z = fractal_dem(36, 8)
-    ref = reference_r2(z, r0, c0, 1.75, max_d)
     kw = {} if not np.isfinite(max_d) else {"res_m": 1.0, "max_distance_m": max_d}
     got = viewshed(z, r0, c0, observer_height_m=1.75, method="r2", **kw)
-    assert (got != ref).sum() == 0
+    assert_matches_r2_reference(got, z, r0, c0, 1.75, max_d)
 
 
 def test_cumulative_sectors_equal_sum_of_single_cameras():
@@ -306,7 +320,6 @@ def test_r2_property_matches_plain_reference(seed, r0, c0, max_d, hole):
         z[(r0 + 3) % 20, (c0 + 2) % 26] = np.nan  # a hole never blocks and is never visible
     if np.isnan(z[r0, c0]):
         return
-    ref = reference_r2(z, r0, c0, 2.0, max_d)
     kw = {} if not np.isfinite(max_d) else {"res_m": 1.0, "max_distance_m": max_d}
     got = viewshed(z, r0, c0, observer_height_m=2.0, method="r2", **kw)
-    np.testing.assert_array_equal(got, ref)
+    assert_matches_r2_reference(got, z, r0, c0, 2.0, max_d)
