@@ -186,8 +186,7 @@ def _r2_rays(zf, ncols, r0, c0, oz, tr, tc, n, h_tgt, lim2, curv, sector, e1e, e
 
     All rays advance one step at a time together: neighbouring rays read neighbouring cells,
     which are then still in L1 cache, and the independent rays keep the CPU busy while a load
-    waits (one ray at a time ran ~2.5x slower on a 1e8-cell grid). Marks are or-ed in without
-    branching (visibility flips unpredictably along a ray); slopes are compared without
+    waits (one ray at a time ran ~2.5x slower on a 1e8-cell grid). Slopes are compared without
     divisions or roots (x * |x| is increasing, and 1/k comes from ``inv_k``).
     """
     bent = curv != 0.0
@@ -283,7 +282,8 @@ def _r2_rays(zf, ncols, r0, c0, oz, tr, tc, n, h_tgt, lim2, curv, sector, e1e, e
             if k < ist[_KTEST, j]:
                 seen = seen & _in_sector(k * ist[_RMAJ, j] + mo * ist[_RMIN, j],
                                          k * ist[_CMAJ, j] + mo * ist[_CMIN, j], e1e, e1n, e2e, e2n, wide)
-            out[np.uint64(oi + up * omin)] |= seen
+            if seen:  # only True is stored: rays of other threads mark the same cells, and a
+                out[np.uint64(oi + up * omin)] = True  # read-or-write would lose their marks
             zs = z0 + (z1 - z0) * (fnum * fst[_INV, j])
             if np.isnan(zs):
                 zs = z1 if np.isnan(z0) else z0  # a hole takes the valid side's value (NaN if both)
