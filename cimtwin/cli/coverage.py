@@ -111,6 +111,7 @@ def _format_extra(extra) -> list[str]:
 def run(args) -> int:
     import pandas as pd
 
+    from cimtwin.io.tables import write_csv
     from cimtwin.io.vector import write_layer
 
     model = open_model(args.path)
@@ -122,7 +123,7 @@ def run(args) -> int:
     for line in messages + _format_extra(extra):
         print("  " + line)
 
-    ratios.to_csv(out / "coverage_ratios.csv", index=False, encoding="utf-8-sig")
+    write_csv(ratios, out / "coverage_ratios.csv", encoding="utf-8-sig")
     with pd.ExcelWriter(out / "coverage_ratios.xlsx", engine="openpyxl") as xl:
         ratios.rename(columns=_ZH_HEADERS).to_excel(xl, sheet_name="覆盖率", index=False)
         heads = {"target_id": "指标编号", "zone": "区域", "zone_id": "区域编码", "value": "现状值", "target": "目标值",

@@ -64,10 +64,11 @@ def run(args) -> int:
     print(f"\nsaved to {saved}")
     if args.no_targets:
         return 0
+    from cimtwin.io.tables import write_csv
     from cimtwin.targets import evaluate
 
     table = evaluate(model)
-    table.to_csv(out / "targets.csv", index=False)
+    write_csv(table, out / "targets.csv")
     print("\nPlan targets on the sample (synthetic sensors, real districts; city-wide rows):")
     print(format_targets(table))
     print(f"\ncompliance table: {out / 'targets.csv'}")

@@ -21,6 +21,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     from cimtwin.cli._common import check_output_folder
+    from cimtwin.io.tables import write_csv
     from cimtwin.targets.compliance import StageTimer, compliance_run
 
     check_output_folder(args.out)
@@ -42,5 +43,5 @@ def run(args) -> int:
     computed = targets[(targets["zone"] == "all") & targets["value"].notna()]
     print(f"{model.name}: {len(computed)} of {targets['target_id'].nunique()} targets computed")
     print(timer.format())
-    timer.table().to_csv(f"{args.out}/stages.csv", index=False)
+    write_csv(timer.table(), f"{args.out}/stages.csv")
     return 0

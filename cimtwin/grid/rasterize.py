@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from cimtwin._geometry import single_parts
 from cimtwin.errors import CRSError, GeometryError, ValidationError
 from cimtwin.grid.spec import GridSpec
 
@@ -184,7 +185,7 @@ def _pixel_rings(spec: GridSpec, polygons: np.ndarray, caller: str, hint: str = 
                 last = np.minimum(np.floor(np.maximum(p0, p1) - 0.5 + _CENTRE_SLACK), n - 1)
                 meets &= first <= last
     kept = None if meets.all() else np.flatnonzero(meets)
-    parts, owner = shapely.get_parts(polygons if kept is None else polygons[kept], return_index=True)
+    parts, owner = single_parts(polygons if kept is None else polygons[kept])
     if kept is not None:
         owner = kept[owner]
     rings, ring_owner = shapely.get_rings(parts, return_index=True)
@@ -260,7 +261,7 @@ def _traverse(spec, lines, key, nkeys, values, *, per_feature):
     if t.b != 0 or t.d != 0:
         raise ValidationError("`spec` must be north-up (no rotation) to measure lines on it.")
     lines = np.asarray(lines, dtype=object)
-    parts, owner = shapely.get_parts(lines, return_index=True)
+    parts, owner = single_parts(lines)
     xy, idx = shapely.get_coordinates(parts, return_index=True)
     same = idx[1:] == idx[:-1]  # consecutive vertices of one part make a segment
     a, b = xy[:-1][same], xy[1:][same]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cimtwin._geometry import thread_map
 from cimtwin._validate import close_matches, format_ids
 from cimtwin.errors import InputTypeError, LayerNotFoundError, OptionalDependencyError, SchemaError, ValidationError
 from cimtwin.io.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84
@@ -196,3 +197,104 @@ def read_points_table(
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon_values, lat_values), crs="EPSG:4326")
     gdf.attrs["source_crs"] = crs_key
     return gdf
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, encoding: str = "utf-8") -> Path:
+    """Write ``frame`` as ``frame.to_csv(path, index=False, encoding=encoding)`` does, byte for byte,
+    several times faster.
+
+    pandas formats every float through Python (~1 µs a value: 13 s for a city's 2*10^6
+    buildings' shelter access); here Arrow formats the columns and joins the lines in C++.
+    Float64, integer, boolean and string columns are written so (UTF-8, with or without a
+    BOM); any other column type or encoding goes through pandas. The file appears whole or
+    not at all (written beside it, then renamed).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_csv(pd.DataFrame({"id": [1, 2], "d_m": [12.5, float("nan")], "note": ["ok", "a, b"]}),
+    ...               Path(tempfile.mkdtemp()) / "t.csv")
+    >>> p.read_text().splitlines()
+    ['id,d_m,note', '1,12.5,ok', '2,,"a, b"']
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    cols = thread_map(lambda i: _csv_strings(frame.iloc[:, i]), range(frame.shape[1]))  # Arrow frees the GIL
+    try:
+        if encoding not in ("utf-8", "utf-8-sig") or not cols or any(c is None for c in cols):
+            frame.to_csv(tmp, index=False, encoding=encoding)
+        else:
+            header = _csv_strings(pd.Series([str(c) for c in frame.columns], dtype=object))
+            with open(tmp, "wb") as f:
+                f.write(("\ufeff" if encoding == "utf-8-sig" else "").encode("utf-8"))
+                f.write(_csv_lines([header.slice(i, 1) for i in range(len(header))]))
+                for i in range(0, len(frame), _CSV_ROWS):
+                    f.write(_csv_lines([c.slice(i, _CSV_ROWS) for c in cols]))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+_CSV_ROWS = 1 << 18  # rows joined at a time (the text of one block stays well inside Arrow's 2 GiB)
+# Python's repr (so pandas) writes a float in plain digits when 1e-4 <= |x| < 1e16. Arrow
+# writes the same shortest digits; where it lays them out plainly too, the two agree but for
+# the ".0" Python adds to a whole number
+_PLAIN_LO, _PLAIN_HI = 1e-4, 1e16
+
+
+def _csv_lines(cols) -> memoryview:
+    """The UTF-8 text of rows whose fields are ``cols`` (Arrow string arrays): comma-joined, each
+    line ended by a newline."""
+    import pyarrow.compute as pc
+
+    import pyarrow as pa
+
+    # a row of one empty field is written "" (an empty line would read as no row)
+    lines = (pc.binary_join_element_wise(*cols, ",") if len(cols) > 1
+             else pc.if_else(pc.equal(cols[0], ""), pa.scalar('""'), cols[0]))
+    lines = pc.binary_join_element_wise(lines, "", "\n")  # "line" + "\n" + ""
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, count=len(lines) + 1, offset=4 * lines.offset)
+    return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]]
+
+
+def _csv_strings(col: pd.Series):
+    """A column as pandas writes it into a CSV, as an Arrow string array; None for a column type
+    left to pandas."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # numpy's number and boolean types only (pandas' nullable ones write <NA> as pandas does)
+    kind = col.dtype.kind if isinstance(col.dtype, np.dtype) or isinstance(col.dtype, pd.StringDtype) else "?"
+    values = col.to_numpy() if kind in "iubf" else None
+    if kind in "iu":
+        return pc.cast(pa.array(values), pa.string())
+    if kind == "b":
+        return pa.array(np.where(values, "True", "False"))
+    if kind == "f" and col.dtype == np.float64:
+        a = np.abs(values)
+        s = pc.cast(pa.array(values), pa.string())
+        plain = (((a >= _PLAIN_LO) & (a < _PLAIN_HI)) | (a == 0)) & ~pc.match_substring(s, "e").to_numpy(False)
+        whole = plain & (values == np.trunc(values))
+        s = pc.if_else(pa.array(whole), pc.binary_join_element_wise(s, ".0", ""), s)
+        rest = ~plain  # NaN (written empty), inf, exponents: as Python writes them
+        if rest.any():
+            fixed = ["" if v != v else repr(v) for v in values[rest].tolist()]
+            s = pc.replace_with_mask(s, pa.array(rest), pa.array(fixed, pa.string()))
+        return s
+    if kind == "O" or isinstance(col.dtype, pd.StringDtype):
+        try:
+            s = pa.array(col, from_pandas=True)  # None and NaN become nulls, written empty
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None  # mixed types
+        if not (pa.types.is_string(s.type) or pa.types.is_large_string(s.type) or pa.types.is_null(s.type)):
+            return None
+        if isinstance(s, pa.ChunkedArray):  # an Arrow-backed column
+            s = s.combine_chunks()
+        s = pc.fill_null(s.cast(pa.string()), "")
+        # quoted as pandas' csv writer does: when holding a comma, a quote or a newline
+        special = pc.match_substring_regex(s, '[,"\n]')
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(s, '"', '""'), '"', "")
+        return pc.if_else(special, quoted, s)
+    return None

@@ -100,6 +100,7 @@ class RiskResult:
         Dask-backed rasters (the flood chain on a lazy DEM) are computed and written one chunk
         at a time.
         """
+        from cimtwin.io.tables import write_csv
         from cimtwin.io.vector import write_layer
 
         out = Path(out_dir)
@@ -111,7 +112,7 @@ class RiskResult:
             written.append(path)
         for unit, table in self.summaries.items():
             path = out / f"summary_by_{unit}.csv"
-            table.to_csv(path, index=False, encoding="utf-8")
+            write_csv(table, path)
             written.append(path)
         rasters = {"risk_score": self.score, "risk_class": self.classes}
         if self.flood is not None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from cimtwin.io.tables import write_csv
+
 __all__ = ["StageTimer", "ComplianceRun", "compliance_run", "peak_rss_mb"]
 
 
@@ -140,11 +142,11 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         # so are the fields and viewsheds the targets shared through the model's cache
         model.forget_derived()
         path = out / "targets.csv"
-        table.to_csv(path, index=False, encoding="utf-8")
+        write_csv(table, path)
         written.append(path)
         path = out / "target_seconds.csv"
         seconds = pd.DataFrame(list(seconds.items()), columns=["target_id", "seconds"])
-        seconds.sort_values("seconds", ascending=False).to_csv(path, index=False)
+        write_csv(seconds.sort_values("seconds", ascending=False), path)
         written.append(path)
     # shelter access before risk: the risk rasters (a dozen grids of the DEM's size) are
     # written and can be let go without sitting in memory through the routing stages
@@ -152,7 +154,7 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
     if shelters and model.has_layer("shelters") and model.has_layer("buildings") and model.has_layer("roads"):
         access = _shelter_access(model, timer=timer, max_snap_m=max_snap_m)
         path = out / "shelter_access.csv"
-        access.to_csv(path, index=False, encoding="utf-8")
+        write_csv(access, path)
         written.append(path)
     risk_result = None
     if risk and model.has_raster("dem"):
@@ -166,7 +168,7 @@ def compliance_run(model, *, out: str | os.PathLike, year: int | None = None, sh
         with timer.stage("write risk"):
             written += risk_result.write(out / "risk")
     path = out / "stages.csv"
-    timer.table().to_csv(path, index=False)
+    write_csv(timer.table(), path)
     written.append(path)
     return ComplianceRun(targets=table, risk=risk_result, shelter_access=access, timer=timer, written=written)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from cimtwin._geometry import single_parts
 from cimtwin.errors import InputTypeError, LayerNotFoundError, OptionalDependencyError, ValidationError
 from cimtwin.viz.style import (
     GAZETTE_ROAD_COLOR,
@@ -150,7 +151,7 @@ def _parts(geoms, type_ids: tuple[int, ...]):
     """Single parts of the given shapely type ids and, for each, the index of its feature."""
     import shapely
 
-    parts, fid = shapely.get_parts(geoms, return_index=True)
+    parts, fid = single_parts(geoms)
     keep = np.isin(shapely.get_type_id(parts), type_ids) & ~shapely.is_empty(parts)
     return parts[keep], fid[keep]
 

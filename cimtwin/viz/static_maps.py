@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cimtwin._geometry import single_parts
 from cimtwin.errors import InputTypeError, ValidationError
 from cimtwin.viz.style import (
     GAZETTE_ROAD_COLOR,
@@ -130,7 +131,7 @@ def _draw_lines(ax, geoms, *, color, linewidth: float, zorder: float) -> None:
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
 
-    parts = shapely.get_parts(geoms)
+    parts = single_parts(geoms)[0]
     parts = parts[~shapely.is_empty(parts)]
     if len(parts) == 0:
         return

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cimtwin.errors import InputTypeError, LayerNotFoundError, SchemaError, ValidationError
 from cimtwin.io.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_gcj02
-from cimtwin.io.tables import read_points_table
+from cimtwin.io.tables import read_points_table, write_csv
 
 # Synthetic points around Jinan.
 POINTS = pd.DataFrame(
@@ -111,3 +113,56 @@ def test_bad_arguments(tmp_path):
     POINTS.to_csv(path, index=False)
     with pytest.raises(ValidationError, match="sheet"):
         read_points_table(path, sheet="a")
+
+
+# -- write_csv: byte for byte what pandas writes ------------------------------------------------
+
+_csv_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                        st.floats(min_value=-1e6, max_value=1e6),  # the usual metres and seconds
+                        st.integers(-10**17, 10**17).map(float))    # whole numbers, around 1e16 too
+_csv_text = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list('ab ,"\n\r济南;\'')), max_size=6))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_csv_floats, st.integers(-2**63, 2**63 - 1), st.booleans(), _csv_text),
+                min_size=1, max_size=40),
+       st.sampled_from(["utf-8", "utf-8-sig"]))
+def test_write_csv_equals_pandas_bytes(tmp_path_factory, rows, encoding):
+    frame = pd.DataFrame(rows, columns=["d_m", "id", "ok", "名称, note"])
+    d = tmp_path_factory.mktemp("csv")
+    write_csv(frame, d / "ours.csv", encoding=encoding)
+    frame.to_csv(d / "pandas.csv", index=False, encoding=encoding)
+    assert (d / "ours.csv").read_bytes() == (d / "pandas.csv").read_bytes()
+
+
+def test_write_csv_arrow_backed_strings(tmp_path):
+    import pyarrow as pa
+
+    chunked = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([["ok", None], ["a,b", "济南"]])))
+    frame = pd.DataFrame({"status": chunked, "s": pd.Series(["x", None, "y", "z"], dtype="string"), "v": [1.5] * 4})
+    write_csv(frame, tmp_path / "t.csv")
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+
+
+@pytest.mark.parametrize("values", [["", "a", None], ["x", "\r", 'say "hi"']])
+def test_write_csv_one_column(tmp_path, values):
+    frame = pd.DataFrame({"": values})  # an empty name, and one field per row: "" marks it empty
+    write_csv(frame, tmp_path / "t.csv")
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+
+
+def test_write_csv_other_types_through_pandas_and_nothing_half_written(tmp_path):
+    frame = pd.DataFrame({"f32": np.array([0.1, 2.5], "float32"), "when": pd.to_datetime(["2025-01-01", "2025-06-30"]),
+                          "mixed": [1, "a"], "met": pd.array([True, None], dtype="boolean"),
+                          "n": pd.array([None, 3], dtype="Int64")})
+    write_csv(frame, tmp_path / "t.csv")
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+    # a failed write leaves the earlier file as it was, and no scratch file beside it
+    (tmp_path / "keep.csv").write_text("earlier\n")
+    with pytest.raises(LookupError):
+        write_csv(frame, tmp_path / "keep.csv", encoding="no-such-codec")
+    assert (tmp_path / "keep.csv").read_text() == "earlier\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv", "p.csv", "t.csv"]
