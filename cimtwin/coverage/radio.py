@@ -329,8 +329,10 @@ def best_server(sites, spec, *, quantity: str = "rsrp", scenario: str | None = N
                                        front_to_back_db=front_to_back_db, subcarrier_khz=subcarrier_khz,
                                        ue_antenna_gain_dbi=ue_antenna_gain_dbi)
     # the penetration loss is the same for every site, so it never changes the server: added
-    # once here, it lets one field serve every penetration (coverage_ratio's mcl targets)
-    value = with_penetration(value, quantity=quantity, penetration_db=penetration_db)
+    # once here, it lets one field serve every penetration (coverage_ratio's mcl targets).
+    # with none, the field itself rather than a copy (a city's 10^8-cell field is 0.4 GB)
+    if float(penetration_db) != 0.0:
+        value = with_penetration(value, quantity=quantity, penetration_db=penetration_db)
     return BestServer(value, server, "rsrp_dbm" if quantity == "rsrp" else "coupling_loss_db", tuple(notes))
 
 

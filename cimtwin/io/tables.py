@@ -286,12 +286,19 @@ def _csv_strings(col: pd.Series):
     if kind == "O" or isinstance(col.dtype, pd.StringDtype):
         try:
             s = pa.array(col, from_pandas=True)  # None and NaN become nulls, written empty
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return None  # mixed types
-        if not (pa.types.is_string(s.type) or pa.types.is_large_string(s.type) or pa.types.is_null(s.type)):
-            return None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return None  # mixed types, or integers past 64 bits
         if isinstance(s, pa.ChunkedArray):  # an Arrow-backed column
             s = s.combine_chunks()
+        # labels with gaps (integers or booleans and None, e.g. a facility id where none was
+        # found) are written as pandas writes each value: str(v), empty where missing.
+        # Arrow infers these types only when every value is of that kind (mixed floats are left to pandas)
+        if pa.types.is_integer(s.type):
+            return pc.fill_null(pc.cast(s, pa.string()), "")
+        if pa.types.is_boolean(s.type):
+            return pc.fill_null(pc.if_else(s, "True", "False"), "")
+        if not (pa.types.is_string(s.type) or pa.types.is_large_string(s.type) or pa.types.is_null(s.type)):
+            return None
         s = pc.fill_null(s.cast(pa.string()), "")
         # quoted as pandas' csv writer does: when holding a comma, a quote or a newline
         special = pc.match_substring_regex(s, '[,"\n]')

@@ -189,3 +189,30 @@ def _lines_near(i, px, py, skip_line, x0, y0, x1, y1, seg_line, indptr, items, x
                         out_l[at + m] = seg_line[s]
                     m += 1
     return m
+
+
+@njit(parallel=True)
+def locate_on_polylines(xy, start, line, px, py):
+    """How far along line ``line[i]`` its point nearest to ``(px[i], py[i])`` lies, for every i.
+
+    What GEOS's ``line_locate_point`` returns (the first segment at the least distance; the
+    foot's distance from the line's start, segment lengths summed in order), without a
+    shapely point per query: millions of (road end, road) pairs when noding a city.
+    ``xy[start[k]:start[k + 1]]`` are line k's vertices.
+    """
+    n = line.shape[0]
+    out = np.empty(n, np.float64)
+    for i in prange(n):
+        best = np.inf
+        pos = 0.0
+        m0 = 0.0  # distance of the segment's start along the line
+        for j in range(start[line[i]] + 1, start[line[i] + 1]):
+            ax, ay, bx, by = xy[j - 1, 0], xy[j - 1, 1], xy[j, 0], xy[j, 1]
+            d2, t = _point_segment(px[i], py[i], ax, ay, bx, by)
+            length = math.sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay))
+            if d2 < best:
+                best = d2
+                pos = m0 + t * length
+            m0 += length
+        out[i] = pos
+    return out

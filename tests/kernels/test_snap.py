@@ -5,7 +5,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cimtwin.kernels.snap import bucket_segments, nearest_segments
+from cimtwin._geometry import vertex_arrays
+from cimtwin.kernels.snap import bucket_segments, locate_on_polylines, nearest_segments
 
 coord = st.floats(min_value=-50.0, max_value=150.0, allow_nan=False).map(lambda v: round(v, 2))
 
@@ -91,3 +92,40 @@ def test_lines_near_points_equals_shapely_dwithin(lines, points, max_d):
     got = set(zip(got_p.tolist(), got_l.tolist()))
     assert got - unclear == want - unclear
     assert list(zip(got_p.tolist(), got_l.tolist())) == sorted(got)  # sorted by point, then line, each once
+
+
+def test_locate_on_polylines_hand_worked():
+    xy, start = vertex_arrays(np.array([shapely.LineString([(0, 0), (10, 0), (10, 10)])]))
+    px, py = np.array([12.0, 5.0, -2.0, 10.0, 10.0]), np.array([5.0, -3.0, 1.0, 14.0, 0.0])
+    # beside the second segment, under the first, before the start, past the end, on the vertex
+    assert locate_on_polylines(xy, start, np.zeros(5, np.int64), px, py).tolist() == [15.0, 5.0, 0.0, 20.0, 10.0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.tuples(coord, coord), min_size=2, max_size=6), min_size=1, max_size=8),
+       st.lists(st.tuples(coord, coord, st.integers(0, 7)), min_size=1, max_size=20))
+def test_locate_on_polylines_equals_shapely(lines, queries):
+    geoms = np.array([shapely.LineString(c) for c in lines])
+    xy, start = vertex_arrays(geoms)
+    line = np.array([q[2] % len(lines) for q in queries], dtype=np.int64)
+    px, py = (np.array([q[k] for q in queries], dtype="float64") for k in (0, 1))
+    ours = locate_on_polylines(xy, start, line, px, py)
+    pts = shapely.points(px, py)
+    ref = shapely.line_locate_point(geoms[line], pts)
+    nearest = shapely.distance(pts, geoms[line])
+    at_ours = shapely.distance(pts, shapely.line_interpolate_point(geoms[line], ours))
+    assert np.allclose(at_ours, nearest, rtol=0, atol=1e-9)  # a nearest point of the line
+    # and GEOS's position, unless the line has two nearest points apart (a tie that each
+    # side's arithmetic may break its own way), found by a scan of every segment
+    for i, k in enumerate(line):
+        c = np.asarray(lines[k], dtype="float64")
+        seg = np.hstack([c[:-1], c[1:]])
+        d = brute(px[i:i + 1], py[i:i + 1], seg)[0]
+        a, b = seg[:, :2], seg[:, 2:]
+        lengths = np.hypot(*(b - a).T)
+        l2 = np.where(lengths > 0, lengths ** 2, 1.0)
+        t = (((np.array([px[i], py[i]]) - a) * (b - a)).sum(1) / l2).clip(0, 1)
+        feet = np.r_[0.0, np.cumsum(lengths)[:-1]] + t * lengths
+        tied = np.unique(np.round(feet[d <= d.min() + 1e-9], 6))
+        if len(tied) == 1:
+            assert abs(ours[i] - ref[i]) <= 1e-9, (i, ours[i], ref[i])
