@@ -1,4 +1,5 @@
-"""Point tables (CSV or Excel with longitude/latitude columns) read into GeoDataFrames.
+"""Point tables (CSV or Excel with longitude/latitude columns) read into GeoDataFrames, and
+result tables written to CSV (``write_csv``: pandas' bytes, fast and never half-written).
 
 Planners' point lists often come from Chinese web maps, whose coordinates are GCJ-02
 (Amap, Tencent) or BD-09 (Baidu) rather than WGS84; ``source_crs`` converts them on read
@@ -8,6 +9,7 @@ Planners' point lists often come from Chinese web maps, whose coordinates are GC
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from cimtwin._validate import close_matches, format_ids
 from cimtwin.errors import InputTypeError, LayerNotFoundError, OptionalDependencyError, SchemaError, ValidationError
 from cimtwin.io.chinese_coords import bd09_to_wgs84, gcj02_to_wgs84
 
-__all__ = ["read_points_table", "SOURCE_CRS"]
+__all__ = ["read_points_table", "write_csv", "SOURCE_CRS"]
 
 #: Coordinate systems ``read_points_table`` converts from.
 SOURCE_CRS = ("wgs84", "gcj02", "bd09")
@@ -205,9 +207,10 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, encoding: str = "
 
     pandas formats every float through Python (~1 µs a value: 13 s for a city's 2*10^6
     buildings' shelter access); here Arrow formats the columns and joins the lines in C++.
-    Float64, integer, boolean and string columns are written so (UTF-8, with or without a
-    BOM); any other column type or encoding goes through pandas. The file appears whole or
-    not at all (written beside it, then renamed).
+    Float64, integer, boolean and string columns, and object columns of integers or booleans
+    with gaps, are written so (UTF-8, with or without a BOM, one header row); any other
+    column type, header or encoding goes through pandas. The file appears whole or not at
+    all (written beside it, then renamed).
 
     Examples
     --------
@@ -218,13 +221,16 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, encoding: str = "
     ['id,d_m,note', '1,12.5,ok', '2,,"a, b"']
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    cols = thread_map(lambda i: _csv_strings(frame.iloc[:, i]), range(frame.shape[1]))  # Arrow frees the GIL
+    # a scratch name of this writer's own: two writers of one file never share it
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fast = encoding in ("utf-8", "utf-8-sig") and frame.columns.nlevels == 1  # one header row
+    cols = thread_map(lambda i: _csv_strings(frame.iloc[:, i]), range(frame.shape[1])) if fast else []
     try:
-        if encoding not in ("utf-8", "utf-8-sig") or not cols or any(c is None for c in cols):
+        if not cols or any(c is None for c in cols):
             frame.to_csv(tmp, index=False, encoding=encoding)
         else:
-            header = _csv_strings(pd.Series([str(c) for c in frame.columns], dtype=object))
+            names = ["" if pd.api.types.is_scalar(c) and pd.isna(c) else str(c) for c in frame.columns]
+            header = _csv_strings(pd.Series(names, dtype=object))  # a missing name is written empty
             with open(tmp, "wb") as f:
                 f.write(("\ufeff" if encoding == "utf-8-sig" else "").encode("utf-8"))
                 f.write(_csv_lines([header.slice(i, 1) for i in range(len(header))]))

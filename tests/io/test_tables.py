@@ -187,6 +187,16 @@ def test_write_csv_other_types_through_pandas_and_nothing_half_written(tmp_path)
     write_csv(frame, tmp_path / "t.csv")
     frame.to_csv(tmp_path / "p.csv", index=False)
     assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+    # names that are missing or not strings, written as pandas writes them
+    named = pd.DataFrame([[1.0, 2, "x"]], columns=[None, 7, 1.5])
+    write_csv(named, tmp_path / "t.csv")
+    named.to_csv(tmp_path / "p.csv", index=False)
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+    # two header rows for two column levels, as pandas writes them
+    wide = pd.DataFrame([[1.5, 2]], columns=pd.MultiIndex.from_tuples([("flood", "m"), ("flood", "n")]))
+    write_csv(wide, tmp_path / "t.csv")
+    wide.to_csv(tmp_path / "p.csv", index=False)
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
     # a failed write leaves the earlier file as it was, and no scratch file beside it
     (tmp_path / "keep.csv").write_text("earlier\n")
     with pytest.raises(LookupError):
