@@ -48,6 +48,7 @@ NO_GEOMETRY = {
     "cimtwin.targets.load_catalog", "cimtwin.targets.parse_computation",
     "cimtwin.io.parse_road_notice", "cimtwin.io.road_junctions",
     "cimtwin.io.check_storable",  # column types only
+    "cimtwin.io.write_csv",  # a table to text, no geometry measured
     # edge ids and fractions of a RoadNetwork, which refuses lon/lat when it is built
     "cimtwin.routing.edge_access", "cimtwin.routing.along_edge_cost",
 }
