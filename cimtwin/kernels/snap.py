@@ -8,6 +8,9 @@ the others, so the result is the same with any thread count.
 
 Ties (two segments at exactly the same distance) go to the lower segment number, so the
 answer does not depend on the order in which cells are visited.
+
+Once a point's line is known, ``locate_on_polylines`` says how far along that line its
+nearest point lies (the same point-segment cost, no grid needed).
 """
 
 from __future__ import annotations
