@@ -370,12 +370,22 @@ def bench_size(n, repeat, card, cp, sync):
         values = (rng.random(rows * cols, np.float32) * 50).astype(np.float32)
         bins = rng.integers(0, 10_000, rows * cols).astype(np.int64)
         d_v, d_b = cuda.to_device(values), cuda.to_device(bins)
-        ours = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0), repeat, sync)
         floor = (values.nbytes + bins.nbytes) / bw
+        floor_t = {"median_s": floor, "min_s": floor, "max_s": floor}
+        plan = g_zonal.plan_for(10_000, values.size)
+        ours = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0), repeat, sync)
         row("zonal stats (1e4 random zones, f32 values, i64 zones), resident", size, ours,
-            anchor="floor: bytes read / d2d copy bandwidth", anchor_t={"median_s": floor, "min_s": floor,
-                                                                        "max_s": floor},
-            goal="within 3x of the floor", goal_s=3 * floor)
+            anchor="floor: bytes read / d2d copy bandwidth", anchor_t=floor_t,
+            goal="within 3x of the floor", goal_s=3 * floor, note=f"launch {plan}")
+        # the same zones with global atomics only (the kernel before private partials), same run
+        glob = g_zonal.Plan("global", 128, max(1, values.size // 128))
+        t = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0, plan=glob), repeat, sync)
+        row("zonal stats (1e4 random zones), global atomics only, resident", size, t,
+            anchor="floor: bytes read / d2d copy bandwidth", anchor_t=floor_t, note=f"launch {glob}")
+        zg = [a.copy_to_host() for a in g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0, plan=glob)]
+        zc = cpu_zonal.zonal_cpu(values, bins, 10_000, None, 25.0)
+        ok = all(np.array_equal(zg[k], zc[k]) for k in (0, 2, 3, 4, 5)) and np.allclose(zg[1], zc[1], rtol=1e-9)
+        check(f"zonal global atomics == CPU {size} (sums rtol 1e-9)", ok)
         cpu_t = cpu_time(lambda: cpu_zonal.zonal_cpu(values, bins, 10_000, None, 25.0), repeat)
         row("zonal stats (1e4 zones), resident vs CPU", size, ours, anchor="cimtwin CPU kernel", anchor_t=cpu_t)
         if cp is not None:
@@ -391,17 +401,20 @@ def bench_size(n, repeat, card, cp, sync):
         zc = cpu_zonal.zonal_cpu(values, bins, 10_000, None, 25.0)
         ok = all(np.array_equal(zg[k], zc[k]) for k in (0, 2, 3, 4, 5)) and np.allclose(zg[1], zc[1], rtol=1e-9)
         check(f"zonal == CPU {size} (sums rtol 1e-9)", ok)
-        # few zones: the shared-memory partials path
+        # few zones: private partials, copies per group of warps; then one copy only, same run
         d_b100 = cuda.to_device(bins % 100)
-        ours = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b100, 100, None, 25.0), repeat, sync)
-        row("zonal stats (100 zones, shared-memory partials), resident", size, ours,
-            anchor="floor: bytes read / d2d copy bandwidth", anchor_t={"median_s": floor, "min_s": floor,
-                                                                        "max_s": floor},
-            goal="within 3x of the floor", goal_s=3 * floor)
-        zg = [a.copy_to_host() for a in g_zonal.zonal_device(d_v, d_b100, 100, None, 25.0)]
         zc = cpu_zonal.zonal_cpu(values, bins % 100, 100, None, 25.0)
-        ok = all(np.array_equal(zg[k], zc[k]) for k in (0, 2, 3, 4, 5)) and np.allclose(zg[1], zc[1], rtol=1e-9)
-        check(f"zonal 100 zones == CPU {size} (sums rtol 1e-9)", ok)
+        plan = g_zonal.plan_for(100, values.size)
+        one = plan._replace(copies=1, shared_bytes=100 * g_zonal.ZONE_BYTES)
+        for p, label in ((plan, "zonal stats (100 zones, shared-memory partials), resident"),
+                         (one, "zonal stats (100 zones, one shared copy a block), resident")):
+            ours = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b100, 100, None, 25.0, plan=p), repeat, sync)
+            row(label, size, ours, anchor="floor: bytes read / d2d copy bandwidth", anchor_t=floor_t,
+                goal="within 3x of the floor" if p is plan else None, goal_s=3 * floor if p is plan else None,
+                note=f"launch {p}")
+            zg = [a.copy_to_host() for a in g_zonal.zonal_device(d_v, d_b100, 100, None, 25.0, plan=p)]
+            ok = all(np.array_equal(zg[k], zc[k]) for k in (0, 2, 3, 4, 5)) and np.allclose(zg[1], zc[1], rtol=1e-9)
+            check(f"zonal 100 zones, {p.copies} copies == CPU {size} (sums rtol 1e-9)", ok)
         del d_v, d_b, d_b100
     except Exception as exc:  # keep the run going: record the failure
         _failed('zonal', exc)

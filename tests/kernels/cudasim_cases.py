@@ -94,21 +94,61 @@ def test_idw_all_gauges_matches_cpu(rng):
         np.testing.assert_array_equal(np.isnan(gpu), np.isnan(cpu))
 
 
-@pytest.mark.parametrize(("nodata", "nbins"), [(None, 7), (0.5, 7), (0.5, 2100)])
-def test_zonal_matches_cpu(rng, nodata, nbins):
-    # up to 2,048 zones the partials live in shared memory; above, global atomics only
-    values = rng.normal(size=150).astype(np.float32)
-    values[3] = np.nan
-    values[4] = 0.5
-    bins = rng.integers(-1, 6, 150)
-    bins[:20] = nbins - 1
-    gpu = g_zonal.zonal_cuda(values, bins, nbins, nodata, 0.2)
-    cpu = cpu_zonal.zonal_cpu(values, bins, nbins, nodata, 0.2)
+def _assert_zonal_equal(gpu, cpu):
     for name, a, b in zip(("count", "sum", "min", "max", "above", "cells"), gpu, cpu):
         if a.dtype.kind == "f":
             np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=name)
         else:
             np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize(("nodata", "nbins"), [(None, 7), (0.5, 7), (0.5, 2500)])
+def test_zonal_matches_cpu(rng, nodata, nbins):
+    # 7 zones: private partials in several copies; 2,500 zones (50 kB) are past the simulator's
+    # 48 KiB, so global atomics only
+    values = rng.normal(size=150).astype(np.float32)
+    values[3] = np.nan
+    values[4] = 0.5
+    bins = rng.integers(-1, 6, 150)
+    bins[:20] = nbins - 1
+    assert g_zonal.plan_for(nbins, 150).strategy == ("private" if nbins == 7 else "global")
+    _assert_zonal_equal(g_zonal.zonal_cuda(values, bins, nbins, nodata, 0.2),
+                        cpu_zonal.zonal_cpu(values, bins, nbins, nodata, 0.2))
+
+
+@pytest.mark.parametrize("plan", [
+    g_zonal.Plan("global", 32, 3),
+    g_zonal.Plan("private", 64, 3, copies=1, shared_bytes=9 * g_zonal.ZONE_BYTES),
+    g_zonal.Plan("private", 64, 2, copies=2, shared_bytes=2 * 9 * g_zonal.ZONE_BYTES),
+    g_zonal.Plan("private", 32, 1, copies=1, shared_bytes=9 * g_zonal.ZONE_BYTES),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_zonal_every_launch_matches_cpu(rng, plan, dtype):
+    # grid-stride rounds of four cells with tails of 0-3, copies per warp, several blocks
+    n = 64 * 3 * 4 * 2 + 5
+    values = (rng.normal(size=n) * 10).astype(dtype)
+    if dtype != np.int32:
+        values[rng.random(n) < 0.05] = np.nan
+    bins = rng.integers(-1, 9, n)
+    bins[bins == 8] = 7  # zone 8 stays empty: +inf / -inf, zero counts
+    gpu = [a.copy_to_host() for a in g_zonal.zonal_device(values, bins, 9, 3, 1.0, plan=plan)]
+    cpu = cpu_zonal.zonal_cpu(values, bins, 9, 3, 1.0)
+    _assert_zonal_equal(gpu, cpu)
+
+
+def test_zonal_plans():
+    h100 = dict(budget=232_448, per_sm=233_472, sms=132)  # 227 KiB a block, 228 KiB an SM
+    # one copy of 1e4 zones (200 kB) fits a block: private, one 1,024-thread block an SM
+    big = g_zonal.plan_for(10_000, 10**8, **h100)
+    assert big == g_zonal.Plan("private", 1024, 132, copies=1, shared_bytes=200_000)
+    # few zones: copies (one per warp at most) while four 512-thread blocks still fit an SM
+    few = g_zonal.plan_for(100, 10**8, **h100)
+    assert few == g_zonal.Plan("private", 512, 4 * 132, copies=16, shared_bytes=16 * 2000)
+    mid = g_zonal.plan_for(2_000, 10**8, **h100)  # 40 kB a copy: one copy, four blocks an SM
+    assert mid == g_zonal.Plan("private", 512, 4 * 132, copies=1, shared_bytes=40_000)
+    # without the opt-in (48 KiB) 1e4 zones take global atomics only
+    assert g_zonal.plan_for(10_000, 10**8, budget=48 * 1024).strategy == "global"
+    assert g_zonal.plan_for(5, 10, **h100).blocks == 1  # never more blocks than cells need
 
 
 def test_pinned_transfers_round_trip(rng):
