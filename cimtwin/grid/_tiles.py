@@ -61,11 +61,21 @@ def perimeter_values(arr, tiles: Tiles) -> np.ndarray:
     The one-cell halo of a tile is made of its neighbours' perimeter cells, so these values
     give every halo (:meth:`Tiles.halo`) without overlap tasks that copy blocks between tiles.
     """
+    blocks = arr.to_delayed()
+    parts = compute_all([task(_perimeter_of)(blocks[t]) for t in tiles.tiles()])
+    return np.concatenate(parts) if parts else np.empty(0, arr.dtype)
+
+
+def task(fn):
+    """``fn`` as a dask task whose key is random, not a hash of its arguments.
+
+    Tile tasks carry numpy arrays (halos, slices of a global solve); hashing them is client
+    time, serial while every worker waits (0.3 s of the 1e8 chain's fill, D8 and accumulation).
+    Each task runs once, so no cache is lost.
+    """
     import dask
 
-    blocks = arr.to_delayed()
-    parts = compute_all([dask.delayed(_perimeter_of)(blocks[t]) for t in tiles.tiles()])
-    return np.concatenate(parts) if parts else np.empty(0, arr.dtype)
+    return dask.delayed(fn, pure=False)
 
 
 def compute_all(tasks):
@@ -82,11 +92,10 @@ def tile_map(fn, sources, args: dict, *, chunks, dtype):
     every task on a cluster). Task names are random, not hashes of the arguments: hashing every
     tile's arrays is client time that no worker thread can share.
     """
-    import dask
     import dask.array as da
 
     blocks = [src.to_delayed() for src in sources]
-    call = dask.delayed(fn, pure=False)
+    call = task(fn)
     return da.block([[da.from_delayed(call(*(b[i, j] for b in blocks), *args[i, j]), (h, w), dtype=dtype)
                       for j, w in enumerate(chunks[1])] for i, h in enumerate(chunks[0])])
 

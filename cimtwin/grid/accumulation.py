@@ -79,12 +79,10 @@ def _acc_pass1(dirs, dtype):
 
 def _accumulation_dask(dirs):
     """Lazy flow counts from the dask array of D8 codes ``dirs``."""
-    import dask
-
     tiles = _tiles.Tiles(dirs.chunks)
     dtype = _acc_dtype(tiles.shape)
     blocks = dirs.to_delayed()
-    results = _tiles.compute_all([dask.delayed(_acc_pass1)(blocks[t], dtype) for t in tiles.tiles()])
+    results = _tiles.compute_all([_tiles.task(_acc_pass1)(blocks[t], dtype) for t in tiles.tiles()])
     acc_per = np.concatenate([r[0] for r in results])
     kind = np.concatenate([r[1] for r in results])
     end = np.concatenate([r[2] + tiles.nodes(*t).start for t, r in zip(tiles.tiles(), results)])

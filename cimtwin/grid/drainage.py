@@ -94,13 +94,11 @@ def _hand_pass1(z, dirs, acc, threshold):
 
 def _hand_dask(z, dirs, acc, threshold: int):
     """Lazy HAND from dask arrays of the conditioned DEM, its D8 codes and flow counts."""
-    import dask
-
     tiles = _tiles.Tiles(dirs.chunks)
     z = z.rechunk(dirs.chunks)
     acc = acc.rechunk(dirs.chunks)
     zb, db, ab = z.to_delayed(), dirs.to_delayed(), acc.to_delayed()
-    tasks = [dask.delayed(_hand_pass1)(zb[t], db[t], ab[t], threshold) for t in tiles.tiles()]
+    tasks = [_tiles.task(_hand_pass1)(zb[t], db[t], ab[t], threshold) for t in tiles.tiles()]
     results = _tiles.compute_all(tasks)
     kind = np.concatenate([r[0] for r in results])
     end_node = np.concatenate([np.where(r[0] == 1, r[1] + tiles.nodes(*t).start, -1)

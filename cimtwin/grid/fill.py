@@ -151,12 +151,10 @@ def _spill_levels(tiles: _tiles.Tiles, results) -> np.ndarray:
 
 def _fill_dask(z):
     """Lazy filled surface of the float dask array ``z`` (NaN holes)."""
-    import dask
-
     tiles = _tiles.Tiles(z.chunks)
     ocean = tiles.n_nodes
     blocks = z.to_delayed()
-    tasks = [dask.delayed(_fill_pass1)(blocks[t], tiles.nodes(*t).start, ocean) for t in tiles.tiles()]
+    tasks = [_tiles.task(_fill_pass1)(blocks[t], tiles.nodes(*t).start, ocean) for t in tiles.tiles()]
     results = _tiles.compute_all(tasks)
     if not any(r[4] for r in results):
         raise NodataError("`dem` has no valid cells (all NaN or equal to nodata).")

@@ -130,15 +130,13 @@ def _d8_dask(z):
     cells whose distance dropped, until none drops; the lazy last pass computes every tile's
     codes once.
     """
-    import dask
-
     tiles = _tiles.Tiles(z.chunks)
     blocks = z.to_delayed()
     zper = _tiles.perimeter_values(z, tiles)
     halo = {t: tiles.halo(*t, zper, np.nan) for t in tiles.tiles()}
     del zper
     state = np.concatenate(_tiles.compute_all(
-        [dask.delayed(_flat_state)(blocks[t], *halo[t]) for t in tiles.tiles()]))
+        [_tiles.task(_flat_state)(blocks[t], *halo[t]) for t in tiles.tiles()]))
     flat = state == tk.FLAT
     dist = np.where(flat | (state == 255), tk.INF_DIST, 0).astype(np.int32)
     rings = {t: tiles.ring_nodes(*t) for t in tiles.tiles()}
@@ -152,7 +150,7 @@ def _d8_dask(z):
     tasks = {t: (rings[t][0], rings[t][1], used[t], True) for t in flat_tiles}
     bar = _tiles.progress(desc="flat rounds", unit="round")
     while tasks:
-        results = _tiles.compute_all([dask.delayed(_flat_round)(blocks[t], *halo[t], *a)
+        results = _tiles.compute_all([_tiles.task(_flat_round)(blocks[t], *halo[t], *a)
                                       for t, a in tasks.items()])
         for t, per in zip(tasks, results):
             sl = tiles.nodes(*t)
