@@ -26,7 +26,7 @@ The DEM is synthetic: smooth sinusoidal relief plus 0.3 m of noise, float32, see
 Usage::
 
     python benchmarks/bench_hydro_dask.py --sizes 1e7 --threads 1 2 --chunk 1024 --repeat 3
-    python benchmarks/bench_hydro_dask.py --sizes 1e8 --threads 2 16 --chunk 1024 --repeat 3  # 16 cores
+    python benchmarks/bench_hydro_dask.py --sizes 1e8 --threads 2 16 --chunk 1250 --repeat 3  # 16 cores: 8 x 8 tiles
     python benchmarks/bench_hydro_dask.py --sizes 1e8 --threads 2 --cluster --workdir /big/scratch
     python benchmarks/bench_hydro_dask.py --sizes 1e8 --threads 2 --on-disk --workdir /big/scratch
 """

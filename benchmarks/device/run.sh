@@ -21,5 +21,5 @@ if [ "${SKIP_GPU:-0}" != 1 ]; then
     echo "bench_gpu exit $?"; tail -5 "$out/bench_gpu.log"
 fi
 timeout "${HYDRO_TIMEOUT:-330}" "$py" benchmarks/bench_hydro_dask.py --sizes "${HYDRO_SIZE:-1e8}" --threads 2 16 \
-    --chunk 1024 --repeat "${HYDRO_REPEAT:-3}" --out "$out/hydro16" > "$out/bench_hydro16.log" 2>&1
+    --chunk 1250 --repeat "${HYDRO_REPEAT:-3}" --out "$out/hydro16" > "$out/bench_hydro16.log" 2>&1
 echo "bench_hydro_dask exit $?"; tail -12 "$out/bench_hydro16.log"
