@@ -378,7 +378,7 @@ def bench_size(n, repeat, card, cp, sync):
             anchor="floor: bytes read / d2d copy bandwidth", anchor_t=floor_t,
             goal="within 3x of the floor", goal_s=3 * floor, note=f"launch {plan}")
         # the same zones with global atomics only (the kernel before private partials), same run
-        glob = g_zonal.Plan("global", 128, max(1, values.size // 128))
+        glob = g_zonal.plan_for(10_000, values.size, budget=0)
         t = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0, plan=glob), repeat, sync)
         row("zonal stats (1e4 random zones), global atomics only, resident", size, t,
             anchor="floor: bytes read / d2d copy bandwidth", anchor_t=floor_t, note=f"launch {glob}")

@@ -12,8 +12,11 @@ py=${PYTHON:-python3}
 out=${OUT:-out/device}
 mkdir -p "$out"
 site=$(mktemp -d)
-# numpy stays the image's; every other wheel without its dependencies (they are all here)
-"$py" -m pip install -q --no-index --no-deps --target "$site" .device/wheels/*.whl 2>&1 | tail -3
+# numpy stays the image's; every other wheel without its dependencies (they are all here);
+# without pip, a wheel unpacked onto the path is installed as far as these imports go
+if ! "$py" -m pip install -q --no-index --no-deps --target "$site" .device/wheels/*.whl; then
+    for w in .device/wheels/*.whl; do "$py" -m zipfile -e "$w" "$site"; done
+fi
 export PYTHONPATH="$site:$PWD" CIMTWIN_PROGRESS=0
 nproc; "$py" -c "import numpy, numba; print('numpy', numpy.__version__, 'numba', numba.__version__)"
 if [ "${SKIP_GPU:-0}" != 1 ]; then
