@@ -136,6 +136,23 @@ def test_zonal_every_launch_matches_cpu(rng, plan, dtype):
     _assert_zonal_equal(gpu, cpu)
 
 
+def test_zonal_without_the_opt_in_falls_back(rng, monkeypatch):
+    # a driver or numba-cuda that refuses more than 48 KiB: the same table from global atomics
+    values = rng.normal(size=300).astype(np.float32)
+    bins = rng.integers(0, 3000, 300)
+    big = g_zonal.Plan("private", 32, 2, copies=1, shared_bytes=3000 * g_zonal.ZONE_BYTES)  # 60 kB
+    asked = []
+
+    def refuse(kernel, args, nbytes):
+        asked.append(nbytes)
+        return False
+
+    monkeypatch.setattr(g_zonal, "allow_dynamic_shared", refuse)
+    gpu = [a.copy_to_host() for a in g_zonal.zonal_device(values, bins, 3000, None, 0.0, plan=big)]
+    assert asked == [60_000]
+    _assert_zonal_equal(gpu, cpu_zonal.zonal_cpu(values, bins, 3000, None, 0.0))
+
+
 def test_zonal_plans():
     h100 = dict(budget=232_448, per_sm=233_472, sms=132)  # 227 KiB a block, 228 KiB an SM
     # one copy of 1e4 zones (200 kB) fits a block: private, one 1,024-thread block an SM
