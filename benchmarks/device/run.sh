@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# One prepared call on a lent GPU machine (one GPU, 16 cores), with .device/wheels carried:
-#   run(command="bash benchmarks/device/run.sh", carry=[".device"], timeout_s=600)
-# 1. benchmarks/bench_gpu.py: GPU kernels resident / with transfers / CPU / CuPy anchors;
-# 2. benchmarks/bench_hydro_dask.py at 1e8 cells on 2 and on 16 threads (the 16-core goal).
-# Every result lands in $OUT (bench_gpu.json, hydro16/bench_hydro_dask.json, logs); a step
-# that fails does not stop the next. Copy them to benchmarks/results/ (the second as
-# bench_hydro_dask_16cores.json) and run benchmarks/make_results.py.
+# Prepared calls on a lent GPU machine (one GPU, 16 cores), with .device/wheels carried
+# (fetch them first, here: bash benchmarks/device/wheels.sh):
+#   run(command="bash benchmarks/device/run.sh gpu", carry=[".device"], timeout_s=300)
+#   run(command="bash benchmarks/device/run.sh hydro", carry=[".device"], timeout_s=480)
+# gpu:   benchmarks/bench_gpu.py, the GPU kernels resident / with transfers / CPU / CuPy anchors;
+# hydro: benchmarks/bench_hydro_dask.py at 1e8 cells, 8 x 8 tiles, on 2 and on 16 threads (the
+#        16-core goal), with the machine's own parallel capacity.
+# Results land in $OUT (bench_gpu.json, hydro16/bench_hydro_dask.json, logs). Copy them to
+# benchmarks/results/ (the second as bench_hydro_dask_16cores.json) and run
+# benchmarks/make_results.py.
 set -u
 cd "$(dirname "$0")/../.."
+step=${1:-all}
 py=${PYTHON:-python3}
 out=${OUT:-out/device}
 mkdir -p "$out"
@@ -19,10 +23,12 @@ if ! "$py" -m pip install -q --no-index --no-deps --target "$site" .device/wheel
 fi
 export PYTHONPATH="$site:$PWD" CIMTWIN_PROGRESS=0
 nproc; "$py" -c "import numpy, numba; print('numpy', numpy.__version__, 'numba', numba.__version__)"
-if [ "${SKIP_GPU:-0}" != 1 ]; then
-    timeout 240 "$py" benchmarks/bench_gpu.py --repeat 5 --json "$out/bench_gpu.json" > "$out/bench_gpu.log" 2>&1
+if [ "$step" = gpu ] || [ "$step" = all ]; then
+    "$py" benchmarks/bench_gpu.py --repeat 5 --json "$out/bench_gpu.json" > "$out/bench_gpu.log" 2>&1
     echo "bench_gpu exit $?"; tail -5 "$out/bench_gpu.log"
 fi
-timeout "${HYDRO_TIMEOUT:-330}" "$py" benchmarks/bench_hydro_dask.py --sizes "${HYDRO_SIZE:-1e8}" --threads 2 16 \
-    --chunk 1250 --repeat "${HYDRO_REPEAT:-3}" --out "$out/hydro16" > "$out/bench_hydro16.log" 2>&1
-echo "bench_hydro_dask exit $?"; tail -12 "$out/bench_hydro16.log"
+if [ "$step" = hydro ] || [ "$step" = all ]; then
+    "$py" benchmarks/bench_hydro_dask.py --sizes "${HYDRO_SIZE:-1e8}" --threads 2 16 --chunk 1250 \
+        --repeat "${HYDRO_REPEAT:-3}" --out "$out/hydro16" > "$out/bench_hydro16.log" 2>&1
+    echo "bench_hydro_dask exit $?"; tail -12 "$out/bench_hydro16.log"
+fi
