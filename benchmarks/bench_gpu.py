@@ -34,6 +34,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -373,10 +374,14 @@ def bench_size(n, repeat, card, cp, sync):
         floor = (values.nbytes + bins.nbytes) / bw
         floor_t = {"median_s": floor, "min_s": floor, "max_s": floor}
         plan = g_zonal.plan_for(10_000, values.size)
+        with warnings.catch_warnings(record=True) as caught:  # a refused shared-memory opt-in says so
+            warnings.simplefilter("always")
+            g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0)
+        fell_back = "".join(f"; fell back: {w.message}" for w in caught if w.category is RuntimeWarning)
         ours = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0), repeat, sync)
         row("zonal stats (1e4 random zones, f32 values, i64 zones), resident", size, ours,
             anchor="floor: bytes read / d2d copy bandwidth", anchor_t=floor_t,
-            goal="within 3x of the floor", goal_s=3 * floor, note=f"launch {plan}")
+            goal="within 3x of the floor", goal_s=3 * floor, note=f"launch {plan}{fell_back}")
         # the same zones with global atomics only (the kernel before private partials), same run
         glob = g_zonal.plan_for(10_000, values.size, budget=0)
         t = gpu_time(lambda: g_zonal.zonal_device(d_v, d_b, 10_000, None, 25.0, plan=glob), repeat, sync)

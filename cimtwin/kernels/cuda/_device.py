@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numba import cuda
 
@@ -86,5 +88,8 @@ def allow_dynamic_shared(kernel, args, nbytes: int) -> bool:
             driver.cuKernelSetAttribute(attr, int(nbytes), cufunc.handle, cufunc.device.id)
             _opted_in[key] = int(nbytes)
         return True
-    except Exception:  # an older numba-cuda (other internals) or driver: stay within 48 KiB
+    except Exception as exc:  # an older numba-cuda (other internals) or driver: stay within 48 KiB
+        warnings.warn(f"cimtwin: {getattr(kernel, '__name__', 'a kernel')} could not be allowed {nbytes:,} bytes "
+                      f"of shared memory ({type(exc).__name__}: {exc}); it runs within 48 KiB instead (slower).",
+                      RuntimeWarning, stacklevel=2)
         return False

@@ -91,6 +91,16 @@ def _to_f64(src, dst):
         dst[p] = float(src[p])
 
 
+@cuda.jit(device=True)
+def _widen(lo, hi, z, b, sign):
+    """Zone ``z``'s min and max keys widened to the value with bits ``b``, atomics only when needed."""
+    key = ~b if b & sign else b | sign  # unsigned order == float order
+    if key < lo[z]:
+        cuda.atomic.min(lo, z, key)
+    if key > hi[z]:
+        cuda.atomic.max(hi, z, key)
+
+
 @cuda.jit
 def _zonal_kernel(values, bits, sign, bins, has_nodata, nodata, has_threshold, threshold, word, tot, lo, hi,
                   above):
@@ -105,12 +115,7 @@ def _zonal_kernel(values, bits, sign, bins, has_nodata, nodata, has_threshold, t
             continue
         cuda.atomic.add(word, z, _CELL + np.uint64(1))
         cuda.atomic.add(tot, z, float(v))
-        b = bits[p]
-        key = ~b if b & sign else b | sign  # unsigned order == float order
-        if key < lo[z]:
-            cuda.atomic.min(lo, z, key)
-        if key > hi[z]:
-            cuda.atomic.max(hi, z, key)
+        _widen(lo, hi, z, bits[p], sign)
         if has_threshold and v > threshold:
             cuda.atomic.add(above, z, 1)
 
@@ -126,11 +131,7 @@ def _add_private(z, v, b, base, m, s64, sf, s32, sign, has_nodata, nodata, has_t
         return
     cuda.atomic.add(s64, k, _CELL + np.uint64(1))
     cuda.atomic.add(sf, m + k, float(v))
-    key = ~b if b & sign else b | sign
-    if key < lo[z]:
-        cuda.atomic.min(lo, z, key)
-    if key > hi[z]:
-        cuda.atomic.max(hi, z, key)
+    _widen(lo, hi, z, b, sign)
     if has_threshold and v > threshold:
         cuda.atomic.add(s32, 4 * m + k, np.uint32(1))
 
